@@ -1,0 +1,189 @@
+//! The [`Trace`]: one compilation unit (a loop trace, a bridge or a region).
+//!
+//! A trace is a list of blocks in SSA form with block parameters (no phis). `block0`
+//! is the entry; its parameters are the unit's inputs. The common case is one block of
+//! straight-line ops and guards ending in `jump block0(...)` (a loop; the arguments are
+//! the loop-carried values) or `finish`. After loop peeling there are two blocks (the
+//! preamble, then the loop); after trace merging, several blocks with `br` and `goto`.
+//!
+//! Invariants (checked by the [verifier](crate::verify)): every block ends in exactly
+//! one terminator; `goto`/`br` only go forward (to a later block) and `jump` to a block
+//! only goes backward (to an earlier block or itself), so forward edges form a DAG in
+//! block order and every cycle passes through a `jump`; every use is dominated by its
+//! definition; every guard's snapshot only uses values available at the guard.
+//!
+//! Values are numbered densely in a value table that records each value's type; passes
+//! allocate new values with [`Trace::new_value`] and may leave unused ids behind (the
+//! printer renumbers, so text is canonical).
+
+use crate::descr::{ArrayDescr, CallDescr, FieldDescr, FrameDescr, Layout, TargetDescr};
+use crate::entity::{ArrayId, Block, CallId, FieldId, FrameId, GuardId, LayoutId, SnapshotId, TargetId, Value};
+use crate::op::{Inst, Op};
+use crate::snapshot::Snapshot;
+use crate::types::Type;
+
+/// A basic block.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct BlockData {
+    /// Block parameters (values defined on entry).
+    pub params: Vec<Value>,
+    /// Instructions; the last one is the terminator.
+    pub insts: Vec<Inst>,
+}
+
+/// A compilation unit with its descriptor tables.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Trace {
+    /// A name for logs and symbols.
+    pub name: String,
+    /// Object layouts.
+    pub layouts: Vec<Layout>,
+    /// Object fields.
+    pub fields: Vec<FieldDescr>,
+    /// Array shapes.
+    pub arrays: Vec<ArrayDescr>,
+    /// Host functions.
+    pub calls: Vec<CallDescr>,
+    /// Host frame kinds.
+    pub frames: Vec<FrameDescr>,
+    /// Other units reachable through `jump @name(...)`.
+    pub targets: Vec<TargetDescr>,
+    /// Blocks; `blocks[0]` is the entry.
+    pub blocks: Vec<BlockData>,
+    /// The type of every value id.
+    pub value_types: Vec<Type>,
+    /// Guard snapshots.
+    pub snapshots: Vec<Snapshot>,
+}
+
+impl Trace {
+    /// An empty trace with a name.
+    pub fn new(name: impl Into<String>) -> Trace {
+        Trace {
+            name: name.into(),
+            ..Trace::default()
+        }
+    }
+
+    /// Allocates a fresh value of type `ty`.
+    pub fn new_value(&mut self, ty: Type) -> Value {
+        self.value_types.push(ty);
+        Value::new(self.value_types.len() - 1)
+    }
+
+    /// The type of a value. Panics on an id not from this trace (a caller bug; parsed
+    /// and verified traces never contain one).
+    pub fn value_type(&self, v: Value) -> Type {
+        self.value_types[v.index()]
+    }
+
+    /// Appends an empty block and returns its id.
+    pub fn add_block(&mut self) -> Block {
+        self.blocks.push(BlockData::default());
+        Block::new(self.blocks.len() - 1)
+    }
+
+    /// Adds a parameter of type `ty` to `block`.
+    pub fn add_block_param(&mut self, block: Block, ty: Type) -> Value {
+        let v = self.new_value(ty);
+        self.blocks[block.index()].params.push(v);
+        v
+    }
+
+    /// Appends an instruction to `block`, creating its result value of type `ty`.
+    pub fn push(&mut self, block: Block, op: Op, ty: Option<Type>) -> Option<Value> {
+        let result = ty.map(|t| self.new_value(t));
+        self.blocks[block.index()].insts.push(Inst { result, op });
+        result
+    }
+
+    /// Adds a snapshot and returns its id.
+    pub fn add_snapshot(&mut self, snapshot: Snapshot) -> SnapshotId {
+        self.snapshots.push(snapshot);
+        SnapshotId::new(self.snapshots.len() - 1)
+    }
+
+    /// The block data of `b`.
+    pub fn block(&self, b: Block) -> &BlockData {
+        &self.blocks[b.index()]
+    }
+
+    /// Descriptor accessors.
+    pub fn layout(&self, id: LayoutId) -> &Layout {
+        &self.layouts[id.index()]
+    }
+    pub fn field(&self, id: FieldId) -> &FieldDescr {
+        &self.fields[id.index()]
+    }
+    pub fn array(&self, id: ArrayId) -> &ArrayDescr {
+        &self.arrays[id.index()]
+    }
+    pub fn call(&self, id: CallId) -> &CallDescr {
+        &self.calls[id.index()]
+    }
+    pub fn frame(&self, id: FrameId) -> &FrameDescr {
+        &self.frames[id.index()]
+    }
+    pub fn target(&self, id: TargetId) -> &TargetDescr {
+        &self.targets[id.index()]
+    }
+    pub fn snapshot(&self, id: SnapshotId) -> &Snapshot {
+        &self.snapshots[id.index()]
+    }
+
+    /// Finds descriptors by name.
+    pub fn layout_named(&self, name: &str) -> Option<LayoutId> {
+        self.layouts.iter().position(|l| l.name == name).map(LayoutId::new)
+    }
+    pub fn field_named(&self, layout: LayoutId, name: &str) -> Option<FieldId> {
+        self.fields
+            .iter()
+            .position(|f| f.layout == layout && f.name == name)
+            .map(FieldId::new)
+    }
+    pub fn array_named(&self, name: &str) -> Option<ArrayId> {
+        self.arrays.iter().position(|a| a.name == name).map(ArrayId::new)
+    }
+    pub fn call_named(&self, name: &str) -> Option<CallId> {
+        self.calls.iter().position(|c| c.name == name).map(CallId::new)
+    }
+    pub fn frame_named(&self, name: &str) -> Option<FrameId> {
+        self.frames.iter().position(|f| f.name == name).map(FrameId::new)
+    }
+    pub fn target_named(&self, name: &str) -> Option<TargetId> {
+        self.targets.iter().position(|t| t.name == name).map(TargetId::new)
+    }
+
+    /// The guards in program order, with their [`GuardId`] and location.
+    pub fn guards(&self) -> Vec<GuardInfo> {
+        let mut out = Vec::new();
+        for (b, block) in self.blocks.iter().enumerate() {
+            for (i, inst) in block.insts.iter().enumerate() {
+                if let Op::Guard(_, snap) = inst.op {
+                    let id = GuardId::new(out.len());
+                    out.push(GuardInfo {
+                        id,
+                        block: Block::new(b),
+                        inst: i,
+                        snapshot: snap,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Counts instructions over all blocks.
+    pub fn inst_count(&self) -> usize {
+        self.blocks.iter().map(|b| b.insts.len()).sum()
+    }
+}
+
+/// Where a guard is, and its snapshot.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct GuardInfo {
+    pub id: GuardId,
+    pub block: Block,
+    pub inst: usize,
+    pub snapshot: SnapshotId,
+}

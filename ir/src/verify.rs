@@ -1,0 +1,808 @@
+//! The verifier: a trace is well-formed or it gets a typed error, never a panic.
+//!
+//! Every consumer of a trace (the optimizer, the backend, the interpreter) may assume
+//! what the verifier checks, so it is run on every trace that comes from outside (text,
+//! the recorder) and after every pass in debug builds and tests. It checks:
+//!
+//! - **structure**: at least one block; every block ends in exactly one terminator;
+//!   `goto`/`br` go forward, `jump` to a block goes backward; every block is reachable;
+//! - **SSA**: every value is defined once and every use — operands, branch arguments,
+//!   snapshot slots — is dominated by its definition;
+//! - **types**: operands and results match each op's signature and descriptors; branch
+//!   and jump arguments match the target's parameters;
+//! - **descriptors**: every index is in its table, fields fit in their layout;
+//! - **snapshots**: frames exist and have the right number of slots, virtual objects
+//!   are in range and their fields belong to their layout and have the right type;
+//! - **pairing**: each `*_ovf` op is followed by a `guard_no_overflow` on its result, and
+//!   `guard_no_exception` follows a call.
+//!
+//! Errors carry a [`Location`]; with the parser's [`SourceMap`] it becomes a line and
+//! column.
+
+use crate::entity::*;
+use crate::op::{GuardKind, JumpTarget, Op};
+use crate::snapshot::{SlotValue, Snapshot};
+use crate::text::{Pos, SourceMap};
+use crate::trace::Trace;
+use crate::types::Type;
+use std::fmt;
+
+/// A descriptor of a trace, by kind and index.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum DescrRef {
+    Layout(LayoutId),
+    Field(FieldId),
+    Array(ArrayId),
+    Call(CallId),
+    Frame(FrameId),
+    Target(TargetId),
+}
+
+/// Where in a trace an error is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Location {
+    Trace,
+    Descr(DescrRef),
+    Block(Block),
+    Inst(Block, usize),
+}
+
+/// The kinds of verification errors.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum VerifyErrorKind {
+    /// The trace has no blocks.
+    NoBlocks,
+    /// A block does not end in a terminator.
+    MissingTerminator,
+    /// A terminator before the end of a block.
+    TerminatorNotLast,
+    /// A value id outside the value table, or a value used but never defined.
+    UndefinedValue,
+    /// A value defined twice.
+    ValueRedefined,
+    /// A use not dominated by its definition.
+    UseNotDominated,
+    /// Operand or result types do not match.
+    TypeMismatch,
+    /// A descriptor, snapshot or block index out of range.
+    BadIndex,
+    /// A descriptor that is inconsistent (field outside its layout, ...).
+    BadDescriptor,
+    /// Branch/jump arguments do not match the target's parameters in number.
+    ArgCountMismatch,
+    /// A `goto`/`br` going backward, or a `jump` going forward.
+    BadEdgeDirection,
+    /// A block no path from `block0` reaches.
+    UnreachableBlock,
+    /// An op that produces a value has no result, or the reverse.
+    ResultMismatch,
+    /// A snapshot that does not describe a valid host state.
+    BadSnapshot,
+    /// `*_ovf` / `guard_no_overflow` or call / `guard_no_exception` not paired.
+    BadPairing,
+}
+
+/// A verification error.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub struct VerifyError {
+    pub kind: VerifyErrorKind,
+    pub location: Location,
+    pub message: String,
+}
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.location {
+            Location::Trace => write!(f, "{}", self.message),
+            Location::Descr(d) => write!(f, "in descriptor {d:?}: {}", self.message),
+            Location::Block(b) => write!(f, "in {b}: {}", self.message),
+            Location::Inst(b, i) => write!(f, "in {b}, instruction {i}: {}", self.message),
+        }
+    }
+}
+
+impl VerifyError {
+    /// The source position of the error, given the parser's source map.
+    pub fn pos(&self, map: &SourceMap) -> Option<Pos> {
+        match self.location {
+            Location::Trace => None,
+            Location::Descr(d) => map.descrs.iter().find(|(r, _)| *r == d).map(|(_, p)| *p),
+            Location::Block(b) => map.block(b),
+            Location::Inst(b, i) => map.inst(b, i),
+        }
+    }
+}
+
+/// Verifies a trace.
+///
+/// ```
+/// let t = leones_ir::parse("trace t\n\nblock0(v0: i64):\n    v1 = fneg v0\n    finish v1\n").unwrap();
+/// let err = leones_ir::verify(&t).unwrap_err();
+/// assert_eq!(err.kind, leones_ir::VerifyErrorKind::TypeMismatch);
+/// ```
+pub fn verify(trace: &Trace) -> Result<(), VerifyError> {
+    Verifier::new(trace, None).run()
+}
+
+/// Verifies a parsed trace; messages name values as the source did.
+pub fn verify_with_source(trace: &Trace, map: &SourceMap) -> Result<(), VerifyError> {
+    Verifier::new(trace, Some(map)).run()
+}
+
+/// Where a value is defined: block, and position (params count as before inst 0).
+#[derive(Copy, Clone)]
+struct Def {
+    block: usize,
+    /// -1 for block parameters.
+    index: isize,
+}
+
+struct Verifier<'t> {
+    t: &'t Trace,
+    source: Option<&'t SourceMap>,
+    defs: Vec<Option<Def>>,
+    /// Immediate dominator of each block (entry: itself); None if unreachable.
+    idom: Vec<Option<usize>>,
+}
+
+type R = Result<(), VerifyError>;
+
+fn err(kind: VerifyErrorKind, location: Location, message: impl Into<String>) -> R {
+    Err(VerifyError {
+        kind,
+        location,
+        message: message.into(),
+    })
+}
+
+impl<'t> Verifier<'t> {
+    fn new(t: &'t Trace, source: Option<&'t SourceMap>) -> Self {
+        Verifier {
+            t,
+            source,
+            defs: vec![None; t.value_types.len()],
+            idom: Vec::new(),
+        }
+    }
+
+    /// How a value is named in messages: as in the source, or as `print` writes it.
+    fn name(&self, v: Value) -> String {
+        let from_source = self.source.and_then(|m| m.value_names.get(v.index()).cloned());
+        from_source.unwrap_or_else(|| {
+            crate::text::print::canonical_value_names(self.t)
+                .get(v.index())
+                .cloned()
+                .unwrap_or_else(|| format!("?{v}"))
+        })
+    }
+
+    fn run(mut self) -> R {
+        let t = self.t;
+        if t.blocks.is_empty() {
+            return err(
+                VerifyErrorKind::NoBlocks,
+                Location::Trace,
+                "a trace needs at least one block",
+            );
+        }
+        self.descriptors()?;
+        self.structure()?;
+        self.definitions()?;
+        self.dominators()?;
+        for b in 0..t.blocks.len() {
+            for i in 0..t.blocks[b].insts.len() {
+                self.inst(b, i)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn descriptors(&self) -> R {
+        let t = self.t;
+        use VerifyErrorKind::{BadDescriptor, BadIndex};
+        for (i, f) in t.fields.iter().enumerate() {
+            let loc = Location::Descr(DescrRef::Field(FieldId::new(i)));
+            let Some(l) = t.layouts.get(f.layout.index()) else {
+                return err(BadIndex, loc, format!("field {} belongs to a missing layout", f.name));
+            };
+            if u64::from(f.offset) + u64::from(f.ty.mem_size()) > u64::from(l.size) {
+                return err(
+                    BadDescriptor,
+                    loc,
+                    format!(
+                        "field {}.{} at offset {} does not fit in size {}",
+                        l.name, f.name, f.offset, l.size
+                    ),
+                );
+            }
+            if l.class.is_some() && f.offset < 8 {
+                return err(
+                    BadDescriptor,
+                    loc,
+                    format!("field {}.{} overlaps the class word", l.name, f.name),
+                );
+            }
+        }
+        for (i, l) in t.layouts.iter().enumerate() {
+            if l.class.is_some() && l.size < 8 {
+                let loc = Location::Descr(DescrRef::Layout(LayoutId::new(i)));
+                return err(
+                    BadDescriptor,
+                    loc,
+                    format!("layout {} has a class word but size {}", l.name, l.size),
+                );
+            }
+        }
+        for (i, c) in t.calls.iter().enumerate() {
+            let loc = Location::Descr(DescrRef::Call(CallId::new(i)));
+            for set in [&c.effects.reads, &c.effects.writes] {
+                if let crate::HeapSet::Some { fields, arrays } = set {
+                    if fields.iter().any(|f| f.index() >= t.fields.len())
+                        || arrays.iter().any(|a| a.index() >= t.arrays.len())
+                    {
+                        return err(
+                            BadIndex,
+                            loc,
+                            format!("effects of {} name a missing descriptor", c.name),
+                        );
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn structure(&self) -> R {
+        let t = self.t;
+        for (b, block) in t.blocks.iter().enumerate() {
+            let blk = Block::new(b);
+            let Some(last) = block.insts.last() else {
+                return err(
+                    VerifyErrorKind::MissingTerminator,
+                    Location::Block(blk),
+                    format!("{blk} is empty"),
+                );
+            };
+            if !last.op.is_terminator() {
+                return err(
+                    VerifyErrorKind::MissingTerminator,
+                    Location::Inst(blk, block.insts.len() - 1),
+                    format!("{blk} does not end in a terminator"),
+                );
+            }
+            if let Some(i) = block.insts[..block.insts.len() - 1]
+                .iter()
+                .position(|i| i.op.is_terminator())
+            {
+                return err(
+                    VerifyErrorKind::TerminatorNotLast,
+                    Location::Inst(blk, i),
+                    "a terminator must be the last instruction of its block",
+                );
+            }
+            let loc = Location::Inst(blk, block.insts.len() - 1);
+            for (target, forward) in successors(&last.op) {
+                if target.index() >= t.blocks.len() {
+                    return err(VerifyErrorKind::BadIndex, loc, format!("{target} does not exist"));
+                }
+                if forward && target.index() <= b {
+                    return err(
+                        VerifyErrorKind::BadEdgeDirection,
+                        loc,
+                        format!("goto/br must go forward, but {target} is not after {blk}"),
+                    );
+                }
+                if !forward && target.index() > b {
+                    return err(
+                        VerifyErrorKind::BadEdgeDirection,
+                        loc,
+                        format!("jump must go back to a loop header, but {target} is after {blk}"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn definitions(&mut self) -> R {
+        let t = self.t;
+        for (b, block) in t.blocks.iter().enumerate() {
+            let defs = block.params.iter().map(|v| (*v, -1isize)).chain(
+                block
+                    .insts
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, inst)| inst.result.map(|r| (r, i as isize))),
+            );
+            for (v, index) in defs {
+                let loc = if index < 0 {
+                    Location::Block(Block::new(b))
+                } else {
+                    Location::Inst(Block::new(b), index as usize)
+                };
+                let Some(slot) = self.defs.get_mut(v.index()) else {
+                    return err(
+                        VerifyErrorKind::UndefinedValue,
+                        loc,
+                        format!("value id {} is not in the value table", v.0),
+                    );
+                };
+                if slot.is_some() {
+                    return err(
+                        VerifyErrorKind::ValueRedefined,
+                        loc,
+                        format!("{} is defined twice", self.name(v)),
+                    );
+                }
+                *slot = Some(Def { block: b, index });
+            }
+        }
+        Ok(())
+    }
+
+    /// Cooper, Harvey & Kennedy's iterative dominator algorithm over reverse postorder.
+    fn dominators(&mut self) -> R {
+        let t = self.t;
+        let n = t.blocks.len();
+        let succs: Vec<Vec<usize>> = t
+            .blocks
+            .iter()
+            .map(|b| {
+                b.insts
+                    .last()
+                    .map(|i| successors(&i.op).into_iter().map(|(s, _)| s.index()).collect())
+                    .unwrap_or_default()
+            })
+            .collect();
+        // Postorder by iterative DFS.
+        let mut order = Vec::with_capacity(n);
+        let mut seen = vec![false; n];
+        let mut stack = vec![(0usize, 0usize)];
+        seen[0] = true;
+        while let Some((b, k)) = stack.pop() {
+            if k < succs[b].len() {
+                stack.push((b, k + 1));
+                let s = succs[b][k];
+                if !seen[s] {
+                    seen[s] = true;
+                    stack.push((s, 0));
+                }
+            } else {
+                order.push(b);
+            }
+        }
+        if let Some(b) = seen.iter().position(|s| !s) {
+            return err(
+                VerifyErrorKind::UnreachableBlock,
+                Location::Block(Block::new(b)),
+                format!("block{b} is unreachable"),
+            );
+        }
+        let mut rpo_index = vec![0usize; n];
+        for (i, &b) in order.iter().rev().enumerate() {
+            rpo_index[b] = i;
+        }
+        let mut preds = vec![Vec::new(); n];
+        for (b, ss) in succs.iter().enumerate() {
+            for &s in ss {
+                preds[s].push(b);
+            }
+        }
+        let mut idom: Vec<Option<usize>> = vec![None; n];
+        idom[0] = Some(0);
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for &b in order.iter().rev().skip(1) {
+                let mut new_idom: Option<usize> = None;
+                for &p in &preds[b] {
+                    if idom[p].is_none() {
+                        continue;
+                    }
+                    new_idom = Some(match new_idom {
+                        None => p,
+                        Some(cur) => {
+                            let (mut x, mut y) = (p, cur);
+                            while x != y {
+                                while rpo_index[x] > rpo_index[y] {
+                                    x = idom[x].unwrap_or(0);
+                                }
+                                while rpo_index[y] > rpo_index[x] {
+                                    y = idom[y].unwrap_or(0);
+                                }
+                            }
+                            x
+                        }
+                    });
+                }
+                if new_idom.is_some() && idom[b] != new_idom {
+                    idom[b] = new_idom;
+                    changed = true;
+                }
+            }
+        }
+        self.idom = idom;
+        Ok(())
+    }
+
+    fn dominates_block(&self, a: usize, mut b: usize) -> bool {
+        loop {
+            if a == b {
+                return true;
+            }
+            match self.idom[b] {
+                Some(d) if d != b => b = d,
+                _ => return false,
+            }
+        }
+    }
+
+    /// Checks that `v` is defined and available at instruction `i` of block `b`;
+    /// returns its type.
+    fn use_at(&self, v: Value, b: usize, i: usize) -> Result<Type, VerifyError> {
+        let loc = Location::Inst(Block::new(b), i);
+        let Some(def) = self.defs.get(v.index()).copied().flatten() else {
+            return Err(VerifyError {
+                kind: VerifyErrorKind::UndefinedValue,
+                location: loc,
+                message: format!("{} is used but never defined", self.name(v)),
+            });
+        };
+        let ok = if def.block == b {
+            def.index < i as isize
+        } else {
+            self.dominates_block(def.block, b)
+        };
+        if !ok {
+            return Err(VerifyError {
+                kind: VerifyErrorKind::UseNotDominated,
+                location: loc,
+                message: format!("{} is used where its definition does not dominate", self.name(v)),
+            });
+        }
+        Ok(self.t.value_types[v.index()])
+    }
+
+    fn inst(&self, b: usize, i: usize) -> R {
+        let t = self.t;
+        let inst = &t.blocks[b].insts[i];
+        let loc = Location::Inst(Block::new(b), i);
+        let mut arg_types = Vec::new();
+        let mut failure = None;
+        inst.op.for_each_arg(|v| match self.use_at(v, b, i) {
+            Ok(ty) => arg_types.push(ty),
+            Err(e) => {
+                failure.get_or_insert(e);
+            }
+        });
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let mismatch = |what: String| err(VerifyErrorKind::TypeMismatch, loc, what);
+        let expect = |got: Type, want: Type, what: &str| -> R {
+            if got != want {
+                return mismatch(format!("{what} has type {got}, expected {want}"));
+            }
+            Ok(())
+        };
+        let bad_index = |what: String| err(VerifyErrorKind::BadIndex, loc, what);
+        let result_ty: Option<Type> = match &inst.op {
+            Op::Const(k) => Some(k.ty()),
+            Op::Unary(op, _) => {
+                let (a, r) = op.signature();
+                expect(arg_types[0], a, "the operand")?;
+                Some(r)
+            }
+            Op::Binary(op, _, _) => {
+                let (a, bb, r) = op.signature();
+                if matches!(op, crate::BinaryOp::REq | crate::BinaryOp::RNe) {
+                    if arg_types[0] != arg_types[1] || !matches!(arg_types[0], Type::Ref | Type::Ptr) {
+                        return mismatch(format!(
+                            "{} compares two refs or two ptrs, not {} and {}",
+                            op.name(),
+                            arg_types[0],
+                            arg_types[1]
+                        ));
+                    }
+                } else {
+                    expect(arg_types[0], a, "the first operand")?;
+                    expect(arg_types[1], bb, "the second operand")?;
+                }
+                Some(r)
+            }
+            Op::Select { .. } => {
+                expect(arg_types[0], Type::Bool, "the condition")?;
+                expect(arg_types[2], arg_types[1], "the second choice")?;
+                Some(arg_types[1])
+            }
+            Op::New(l) => {
+                if l.index() >= t.layouts.len() {
+                    return bad_index(format!("{l} does not exist"));
+                }
+                Some(Type::Ref)
+            }
+            Op::GetField(_, f) | Op::SetField(_, f, _) => {
+                let Some(fd) = t.fields.get(f.index()) else {
+                    return bad_index(format!("{f} does not exist"));
+                };
+                expect(arg_types[0], Type::Ref, "the object")?;
+                if let Op::SetField(..) = inst.op {
+                    expect(arg_types[1], fd.ty, "the stored value")?;
+                    None
+                } else {
+                    Some(fd.ty)
+                }
+            }
+            Op::GetItem(a, ..) | Op::SetItem(a, ..) | Op::ArrayLen(a, _) => {
+                let Some(ad) = t.arrays.get(a.index()) else {
+                    return bad_index(format!("{a} does not exist"));
+                };
+                expect(arg_types[0], Type::Ref, "the array")?;
+                match inst.op {
+                    Op::ArrayLen(..) => Some(Type::I64),
+                    Op::GetItem(..) => {
+                        expect(arg_types[1], Type::I64, "the index")?;
+                        Some(ad.elem)
+                    }
+                    _ => {
+                        expect(arg_types[1], Type::I64, "the index")?;
+                        expect(arg_types[2], ad.elem, "the stored value")?;
+                        None
+                    }
+                }
+            }
+            Op::Load(m, ..) => {
+                expect(arg_types[0], Type::Ptr, "the address")?;
+                Some(m.value_type())
+            }
+            Op::Store(m, ..) => {
+                expect(arg_types[0], Type::Ptr, "the address")?;
+                expect(arg_types[1], m.value_type(), "the stored value")?;
+                None
+            }
+            Op::Call(c, _) => {
+                let Some(cd) = t.calls.get(c.index()) else {
+                    return bad_index(format!("{c} does not exist"));
+                };
+                if cd.params.len() != arg_types.len() {
+                    return err(
+                        VerifyErrorKind::ArgCountMismatch,
+                        loc,
+                        format!(
+                            "{} takes {} arguments, got {}",
+                            cd.name,
+                            cd.params.len(),
+                            arg_types.len()
+                        ),
+                    );
+                }
+                for (k, (&got, &want)) in arg_types.iter().zip(&cd.params).enumerate() {
+                    expect(got, want, &format!("argument {k}"))?;
+                }
+                cd.ret
+            }
+            Op::Guard(kind, snap) => {
+                self.guard(kind, &arg_types, b, i)?;
+                let Some(sn) = t.snapshots.get(snap.index()) else {
+                    return bad_index(format!("{snap} does not exist"));
+                };
+                self.snapshot(sn, b, i)?;
+                None
+            }
+            Op::Jump(JumpTarget::Block(target), _) | Op::Goto(crate::BlockCall { block: target, .. }) => {
+                self.block_args(*target, &arg_types, loc)?;
+                None
+            }
+            Op::Jump(JumpTarget::Unit(target), _) => {
+                let Some(td) = t.targets.get(target.index()) else {
+                    return bad_index(format!("{target} does not exist"));
+                };
+                self.args_match(&td.params, &arg_types, &format!("@{}", td.name), loc)?;
+                None
+            }
+            Op::Br { then_, else_, .. } => {
+                expect(arg_types[0], Type::Bool, "the branch condition")?;
+                let n_then = then_.args.len();
+                self.block_args(then_.block, &arg_types[1..1 + n_then], loc)?;
+                self.block_args(else_.block, &arg_types[1 + n_then..], loc)?;
+                None
+            }
+            Op::Finish(_) => None,
+        };
+        match (inst.result, result_ty) {
+            (Some(r), Some(ty)) => {
+                let declared = t.value_types[r.index()];
+                if declared != ty {
+                    return mismatch(format!("the result is declared {declared} but the op produces {ty}"));
+                }
+            }
+            (None, None) => {}
+            (Some(_), None) => return err(VerifyErrorKind::ResultMismatch, loc, "this op produces no value"),
+            (None, Some(_)) => {
+                return err(
+                    VerifyErrorKind::ResultMismatch,
+                    loc,
+                    "this op produces a value but has no result",
+                )
+            }
+        }
+        self.pairing(b, i)
+    }
+
+    fn guard(&self, kind: &GuardKind, arg_types: &[Type], b: usize, i: usize) -> R {
+        let loc = Location::Inst(Block::new(b), i);
+        let got = arg_types.first().copied();
+        let want = |ok: bool, what: &str| {
+            if ok {
+                Ok(())
+            } else {
+                err(
+                    VerifyErrorKind::TypeMismatch,
+                    loc,
+                    format!(
+                        "{} needs {what}, got {}",
+                        kind.name(),
+                        got.map_or("nothing", |t| t.name())
+                    ),
+                )
+            }
+        };
+        match kind {
+            GuardKind::True(_) | GuardKind::False(_) => want(got == Some(Type::Bool), "a bool"),
+            GuardKind::Value(_, k) => want(
+                got == Some(k.ty()),
+                &format!("a value of the constant's type {}", k.ty()),
+            ),
+            GuardKind::Class(_, l) => {
+                let Some(ld) = self.t.layouts.get(l.index()) else {
+                    return err(VerifyErrorKind::BadIndex, loc, format!("{l} does not exist"));
+                };
+                if ld.class.is_none() {
+                    return err(
+                        VerifyErrorKind::BadDescriptor,
+                        loc,
+                        format!("layout {} has no class word to guard", ld.name),
+                    );
+                }
+                want(got == Some(Type::Ref), "a ref")
+            }
+            GuardKind::NonNull(_) | GuardKind::IsNull(_) => {
+                want(matches!(got, Some(Type::Ref | Type::Ptr)), "a ref or ptr")
+            }
+            GuardKind::NoOverflow(_) => want(got == Some(Type::I64), "an i64"),
+            GuardKind::NoException | GuardKind::NoInterrupt => Ok(()),
+        }
+    }
+
+    fn pairing(&self, b: usize, i: usize) -> R {
+        let insts = &self.t.blocks[b].insts;
+        let loc = Location::Inst(Block::new(b), i);
+        let bad = |msg: &str| err(VerifyErrorKind::BadPairing, loc, msg);
+        match &insts[i].op {
+            Op::Binary(op, ..) if op.is_ovf() => {
+                let next = insts.get(i + 1).map(|n| &n.op);
+                if !matches!(next, Some(Op::Guard(GuardKind::NoOverflow(v), _)) if Some(*v) == insts[i].result) {
+                    return bad("an overflow-checked op must be followed by guard_no_overflow on its result");
+                }
+            }
+            Op::Guard(GuardKind::NoOverflow(v), _) => {
+                let prev = i.checked_sub(1).map(|p| &insts[p]);
+                if !matches!(prev, Some(p) if p.result == Some(*v) && matches!(p.op, Op::Binary(op, ..) if op.is_ovf()))
+                {
+                    return bad(
+                        "guard_no_overflow must directly follow the overflow-checked op that defines its operand",
+                    );
+                }
+            }
+            Op::Guard(GuardKind::NoException, _) => {
+                let prev = i.checked_sub(1).map(|p| &insts[p].op);
+                if !matches!(prev, Some(Op::Call(..))) {
+                    return bad("guard_no_exception must directly follow a call");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn block_args(&self, target: Block, args: &[Type], loc: Location) -> R {
+        let params: Vec<Type> = self.t.blocks[target.index()]
+            .params
+            .iter()
+            .map(|p| self.t.value_types[p.index()])
+            .collect();
+        self.args_match(&params, args, &target.to_string(), loc)
+    }
+
+    fn args_match(&self, params: &[Type], args: &[Type], what: &str, loc: Location) -> R {
+        if params.len() != args.len() {
+            return err(
+                VerifyErrorKind::ArgCountMismatch,
+                loc,
+                format!("{what} takes {} arguments, got {}", params.len(), args.len()),
+            );
+        }
+        for (k, (got, want)) in args.iter().zip(params).enumerate() {
+            if got != want {
+                return err(
+                    VerifyErrorKind::TypeMismatch,
+                    loc,
+                    format!("argument {k} to {what} has type {got}, expected {want}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn snapshot(&self, sn: &Snapshot, b: usize, i: usize) -> R {
+        let t = self.t;
+        let loc = Location::Inst(Block::new(b), i);
+        let bad = |msg: String| err(VerifyErrorKind::BadSnapshot, loc, msg);
+        let slot_type = |s: &SlotValue| -> Result<Option<Type>, VerifyError> {
+            Ok(match s {
+                SlotValue::Value(v) => Some(self.use_at(*v, b, i)?),
+                SlotValue::Const(k) => Some(k.ty()),
+                SlotValue::Virtual(id) => {
+                    if id.index() >= sn.virtuals.len() {
+                        return Err(VerifyError {
+                            kind: VerifyErrorKind::BadSnapshot,
+                            location: loc,
+                            message: format!("virtual {id} does not exist"),
+                        });
+                    }
+                    Some(Type::Ref)
+                }
+                SlotValue::Dead => None,
+            })
+        };
+        for fr in &sn.frames {
+            let Some(fd) = t.frames.get(fr.frame.index()) else {
+                return bad(format!("{} does not exist", fr.frame));
+            };
+            if fr.slots.len() != fd.slots as usize {
+                return bad(format!(
+                    "frame {} has {} slots, the snapshot gives {}",
+                    fd.name,
+                    fd.slots,
+                    fr.slots.len()
+                ));
+            }
+            for s in &fr.slots {
+                slot_type(s)?;
+            }
+        }
+        for (k, vo) in sn.virtuals.iter().enumerate() {
+            if vo.layout.index() >= t.layouts.len() {
+                return bad(format!("virtual &{k} has a missing layout"));
+            }
+            for (f, s) in &vo.fields {
+                let Some(fd) = t.fields.get(f.index()) else {
+                    return bad(format!("virtual &{k} names a missing field"));
+                };
+                if fd.layout != vo.layout {
+                    return bad(format!("virtual &{k}: field {} is not a field of its layout", fd.name));
+                }
+                if let Some(ty) = slot_type(s)? {
+                    if ty != fd.ty {
+                        return bad(format!(
+                            "virtual &{k}: field {} has type {}, given {ty}",
+                            fd.name, fd.ty
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The successors of a terminator, each with whether the edge is forward (`goto`/`br`)
+/// or backward (`jump` to a block).
+pub fn successors(op: &Op) -> Vec<(Block, bool)> {
+    match op {
+        Op::Jump(JumpTarget::Block(b), _) => vec![(*b, false)],
+        Op::Goto(bc) => vec![(bc.block, true)],
+        Op::Br { then_, else_, .. } => vec![(then_.block, true), (else_.block, true)],
+        _ => Vec::new(),
+    }
+}

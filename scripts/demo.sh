@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The demo: the research CLI on sample traces (later: the talk's programs on pylite).
+set -euo pipefail
+LEONES=${1:-target/release/leones}
+FT=tests/filetests
+show() { echo; echo "\$ leones $*"; "$LEONES" "$@" || true; }
+echo "== Leones demo: the trace IR, its verifier and its reference interpreter =="
+show check $FT/leibniz.ir
+show print $FT/region_diamond.ir
+show run $FT/leibniz.ir --input i64:0 --input i64:100000 --input f64:0.0
+show run $FT/virtuals.ir --input f64:1.5 --input i64:2
+show run $FT/int_div_edge.ir --input 5 --input 0
+show check $FT/invalid/not_dominated.ir
+show check $FT/invalid/unexpected_token.ir

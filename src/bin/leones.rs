@@ -1,0 +1,60 @@
+//! `leones`: the research CLI. Check, print and run trace text files.
+//!
+//! ```text
+//! leones check FILE              parse + verify; errors as FILE:LINE:COL
+//! leones print FILE              the canonical text of a trace
+//! leones run FILE --input i64:5  run with the reference interpreter
+//! ```
+//! Exit status: 0 on success, 1 when the input is rejected (a parse or verify error,
+//! or a run that faults), 2 on a usage error.
+
+use clap::{Parser, Subcommand};
+use leones::cli;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "leones", version, about = "Leones: check, print and run trace IR files")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and verify a trace file; report errors with line and column.
+    Check { file: PathBuf },
+    /// Print a trace in canonical form.
+    Print { file: PathBuf },
+    /// Run a trace with the reference interpreter.
+    Run {
+        file: PathBuf,
+        /// An input value, `TYPE:LITERAL` or a bare literal (`i64:5`, `2.5`, `true`,
+        /// `ref:null`); one per parameter of block0, in order.
+        #[arg(long = "input", short = 'i', allow_hyphen_values = true)]
+        inputs: Vec<String>,
+        /// Stop after this many executed instructions.
+        #[arg(long, default_value_t = 10_000_000)]
+        step_limit: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Check { file } => cli::load(&file).map(|loaded| println!("{}", loaded.summary())),
+        Command::Print { file } => cli::load(&file).map(|loaded| print!("{}", leones::ir::print(&loaded.trace))),
+        Command::Run {
+            file,
+            inputs,
+            step_limit,
+        } => cli::run_interp(&file, &inputs, step_limit).map(|out| print!("{out}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}

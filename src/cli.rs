@@ -1,0 +1,150 @@
+//! The pieces of the `leones` CLI that are worth testing without a process: loading a
+//! trace file with positioned errors, parsing `--input` values, and running a trace.
+
+use leones_ir::interp::{describe_outcome, Interpreter, Val};
+use leones_ir::{parse_with_source_map, verify_with_source, Const, SourceMap, Trace, Type};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// Why the CLI rejected its input.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{path}: cannot read: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}:{col}: parse error ({kind:?}): {message}")]
+    Parse {
+        path: PathBuf,
+        line: u32,
+        col: u32,
+        kind: leones_ir::ParseErrorKind,
+        message: String,
+    },
+    #[error("{path}:{location}: verify error ({kind:?}): {message}")]
+    Verify {
+        path: PathBuf,
+        location: String,
+        kind: leones_ir::VerifyErrorKind,
+        message: String,
+    },
+    #[error("bad --input `{0}`: {1}")]
+    Input(String, String),
+    #[error("{path}: run failed: {message}")]
+    Run { path: PathBuf, message: String },
+}
+
+/// A parsed and verified trace file.
+pub struct Loaded {
+    pub path: PathBuf,
+    pub trace: Trace,
+    pub map: SourceMap,
+}
+
+impl Loaded {
+    /// One line saying what the file holds.
+    pub fn summary(&self) -> String {
+        let t = &self.trace;
+        format!(
+            "{}: ok: trace {} with {} block(s), {} instruction(s), {} guard(s)",
+            self.path.display(),
+            t.name,
+            t.blocks.len(),
+            t.inst_count(),
+            t.guards().len()
+        )
+    }
+}
+
+/// Reads, parses and verifies a trace file.
+pub fn load(path: &Path) -> Result<Loaded, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
+        path: path.into(),
+        source,
+    })?;
+    load_text(path, &text)
+}
+
+/// Parses and verifies trace text (`path` is only used in messages).
+pub fn load_text(path: &Path, text: &str) -> Result<Loaded, CliError> {
+    let (trace, map) = parse_with_source_map(text).map_err(|e| CliError::Parse {
+        path: path.into(),
+        line: e.pos.line,
+        col: e.pos.col,
+        kind: e.kind,
+        message: e.message,
+    })?;
+    if let Err(e) = verify_with_source(&trace, &map) {
+        let location = e.pos(&map).map_or_else(|| "-".to_string(), |p| p.to_string());
+        return Err(CliError::Verify {
+            path: path.into(),
+            location,
+            kind: e.kind,
+            message: e.to_string(),
+        });
+    }
+    Ok(Loaded {
+        path: path.into(),
+        trace,
+        map,
+    })
+}
+
+/// Parses one `--input`: `TYPE:LITERAL` (`i64:5`, `f64:-2.5`, `bool:true`, `ref:null`,
+/// `ptr:0x10`) or a bare literal of the text format (`5`, `2.5`, `true`, `null`).
+///
+/// ```
+/// use leones::cli::parse_input;
+/// use leones::ir::interp::Val;
+/// assert_eq!(parse_input("i64:5").unwrap(), Val::I64(5));
+/// assert_eq!(parse_input("f64:3").unwrap(), Val::F64(3.0));
+/// assert_eq!(parse_input("-2.5").unwrap(), Val::F64(-2.5));
+/// assert!(parse_input("i64:x").is_err());
+/// ```
+pub fn parse_input(s: &str) -> Result<Val, CliError> {
+    let bad = |why: &str| CliError::Input(s.to_string(), why.to_string());
+    let (ty, lit) = match s.split_once(':') {
+        Some((t, l)) => (Some(Type::from_name(t).ok_or_else(|| bad("unknown type"))?), l),
+        None => (None, s),
+    };
+    // Reuse the text format's literal syntax by parsing a one-constant trace.
+    let probe = format!("trace input\n\nblock0():\n    v0 = const {lit}\n    finish v0\n");
+    let parsed = leones_ir::parse(&probe).map_err(|e| bad(&e.message))?;
+    let leones_ir::Op::Const(k) = parsed.blocks[0].insts[0].op else {
+        return Err(bad("not a constant"));
+    };
+    let k = match (ty, k) {
+        (None, k) => k,
+        (Some(Type::F64), Const::I64(i)) => Const::F64(i as f64),
+        (Some(Type::Ref), Const::I64(a)) => Const::Ref(a as u64),
+        (Some(Type::Ptr), Const::I64(a)) => Const::Ptr(a as u64),
+        (Some(Type::Ptr), Const::Ref(a)) => Const::Ptr(a),
+        (Some(t), k) if k.ty() == t => k,
+        (Some(t), k) => return Err(bad(&format!("`{k}` is not a {t}"))),
+    };
+    Ok(Val::from_const(k))
+}
+
+/// What `leones run` prints.
+pub struct RunReport(pub String);
+
+impl fmt::Display for RunReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Loads a trace file and runs it with the reference interpreter.
+pub fn run_interp(path: &Path, inputs: &[String], step_limit: u64) -> Result<RunReport, CliError> {
+    let loaded = load(path)?;
+    let vals = inputs.iter().map(|s| parse_input(s)).collect::<Result<Vec<_>, _>>()?;
+    let mut interp = Interpreter::new(&loaded.trace);
+    interp.set_step_limit(step_limit);
+    let outcome = interp.run(&vals).map_err(|e| CliError::Run {
+        path: path.into(),
+        message: e.to_string(),
+    })?;
+    let mut text = describe_outcome(&loaded.trace, interp.heap(), &outcome);
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(RunReport(text))
+}
