@@ -57,6 +57,7 @@
 
 pub mod descr;
 pub mod entity;
+pub mod fold;
 pub mod interp;
 pub mod op;
 pub mod snapshot;

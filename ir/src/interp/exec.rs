@@ -10,7 +10,7 @@ use super::{CallResult, FnTable};
 use super::{ExitFrame, ExitState, ExitValue, ExitVirtual, Fault, Heap, HostCalls, Outcome, Site, Val};
 use crate::descr::ArrayDescr;
 use crate::entity::{Block, CallId, GuardId, SnapshotId, Value};
-use crate::op::{BinaryOp, GuardKind, JumpTarget, Op, UnaryOp};
+use crate::op::{BinaryOp, GuardKind, JumpTarget, Op};
 use crate::snapshot::SlotValue;
 use crate::trace::Trace;
 use crate::types::{MemType, Type};
@@ -226,7 +226,7 @@ impl Machine<'_, '_> {
                 self.steps += 1;
                 let bits = match &inst.op {
                     Op::Const(k) => k.bits(),
-                    Op::Unary(op, a) => unary(*op, self.reg(*a)),
+                    Op::Unary(op, a) => crate::fold::unary_bits(*op, self.reg(*a)),
                     Op::Binary(op, x, y) => {
                         let r = self.binary(*op, self.reg(*x), self.reg(*y), inst.result);
                         r.ok_or(Fault::DivisionByZero {
@@ -458,76 +458,18 @@ impl Machine<'_, '_> {
         }
     }
 
-    /// A binary op on register bits; None on division by zero.
+    /// A binary op on register bits; None on division by zero. Records whether an
+    /// `*_ovf` op overflowed, for the `guard_no_overflow` that follows it.
     #[inline]
     fn binary(&mut self, op: BinaryOp, x: u64, y: u64, result: Option<Value>) -> Option<u64> {
-        use BinaryOp::*;
-        let (a, b) = (x as i64, y as i64);
-        let (f, g) = (f64::from_bits(x), f64::from_bits(y));
-        Some(match op {
-            IAdd => a.wrapping_add(b) as u64,
-            ISub => a.wrapping_sub(b) as u64,
-            IMul => a.wrapping_mul(b) as u64,
-            IDiv | IRem if b == 0 => return None,
-            IDiv => a.wrapping_div(b) as u64,
-            IRem => a.wrapping_rem(b) as u64,
-            IAddOvf | ISubOvf | IMulOvf => {
-                let (r, overflow) = match op {
-                    IAddOvf => a.overflowing_add(b),
-                    ISubOvf => a.overflowing_sub(b),
-                    _ => a.overflowing_mul(b),
-                };
-                self.overflowed = match result {
-                    Some(v) if overflow => v.0,
-                    _ => NONE,
-                };
-                r as u64
-            }
-            IAnd | BAnd => x & y,
-            IOr | BOr => x | y,
-            IXor | BXor => x ^ y,
-            // `wrapping_sh*` take the amount mod 64; `as u32` keeps its low bits.
-            IShl => x.wrapping_shl(y as u32),
-            IShr => a.wrapping_shr(y as u32) as u64,
-            IUShr => x.wrapping_shr(y as u32),
-            IEq | REq => (x == y) as u64,
-            INe | RNe => (x != y) as u64,
-            ILt => (a < b) as u64,
-            ILe => (a <= b) as u64,
-            IGt => (a > b) as u64,
-            IGe => (a >= b) as u64,
-            IULt => (x < y) as u64,
-            IULe => (x <= y) as u64,
-            IUGt => (x > y) as u64,
-            IUGe => (x >= y) as u64,
-            FAdd => (f + g).to_bits(),
-            FSub => (f - g).to_bits(),
-            FMul => (f * g).to_bits(),
-            FDiv => (f / g).to_bits(),
-            FEq => (f == g) as u64,
-            FNe => (f != g) as u64,
-            FLt => (f < g) as u64,
-            FLe => (f <= g) as u64,
-            FGt => (f > g) as u64,
-            FGe => (f >= g) as u64,
-            PtrAdd => x.wrapping_add(y),
-        })
+        let r = crate::fold::binary_bits(op, x, y).ok()?;
+        if op.is_ovf() {
+            self.overflowed = match result {
+                Some(v) if r.overflow => v.0,
+                _ => NONE,
+            };
+        }
+        Some(r.bits)
     }
 }
 
-/// A unary op on register bits.
-#[inline]
-fn unary(op: UnaryOp, x: u64) -> u64 {
-    const SIGN: u64 = 1 << 63;
-    match op {
-        UnaryOp::INeg => (x as i64).wrapping_neg() as u64,
-        UnaryOp::INot => !x,
-        UnaryOp::FNeg => x ^ SIGN,
-        UnaryOp::FAbs => x & !SIGN,
-        UnaryOp::BNot => x ^ 1,
-        UnaryOp::I2F => (x as i64 as f64).to_bits(),
-        UnaryOp::F2I => f64::from_bits(x) as i64 as u64,
-        // Bit-preserving: bools are already 0/1, the rest reinterpret.
-        UnaryOp::B2I | UnaryOp::F2Bits | UnaryOp::Bits2F | UnaryOp::Ptr2I | UnaryOp::I2Ptr => x,
-    }
-}
