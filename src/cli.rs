@@ -30,6 +30,8 @@ pub enum CliError {
     Input(String, String),
     #[error("{path}: run failed: {message}")]
     Run { path: PathBuf, message: String },
+    #[error("{path}: optimization failed: {message}")]
+    Opt { path: PathBuf, message: String },
 }
 
 /// A parsed and verified trace file.
@@ -147,4 +149,36 @@ pub fn run_interp(path: &Path, inputs: &[String], step_limit: u64) -> Result<Run
         text.push('\n');
     }
     Ok(RunReport(text))
+}
+
+/// Loads a trace file and optimizes it with the default pipeline or the named passes;
+/// returns the canonical text, followed by per-pass statistics as `;` comments when
+/// `stats` is set.
+pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<String, CliError> {
+    let loaded = load(path)?;
+    let opt_err = |e: leones_opt::OptError| CliError::Opt {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let list = match passes {
+        None => leones_opt::default_pipeline(),
+        Some(names) => {
+            let names: Vec<&str> = names.split(',').map(str::trim).filter(|n| !n.is_empty()).collect();
+            leones_opt::passes_named(&names).map_err(opt_err)?
+        }
+    };
+    let ctx = leones_opt::OptContext {
+        pure_calls: None,
+        verify_each_pass: true,
+    };
+    let (trace, st) = leones_opt::optimize(&loaded.trace, &list, &ctx).map_err(opt_err)?;
+    let mut out = leones_ir::print(&trace);
+    if stats {
+        for line in st.to_string().lines() {
+            out.push_str("; ");
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    Ok(out)
 }

@@ -157,3 +157,21 @@ fn usage_errors_exit_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(Path::new(env!("CARGO_BIN_EXE_leones")).exists());
 }
+
+#[test]
+fn opt_peels_a_loop_and_reports_stats() {
+    let o = leones(&["opt", "tests/filetests/leibniz.ir", "--stats"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    // The peeled form: a preamble entering the loop block by a forward edge.
+    assert!(out.contains("goto block1("), "{out}");
+    assert!(out.contains("jump block1("), "{out}");
+    assert!(out.contains("; pass") && out.contains("; total"), "{out}");
+}
+
+#[test]
+fn opt_rejects_unknown_passes() {
+    let o = leones(&["opt", "tests/filetests/leibniz.ir", "--passes", "fold,bogus"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("unknown pass `bogus`"), "{}", text(&o).1);
+}

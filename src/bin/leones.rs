@@ -3,6 +3,7 @@
 //! ```text
 //! leones check FILE              parse + verify; errors as FILE:LINE:COL
 //! leones print FILE              the canonical text of a trace
+//! leones opt FILE [--passes a,b] [--stats]  optimize and print
 //! leones run FILE --input i64:5  run with the reference interpreter
 //! ```
 //! Exit status: 0 on success, 1 when the input is rejected (a parse or verify error,
@@ -26,6 +27,16 @@ enum Command {
     Check { file: PathBuf },
     /// Print a trace in canonical form.
     Print { file: PathBuf },
+    /// Optimize a trace and print the result (default pipeline unless --passes).
+    Opt {
+        file: PathBuf,
+        /// Comma-separated pass names, run in this order (e.g. `fold,cse,dce`).
+        #[arg(long)]
+        passes: Option<String>,
+        /// Print per-pass statistics (ops, guards and allocations removed) as comments.
+        #[arg(long)]
+        stats: bool,
+    },
     /// Run a trace with the reference interpreter.
     Run {
         file: PathBuf,
@@ -44,6 +55,9 @@ fn main() -> ExitCode {
     let result = match args.command {
         Command::Check { file } => cli::load(&file).map(|loaded| println!("{}", loaded.summary())),
         Command::Print { file } => cli::load(&file).map(|loaded| print!("{}", leones::ir::print(&loaded.trace))),
+        Command::Opt { file, passes, stats } => {
+            cli::optimize_file(&file, passes.as_deref(), stats).map(|t| print!("{t}"))
+        }
         Command::Run {
             file,
             inputs,

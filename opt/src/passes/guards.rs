@@ -1,0 +1,307 @@
+//! # `guards`: guard elimination and strengthening
+//!
+//! **Idea.** Walk the trace in dominance order, learning facts from every guard that
+//! passed and every op: known constants (`guard_value`, `guard_isnull`, a guarded
+//! `ieq`), known classes (`guard_class`, `new`), non-null refs (`guard_nonnull`,
+//! `guard_class`, `new`), known truths of conditions, and integer ranges (constants,
+//! masks, remainders, guarded comparisons, additions that cannot overflow). A guard the
+//! facts already imply is removed; a comparison the ranges decide becomes a constant;
+//! an `*_ovf` op whose operand ranges cannot overflow becomes the plain op and its
+//! `guard_no_overflow` goes. Strengthening: `guard_true (ieq x, K)` becomes
+//! `guard_value x, K` (and `guard_false (ine x, K)` too), after which `x` is known to
+//! be `K` and later uses of `x` read the constant.
+//!
+//! **Invariants.** A fact is used only where the guard or op that established it
+//! dominates: facts live in a table scoped by the dominator tree (a block starts from
+//! its immediate dominator's table). Facts are about SSA values, which never change,
+//! so they hold at loop headers too. Replacing `x` by `K` after `guard_value x, K` is
+//! local to the dominated region (operands are rewritten as they are visited);
+//! results of decided comparisons are replaced everywhere (their uses are dominated
+//! by them). A removed guard never changes what an exit rebuilds: other guards'
+//! snapshots are untouched except for values replaced by equal constants.
+//!
+//! **Example.**
+//! ```text
+//! v2 = ilt v0, v1   ; v1 = 10              v2 = ilt v0, v1
+//! guard_true v2 [...]                       guard_true v2 [...]
+//! v4 = ilt v0, v3   ; v3 = 20       =>      v5 = iadd v0, v6   ; v6 = 1
+//! guard_true v4 [...]                       guard_class v7, P [...]
+//! v5 = iadd_ovf v0, v6  ; needs v0 >= ...
+//! guard_no_overflow v5 [...]                ...
+//! guard_class v7, P [...]
+//! guard_class v7, P [...]
+//! ```
+//! (`v0 < 10` implies `v0 < 20`; `v0 + 1` cannot overflow once `v0 < 10`; the second
+//! class guard is implied by the first.)
+//!
+//! **Source.** PyPy's `optimizeopt/intbounds.py` (integer bounds, `_ovf` removal) and
+//! `rewrite.py` (`guard_class`/`guard_nonnull` known from earlier guards,
+//! `guard_true (int_eq)` → `guard_value`); LuaJIT's `lj_opt_narrow.c` and loop-guard
+//! elimination by implication.
+
+use crate::context::OptContext;
+use crate::pass::Pass;
+use crate::util::range::Range;
+use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
+use leones_ir::{BinaryOp, Const, GuardKind, Inst, Op, SlotValue, Trace, Type, UnaryOp, Value};
+use std::collections::{HashMap, HashSet};
+
+pub struct Guards;
+
+/// What is known at a program point.
+#[derive(Clone, Default)]
+struct Facts {
+    consts: HashMap<Value, Const>,
+    class: HashMap<Value, u64>,
+    nonnull: HashSet<Value>,
+    ranges: HashMap<Value, Range>,
+}
+
+impl Facts {
+    fn range(&self, v: Value) -> Range {
+        match self.consts.get(&v) {
+            Some(Const::I64(k)) => Range::point(*k),
+            _ => self.ranges.get(&v).copied().unwrap_or(Range::FULL),
+        }
+    }
+    fn set_range(&mut self, v: Value, r: Range) {
+        let r = self.range(v).intersect(r);
+        self.ranges.insert(v, r);
+    }
+    fn set_const(&mut self, v: Value, k: Const) {
+        self.consts.insert(v, k);
+        if k.bits() != 0 && matches!(k, Const::Ref(_) | Const::Ptr(_)) {
+            self.nonnull.insert(v);
+        }
+    }
+}
+
+struct Walk<'a> {
+    defs: HashMap<Value, Op>,
+    facts: Facts,
+    pool: ConstPool,
+    subst: Subst,
+    t_layout_class: &'a dyn Fn(leones_ir::LayoutId) -> Option<u64>,
+    /// The result of an `*_ovf` op just turned into a plain op.
+    drop_ovf_guard: Option<Value>,
+    /// Values defined by `const` ops (never rewritten).
+    const_vals: HashSet<Value>,
+}
+
+impl Walk<'_> {
+    /// Rewrites operands that facts say are constants (local to the dominated region).
+    fn use_known_consts(&mut self, t: &mut Trace, op: &mut Op) {
+        if matches!(op, Op::Guard(..)) {
+            return; // keep the guard's operand, so that its fact is visible
+        }
+        let mut args = Vec::new();
+        op.for_each_arg(|v| args.push(v));
+        for v in args {
+            if self.const_vals.contains(&v) {
+                continue;
+            }
+            if let Some(k) = self.facts.consts.get(&v).copied() {
+                if !matches!(t.value_type(v), Type::Ref | Type::Ptr) || k.bits() == 0 {
+                    let c = self.konst(t, k);
+                    op.for_each_arg_mut(|x| {
+                        if *x == v {
+                            *x = c
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// A value holding `k`, known as such from here on.
+    fn konst(&mut self, t: &mut Trace, k: Const) -> Value {
+        let c = self.pool.get(t, k);
+        self.const_vals.insert(c);
+        self.facts.set_const(c, k);
+        c
+    }
+
+    fn snapshot_consts(&self, t: &mut Trace, snap: leones_ir::SnapshotId) {
+        let facts = &self.facts;
+        let s = &mut t.snapshots[snap.index()];
+        for slot in s
+            .frames
+            .iter_mut()
+            .flat_map(|f| f.slots.iter_mut())
+            .chain(s.virtuals.iter_mut().flat_map(|v| v.fields.iter_mut().map(|(_, s)| s)))
+        {
+            if let SlotValue::Value(v) = slot {
+                if let Some(k) = facts.consts.get(v) {
+                    *slot = SlotValue::Const(*k);
+                }
+            }
+        }
+    }
+
+    /// Processes one instruction; returns whether to keep it.
+    fn inst(&mut self, t: &mut Trace, inst: &mut Inst, out: &mut [Inst]) -> bool {
+        if let Some(d) = self.drop_ovf_guard.take() {
+            if crate::util::is_paired_guard(&inst.op, d) {
+                return false;
+            }
+        }
+        self.subst.op(&mut inst.op);
+        self.use_known_consts(t, &mut inst.op);
+        if let Op::Guard(kind, snap) = &mut inst.op {
+            self.subst.snapshot(&mut t.snapshots[snap.index()]);
+            self.snapshot_consts(t, *snap);
+            return self.guard(t, kind, out);
+        }
+        let Some(r) = inst.result else { return true };
+        match &inst.op {
+            Op::Const(k) => self.facts.set_const(r, *k),
+            Op::New(l) => {
+                self.facts.nonnull.insert(r);
+                if let Some(c) = (self.t_layout_class)(*l) {
+                    self.facts.class.insert(r, c);
+                }
+            }
+            Op::Unary(UnaryOp::B2I, _) => self.facts.set_range(r, Range { lo: 0, hi: 1 }),
+            Op::ArrayLen(..) => self.facts.set_range(r, Range { lo: 0, hi: i64::MAX }),
+            Op::Binary(op, a, b) => {
+                let (ra, rb) = (self.facts.range(*a), self.facts.range(*b));
+                if let Some(truth) = Range::compare(*op, ra, rb) {
+                    let k = self.konst(t, Const::Bool(truth));
+                    self.subst.set(r, k);
+                    return false;
+                }
+                if let Some(rr) = Range::derived(*op, ra, rb) {
+                    self.facts.set_range(r, rr);
+                }
+            }
+            _ => {}
+        }
+        self.defs.insert(r, inst.op.clone());
+        true
+    }
+
+    fn guard(&mut self, t: &mut Trace, kind: &mut GuardKind, out: &mut [Inst]) -> bool {
+        let f = &mut self.facts;
+        match *kind {
+            GuardKind::True(c) | GuardKind::False(c) => {
+                let want = matches!(kind, GuardKind::True(_));
+                if let Some(k) = f.consts.get(&c) {
+                    return (k.bits() != 0) != want; // keep only a guard that always fails
+                }
+                f.set_const(c, Const::Bool(want));
+                if let Some(Op::Binary(op, a, b)) = self.defs.get(&c).cloned() {
+                    let (ra, rb) = Range::refine(op, want, f.range(a), f.range(b));
+                    if t.value_type(a) == Type::I64 {
+                        f.set_range(a, ra);
+                        f.set_range(b, rb);
+                    }
+                    let eq = matches!((op, want), (BinaryOp::IEq, true) | (BinaryOp::INe, false));
+                    if eq {
+                        if let Some(k) = f.consts.get(&b).copied() {
+                            *kind = GuardKind::Value(a, k);
+                            f.set_const(a, k);
+                        }
+                    }
+                }
+                true
+            }
+            GuardKind::Value(v, k) => {
+                if f.consts.get(&v) == Some(&k) {
+                    return false;
+                }
+                f.set_const(v, k);
+                true
+            }
+            GuardKind::Class(v, l) => {
+                let c = (self.t_layout_class)(l);
+                if c.is_some() && f.class.get(&v).copied() == c {
+                    return false;
+                }
+                if let Some(c) = c {
+                    f.class.insert(v, c);
+                }
+                f.nonnull.insert(v);
+                true
+            }
+            GuardKind::NonNull(v) => f.nonnull.insert(v),
+            GuardKind::IsNull(v) => {
+                let null = if t.value_type(v) == Type::Ptr {
+                    Const::Ptr(0)
+                } else {
+                    Const::Ref(0)
+                };
+                if f.consts.get(&v) == Some(&null) {
+                    return false;
+                }
+                f.set_const(v, null);
+                true
+            }
+            GuardKind::NoOverflow(v) => {
+                let Some(last) = out.last_mut() else { return true };
+                let Op::Binary(op, a, b) = last.op else { return true };
+                match Range::arith(op, f.range(a), f.range(b)) {
+                    Some(rr) => {
+                        last.op = Op::Binary(plain(op), a, b);
+                        f.set_range(v, rr);
+                        false
+                    }
+                    None => true,
+                }
+            }
+            GuardKind::NoException | GuardKind::NoInterrupt => true,
+        }
+    }
+}
+
+fn plain(op: BinaryOp) -> BinaryOp {
+    match op {
+        BinaryOp::IAddOvf => BinaryOp::IAdd,
+        BinaryOp::ISubOvf => BinaryOp::ISub,
+        BinaryOp::IMulOvf => BinaryOp::IMul,
+        other => other,
+    }
+}
+
+impl Pass for Guards {
+    fn name(&self) -> &'static str {
+        "guards"
+    }
+    fn run(&self, t: &mut Trace, _ctx: &OptContext) {
+        let cfg = Cfg::new(t);
+        let layouts: Vec<Option<u64>> = t.layouts.iter().map(|l| l.class).collect();
+        let class_of = |l: leones_ir::LayoutId| layouts.get(l.index()).copied().flatten();
+        let mut w = Walk {
+            defs: HashMap::new(),
+            facts: Facts {
+                consts: const_table(t),
+                ..Facts::default()
+            },
+            pool: ConstPool::default(),
+            subst: Subst::new(),
+            t_layout_class: &class_of,
+            drop_ovf_guard: None,
+            const_vals: HashSet::new(),
+        };
+        w.const_vals = w.facts.consts.keys().copied().collect();
+        let globals = w.facts.clone();
+        let mut ends: Vec<Facts> = Vec::with_capacity(t.blocks.len());
+        for b in 0..t.blocks.len() {
+            w.facts = if b == 0 {
+                globals.clone()
+            } else {
+                ends[cfg.idom[b]].clone()
+            };
+            let insts = std::mem::take(&mut t.blocks[b].insts);
+            let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
+            for mut inst in insts {
+                if w.inst(t, &mut inst, &mut out) {
+                    out.push(inst);
+                }
+            }
+            t.blocks[b].insts = out;
+            ends.push(std::mem::take(&mut w.facts));
+        }
+        w.pool.flush(t);
+        w.subst.apply(t);
+    }
+}

@@ -1,0 +1,240 @@
+//! # `heap`: the heap cache — load forwarding, duplicate loads, dead and redundant stores
+//!
+//! **Idea.** Remember, along the trace, what each heap location is known to hold: an
+//! object field `(obj, F)`, an array item `(arr, A, index)`, an array length, a raw
+//! word `(ptr, offset, type)`. A load of a known location is replaced by the known
+//! value (a `setfield` followed by a `getfield` forwards the stored value; two equal
+//! loads become one; a fresh `new` object's fields are known to be zero). A store of
+//! the value the location already holds is dropped, and a store overwritten by a later
+//! store to the same location with nothing in between that could observe it (a load
+//! of that field, a guard — exits see the heap —, a call, the block's end) is removed.
+//!
+//! **Invalidation.** A store to `(o, F)` forgets `(x, F)` for every `x` that may be
+//! `o` (two different `new` results are never the same object) and nothing about
+//! other fields. A call forgets exactly what its `EffectInfo::writes` names: a call
+//! that writes nothing keeps every fact, one that writes field `F` forgets only `F`,
+//! `writes=any` (and an unannotated call) forgets everything; immutable fields survive
+//! every call. Raw stores forget raw words that may overlap.
+//!
+//! **Across blocks.** A block with a single way in (plus possibly its own back edge)
+//! starts from its predecessor's facts; for a loop (the peeled loop's `block1`), the
+//! facts its body might kill are dropped first, so what survives holds on every
+//! iteration — which is how loop-invariant loads leave the loop: the loop's load is
+//! replaced by the preamble's.
+//!
+//! **Example.**
+//! ```text
+//! setfield v0, P.x, v1                setfield v0, P.x, v1
+//! v2 = getfield v0, P.x               call log()        ; effects()
+//! call log()    ; effects()    =>     v5 = iadd v1, v1
+//! v3 = getfield v0, P.x               finish v5
+//! v5 = iadd v2, v3
+//! finish v5
+//! ```
+//!
+//! **Source.** PyPy's `optimizeopt/heap.py` (`OptHeap`: cached fields, lazy setfields,
+//! effect-info-driven invalidation), LuaJIT's `lj_opt_mem.c` (alias analysis for
+//! load forwarding and dead-store elimination).
+
+use crate::context::OptContext;
+use crate::pass::Pass;
+use crate::util::{cfg::Cfg, const_table, subst::Subst, zero_of, ConstPool};
+use leones_ir::{ArrayId, Const, EffectInfo, FieldId, Inst, MemType, Op, Trace, Value};
+use std::collections::{HashMap, HashSet};
+
+pub struct HeapCache;
+
+/// Known heap contents.
+#[derive(Clone, Default)]
+struct Known {
+    fields: HashMap<(Value, FieldId), Value>,
+    items: HashMap<(Value, ArrayId, Value), Value>,
+    lens: HashMap<(Value, ArrayId), Value>,
+    raw: HashMap<(Value, i64, MemType), Value>,
+}
+
+impl Known {
+    fn kill_effects(&mut self, t: &Trace, e: &EffectInfo) {
+        self.fields
+            .retain(|(_, f), _| t.field(*f).immutable || !e.writes.has_field(*f));
+        self.items.retain(|(_, a, _), _| !e.writes.has_array(*a));
+        self.lens.retain(|(_, a), _| !e.writes.has_array(*a));
+        if e.writes.has_raw() {
+            self.raw.clear();
+        }
+    }
+    /// Forgets whatever the instructions of a loop body might overwrite.
+    fn kill_body(&mut self, t: &Trace, insts: &[Inst]) {
+        for inst in insts {
+            match &inst.op {
+                Op::SetField(_, f, _) => self.fields.retain(|(_, g), _| g != f),
+                Op::SetItem(a, ..) => self.items.retain(|(_, b, _), _| b != a),
+                Op::Store(..) => self.raw.clear(),
+                Op::Call(c, _) => self.kill_effects(t, &t.call(*c).effects),
+                _ => {}
+            }
+        }
+    }
+}
+
+struct Walk {
+    known: Known,
+    fresh: HashSet<Value>,
+    consts: HashMap<Value, Const>,
+    subst: Subst,
+    pool: ConstPool,
+    /// Stores not yet observed: location → index in the block's output.
+    pending: HashMap<(Value, FieldId), usize>,
+}
+
+impl Walk {
+    fn may_alias(&self, a: Value, b: Value) -> bool {
+        a == b || !(self.fresh.contains(&a) && self.fresh.contains(&b))
+    }
+    fn same_value(&self, a: Value, b: Value) -> bool {
+        a == b || matches!((self.consts.get(&a), self.consts.get(&b)), (Some(x), Some(y)) if x == y)
+    }
+    fn distinct_index(&self, i: Value, j: Value) -> bool {
+        matches!((self.consts.get(&i), self.consts.get(&j)), (Some(x), Some(y)) if x != y)
+    }
+    /// A load whose result is `r` of location `key`: forward or remember.
+    fn load<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Value>, subst: &mut Subst, key: K, r: Value) -> bool {
+        match map.get(&key) {
+            Some(&v) => {
+                subst.set(r, v);
+                false
+            }
+            None => {
+                map.insert(key, r);
+                true
+            }
+        }
+    }
+
+    /// Processes one instruction; returns whether to keep it. `dead` collects indices
+    /// of earlier stores found dead.
+    fn inst(&mut self, t: &mut Trace, inst: &Inst, at: usize, dead: &mut Vec<usize>) -> bool {
+        let r = inst.result;
+        match inst.op {
+            Op::New(l) => {
+                let r = r.expect("new has a result");
+                self.fresh.insert(r);
+                let fields: Vec<FieldId> = (0..t.fields.len())
+                    .map(FieldId::new)
+                    .filter(|f| t.field(*f).layout == l)
+                    .collect();
+                for f in fields {
+                    let z = self.pool.get(t, zero_of(t.field(f).ty));
+                    self.consts.insert(z, zero_of(t.field(f).ty));
+                    self.known.fields.insert((r, f), z);
+                }
+            }
+            Op::GetField(o, f) => {
+                self.pending.retain(|(_, g), _| *g != f);
+                return Self::load(&mut self.known.fields, &mut self.subst, (o, f), r.expect("getfield"));
+            }
+            Op::SetField(o, f, v) => {
+                if self.known.fields.get(&(o, f)).is_some_and(|&w| self.same_value(v, w)) {
+                    return false;
+                }
+                if let Some(prev) = self.pending.insert((o, f), at) {
+                    dead.push(prev);
+                }
+                let fresh = &self.fresh;
+                let may = |x: Value| x == o || !(fresh.contains(&x) && fresh.contains(&o));
+                self.known.fields.retain(|(x, g), _| *g != f || !may(*x));
+                self.known.fields.insert((o, f), v);
+            }
+            Op::GetItem(a, arr, i) => {
+                return Self::load(&mut self.known.items, &mut self.subst, (arr, a, i), r.expect("getitem"));
+            }
+            Op::SetItem(a, arr, i, v) => {
+                let keep: Vec<_> = self
+                    .known
+                    .items
+                    .iter()
+                    .filter(|((x, b, j), _)| {
+                        *b != a || !self.may_alias(*x, arr) || (*x == arr && self.distinct_index(*j, i))
+                    })
+                    .map(|(k, v)| (*k, *v))
+                    .collect();
+                self.known.items = keep.into_iter().collect();
+                self.known.items.insert((arr, a, i), v);
+            }
+            Op::ArrayLen(a, arr) => {
+                return Self::load(&mut self.known.lens, &mut self.subst, (arr, a), r.expect("arraylen"));
+            }
+            Op::Load(mt, p, off) => {
+                return Self::load(&mut self.known.raw, &mut self.subst, (p, off, mt), r.expect("load"));
+            }
+            Op::Store(mt, p, off, v) => {
+                let end = off.saturating_add(i64::from(mt.size()));
+                self.known
+                    .raw
+                    .retain(|(q, o2, m2), _| *q == p && (o2.saturating_add(i64::from(m2.size())) <= off || *o2 >= end));
+                if !matches!(mt, MemType::F32) && mt.size() == 8 || mt == MemType::Bool {
+                    self.known.raw.insert((p, off, mt), v);
+                }
+            }
+            Op::Call(c, _) => {
+                self.pending.clear();
+                let e = t.call(c).effects.clone();
+                self.known.kill_effects(t, &e);
+            }
+            Op::Guard(..) | Op::Jump(..) | Op::Goto(_) | Op::Br { .. } | Op::Finish(_) => self.pending.clear(),
+            _ => {}
+        }
+        true
+    }
+}
+
+impl Pass for HeapCache {
+    fn name(&self) -> &'static str {
+        "heap"
+    }
+    fn run(&self, t: &mut Trace, _ctx: &OptContext) {
+        let cfg = Cfg::new(t);
+        let mut w = Walk {
+            known: Known::default(),
+            fresh: HashSet::new(),
+            consts: const_table(t),
+            subst: Subst::new(),
+            pool: ConstPool::default(),
+            pending: HashMap::new(),
+        };
+        let mut ends: Vec<Known> = Vec::with_capacity(t.blocks.len());
+        for b in 0..t.blocks.len() {
+            w.known = match cfg.single_entry(b) {
+                Some((p, self_loop)) => {
+                    let mut k = ends[p].clone();
+                    if self_loop {
+                        k.kill_body(t, &t.blocks[b].insts);
+                    }
+                    k
+                }
+                None => Known::default(),
+            };
+            w.pending.clear();
+            let insts = std::mem::take(&mut t.blocks[b].insts);
+            let mut out: Vec<Option<Inst>> = Vec::with_capacity(insts.len());
+            let mut dead = Vec::new();
+            for mut inst in insts {
+                w.subst.op(&mut inst.op);
+                if let Some(s) = inst.op.snapshot() {
+                    w.subst.snapshot(&mut t.snapshots[s.index()]);
+                }
+                let at = out.len();
+                if w.inst(t, &inst, at, &mut dead) {
+                    out.push(Some(inst));
+                }
+            }
+            for i in dead {
+                out[i] = None;
+            }
+            t.blocks[b].insts = out.into_iter().flatten().collect();
+            ends.push(std::mem::take(&mut w.known));
+        }
+        w.pool.flush(t);
+        w.subst.apply(t);
+    }
+}

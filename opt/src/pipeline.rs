@@ -1,0 +1,94 @@
+//! The pass manager and the one place that says the pipeline's order.
+//!
+//! [`optimize`] verifies the input (a bad input is an error before any pass runs),
+//! then runs each pass; with [`OptContext::verify_each_pass`] (on in debug builds and
+//! tests) it verifies after every pass and reports a broken trace naming the pass.
+
+use crate::context::OptContext;
+use crate::pass::{census, OptError, Pass, PassList, PassStats, Stats};
+use crate::passes::{cse::Cse, dce::Dce, escape::Escape, fold::Fold, guards::Guards, heap::HeapCache, peel::Peel};
+use leones_ir::{verify, Trace};
+
+/// Every pass, by name.
+pub static ALL_PASSES: [&dyn Pass; 7] = [&Peel, &Fold, &Cse, &Guards, &HeapCache, &Escape, &Dce];
+
+/// The default order. Loop peeling first, so that everything after it sees the
+/// preamble and the loop at once; folding and value numbering feed guard elimination;
+/// the heap cache forwards loads (including out of virtual objects' initializing
+/// stores); escape analysis then removes allocations; a second round cleans up what
+/// escape analysis exposed; DCE last.
+pub fn default_pipeline() -> PassList {
+    passes_named(&[
+        "peel", "fold", "cse", "guards", "heap", "escape", "fold", "cse", "guards", "heap", "dce",
+    ])
+    .expect("the default pipeline names real passes")
+}
+
+/// The pass called `name`.
+pub fn pass_by_name(name: &str) -> Option<&'static dyn Pass> {
+    ALL_PASSES.iter().copied().find(|p| p.name() == name)
+}
+
+/// The passes called `names`, in that order.
+pub fn passes_named(names: &[&str]) -> Result<PassList, OptError> {
+    names
+        .iter()
+        .map(|n| pass_by_name(n.trim()).ok_or_else(|| OptError::UnknownPass(n.to_string())))
+        .collect()
+}
+
+/// The known pass names, comma-separated.
+pub fn pass_names() -> String {
+    ALL_PASSES.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
+}
+
+/// Runs `passes` on a copy of `trace`.
+pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(Trace, Stats), OptError> {
+    verify(trace).map_err(OptError::InvalidInput)?;
+    let mut t = trace.clone();
+    let mut stats = Stats::default();
+    for pass in passes {
+        let before = census(&t);
+        pass.run(&mut t, ctx);
+        if ctx.verify_each_pass {
+            verify(&t).map_err(|error| OptError::PassBroke {
+                pass: pass.name(),
+                error,
+                trace_text: leones_ir::print(&t),
+            })?;
+        }
+        let after = census(&t);
+        stats.passes.push(PassStats {
+            pass: pass.name(),
+            ops_removed: before.0 - after.0,
+            guards_removed: before.1 - after.1,
+            allocations_removed: before.2 - after.2,
+        });
+    }
+    Ok((t, stats))
+}
+
+/// The CLI's entry point: parses `src`, runs `passes` (names; `None` for the default
+/// pipeline) and returns the canonical text of the result, followed by the stats table
+/// as `;` comments when `stats` is set.
+pub fn opt_text(src: &str, passes: Option<&[&str]>, stats: bool) -> Result<String, OptError> {
+    let trace = leones_ir::parse(src).map_err(|e| OptError::Parse(e.to_string()))?;
+    let list = match passes {
+        Some(names) => passes_named(names)?,
+        None => default_pipeline(),
+    };
+    let ctx = OptContext {
+        verify_each_pass: true,
+        ..OptContext::default()
+    };
+    let (out, st) = optimize(&trace, &list, &ctx)?;
+    let mut text = leones_ir::print(&out);
+    if stats {
+        for line in st.to_string().lines() {
+            text.push_str("; ");
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    Ok(text)
+}

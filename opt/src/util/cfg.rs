@@ -1,0 +1,80 @@
+//! The control-flow graph facts the passes need: predecessors and immediate dominators.
+//!
+//! Blocks are in an order where forward edges (`goto`, `br`) go to later blocks and
+//! `jump`s go back to loop headers, so every block's dominators come before it.
+
+use leones_ir::verify::successors;
+use leones_ir::{Block, Trace};
+
+pub struct Cfg {
+    /// For each block: (predecessor, edge is forward).
+    pub preds: Vec<Vec<(usize, bool)>>,
+    /// Immediate dominator (block 0's is itself).
+    pub idom: Vec<usize>,
+}
+
+impl Cfg {
+    pub fn new(t: &Trace) -> Cfg {
+        let n = t.blocks.len();
+        let mut preds = vec![Vec::new(); n];
+        for (b, bd) in t.blocks.iter().enumerate() {
+            if let Some(last) = bd.insts.last() {
+                for (s, fwd) in successors(&last.op) {
+                    preds[s.index()].push((b, fwd));
+                }
+            }
+        }
+        // Forward edges form a DAG in block order and back edges only reach loop
+        // headers from blocks they dominate, so one pass in block order over the
+        // forward predecessors gives the dominator tree.
+        let mut idom = vec![0usize; n];
+        for b in 1..n {
+            let mut cur: Option<usize> = None;
+            for &(p, fwd) in &preds[b] {
+                if !fwd || p >= b {
+                    continue;
+                }
+                cur = Some(match cur {
+                    None => p,
+                    Some(c) => intersect(&idom, c, p),
+                });
+            }
+            idom[b] = cur.unwrap_or(0);
+        }
+        Cfg { preds, idom }
+    }
+
+    /// The single forward predecessor of `b` when every other edge into `b` is its own
+    /// back edge (`b` is a loop header with one way in, or a plain successor), with
+    /// whether `b` loops on itself.
+    pub fn single_entry(&self, b: usize) -> Option<(usize, bool)> {
+        let mut entry = None;
+        let mut self_loop = false;
+        for &(p, fwd) in &self.preds[b] {
+            if p == b && !fwd {
+                self_loop = true;
+            } else if fwd && entry.is_none() {
+                entry = Some(p);
+            } else {
+                return None;
+            }
+        }
+        entry.map(|e| (e, self_loop))
+    }
+
+    pub fn is_loop_header(&self, b: Block) -> bool {
+        self.preds[b.index()].iter().any(|&(_, fwd)| !fwd)
+    }
+}
+
+fn intersect(idom: &[usize], mut a: usize, mut b: usize) -> usize {
+    while a != b {
+        while a > b {
+            a = idom[a];
+        }
+        while b > a {
+            b = idom[b];
+        }
+    }
+    a
+}

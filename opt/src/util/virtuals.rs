@@ -1,0 +1,146 @@
+//! Virtual objects: allocations escape analysis has removed, kept as abstract state —
+//! a layout and the SSA values of the fields written so far — until they escape.
+//!
+//! [`Virtuals::materialize`] emits the `new` and the `setfield`s where an object
+//! escapes (recursively: fields that are themselves virtual are materialized first;
+//! cycles end because an object counts as materialized before its fields are
+//! written). [`Virtuals::encode_snapshot`] rewrites a guard's snapshot so that slots
+//! and fields referring to virtual objects become snapshot virtuals `&k` with their
+//! current field values, recursively, cycles included.
+
+use super::{subst::Subst, zero_of, ConstPool};
+use leones_ir::{FieldId, Inst, LayoutId, Op, SlotValue, Snapshot, Trace, Type, Value, VirtualId, VirtualObject};
+use std::collections::HashMap;
+
+/// One virtual object.
+#[derive(Clone, Debug)]
+pub struct VObj {
+    pub layout: LayoutId,
+    /// Fields written so far, in first-write order (others are zero).
+    pub fields: Vec<(FieldId, Value)>,
+}
+
+impl VObj {
+    pub fn get(&self, f: FieldId) -> Option<Value> {
+        self.fields.iter().find(|(g, _)| *g == f).map(|(_, v)| *v)
+    }
+    pub fn set(&mut self, f: FieldId, v: Value) {
+        match self.fields.iter_mut().find(|(g, _)| *g == f) {
+            Some(slot) => slot.1 = v,
+            None => self.fields.push((f, v)),
+        }
+    }
+}
+
+/// The virtual objects of the current block, by the value that names them.
+#[derive(Clone, Default)]
+pub struct Virtuals {
+    pub objs: HashMap<Value, VObj>,
+}
+
+impl Virtuals {
+    pub fn is_virtual(&self, subst: &Subst, v: Value) -> bool {
+        self.objs.contains_key(&subst.get(v))
+    }
+
+    /// Field `f` of virtual `o`: its value, or the zero constant.
+    pub fn read(&self, t: &mut Trace, pool: &mut ConstPool, subst: &Subst, o: Value, f: FieldId) -> Value {
+        match self.objs[&o].get(f) {
+            Some(v) => subst.get(v),
+            None => pool.get(t, zero_of(t.field(f).ty)),
+        }
+    }
+
+    /// Makes `v` real if it is virtual, emitting into `out`; returns the real value.
+    pub fn materialize(&mut self, t: &mut Trace, subst: &mut Subst, out: &mut Vec<Inst>, v: Value) -> Value {
+        let v = subst.get(v);
+        let Some(obj) = self.objs.remove(&v) else { return v };
+        let m = t.new_value(Type::Ref);
+        out.push(Inst {
+            result: Some(m),
+            op: Op::New(obj.layout),
+        });
+        subst.set(v, m);
+        for (f, x) in obj.fields {
+            let x = self.materialize(t, subst, out, x);
+            out.push(Inst {
+                result: None,
+                op: Op::SetField(m, f, x),
+            });
+        }
+        m
+    }
+
+    /// A copy of `snap` whose references to virtual objects are snapshot virtuals.
+    pub fn encode_snapshot(&self, subst: &Subst, snap: &Snapshot) -> Snapshot {
+        let mut enc = Encoder {
+            v: self,
+            subst,
+            ids: HashMap::new(),
+            out: snap.clone(),
+            todo: Vec::new(),
+        };
+        for fi in 0..enc.out.frames.len() {
+            for si in 0..enc.out.frames[fi].slots.len() {
+                let s = enc.slot(enc.out.frames[fi].slots[si]);
+                enc.out.frames[fi].slots[si] = s;
+            }
+        }
+        for vi in 0..snap.virtuals.len() {
+            for fi in 0..enc.out.virtuals[vi].fields.len() {
+                let s = enc.slot(enc.out.virtuals[vi].fields[fi].1);
+                enc.out.virtuals[vi].fields[fi].1 = s;
+            }
+        }
+        while let Some((v, id)) = enc.todo.pop() {
+            let obj = &self.objs[&v];
+            let fields = obj
+                .fields
+                .iter()
+                .map(|(f, x)| (*f, enc.slot(SlotValue::Value(*x))))
+                .collect();
+            enc.out.virtuals[id.index()] = VirtualObject {
+                layout: obj.layout,
+                fields,
+            };
+        }
+        enc.out
+    }
+}
+
+struct Encoder<'a> {
+    v: &'a Virtuals,
+    subst: &'a Subst,
+    ids: HashMap<Value, VirtualId>,
+    out: Snapshot,
+    todo: Vec<(Value, VirtualId)>,
+}
+
+impl Encoder<'_> {
+    fn slot(&mut self, s: SlotValue) -> SlotValue {
+        let SlotValue::Value(v) = s else { return s };
+        let v = self.subst.get(v);
+        let Some(obj) = self.v.objs.get(&v) else {
+            return SlotValue::Value(v);
+        };
+        if let Some(id) = self.ids.get(&v) {
+            return SlotValue::Virtual(*id);
+        }
+        let id = VirtualId::new(self.out.virtuals.len());
+        self.out.virtuals.push(VirtualObject {
+            layout: obj.layout,
+            fields: Vec::new(),
+        });
+        self.ids.insert(v, id);
+        self.todo.push((v, id));
+        SlotValue::Virtual(id)
+    }
+}
+
+/// All fields of a layout, in table order.
+pub fn layout_fields(t: &Trace, l: LayoutId) -> Vec<FieldId> {
+    (0..t.fields.len())
+        .map(FieldId::new)
+        .filter(|f| t.field(*f).layout == l)
+        .collect()
+}
