@@ -1,0 +1,60 @@
+//! The `pylite` command: `pylite run FILE [args]` and `pylite bench [--runs N] [PROGRAM]`.
+
+use std::process::ExitCode;
+
+fn usage() -> ExitCode {
+    eprintln!("usage: pylite run FILE [args...]\n       pylite bench [--runs N] [--dir DIR] [PROGRAM-PREFIX]");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("run") => {
+            let Some(file) = args.get(2) else { return usage() };
+            let mut vm = pylite::Vm::new();
+            vm.set_argv(args[2..].to_vec());
+            let r = vm.run_file(file);
+            vm.flush();
+            match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(pylite::PyliteError::Exit(c)) => ExitCode::from(c as u8),
+                Err(e) => {
+                    eprintln!("{}", e);
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Some("bench") => {
+            let mut runs = 3;
+            let mut dir = concat!(env!("CARGO_MANIFEST_DIR"), "/programs").to_string();
+            let mut only = None;
+            let mut i = 2;
+            while i < args.len() {
+                match args[i].as_str() {
+                    "--runs" => {
+                        runs = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(3);
+                        i += 1;
+                    }
+                    "--dir" => {
+                        dir = args.get(i + 1).cloned().unwrap_or(dir);
+                        i += 1;
+                    }
+                    p => only = Some(p.to_string()),
+                }
+                i += 1;
+            }
+            match pylite::bench::run_bench(&dir, runs, only.as_deref()) {
+                Ok(t) => {
+                    println!("{}", t);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("pylite bench: {}", e);
+                    ExitCode::from(1)
+                }
+            }
+        }
+        _ => usage(),
+    }
+}
