@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export LLVM_SYS_191_PREFIX ?= /usr/lib/llvm-19
 
-.PHONY: setup demo test build fmt-check clean
+.PHONY: setup demo test bench build fmt-check clean
 
 setup:
 	@bash scripts/setup.sh
@@ -12,15 +12,21 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-# The demo: check and run the sample traces with the research CLI.
+# The demo: the research CLI on sample traces, and the talk's programs on pylite.
 demo: setup
-	$(CARGO) build --release -p leones --bin leones
-	@bash scripts/demo.sh target/release/leones
+	$(CARGO) build --release -p leones --bin leones -p pylite
+	@bash scripts/demo.sh target/release/leones target/release/pylite
 
 # Everything CI runs: the whole workspace's tests (unit, integration, filetests,
 # property tests, doc tests). Heavy runs (long fuzzing, benchmarks) are not here.
 test: setup
 	$(CARGO) test --workspace --release
+
+# Benchmarks (not part of `make test`): pylite vs python3 on the talk's programs,
+# medians of interleaved runs in one invocation.
+bench: setup
+	$(CARGO) build --release -p pylite
+	target/release/pylite bench --runs 3
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
