@@ -32,6 +32,16 @@ pub enum CliError {
     Run { path: PathBuf, message: String },
     #[error("{path}: optimization failed: {message}")]
     Opt { path: PathBuf, message: String },
+    #[error("{path}: LLVM backend: {message}")]
+    Backend { path: PathBuf, message: String },
+    #[error("{path}: native code and the reference interpreter disagree\n--- interpreter ---\n{interp}--- native ---\n{native}")]
+    Mismatch {
+        path: PathBuf,
+        interp: String,
+        native: String,
+    },
+    #[error("unknown level `{0}` (use quick or optimized)")]
+    Level(String),
 }
 
 /// A parsed and verified trace file.
@@ -181,4 +191,51 @@ pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<S
         }
     }
     Ok(out)
+}
+
+/// Parses `--level`.
+pub fn parse_level(name: &str) -> Result<leones_backend_llvm::Level, CliError> {
+    leones_backend_llvm::Level::from_name(name).ok_or_else(|| CliError::Level(name.to_string()))
+}
+
+/// Loads a trace file, compiles it with LLVM at `level` and runs it natively.
+///
+/// The reference interpreter runs first, on the same inputs: native code does not
+/// check addresses, so a trace whose run is not well-defined (a wild load, a fault) is
+/// reported from the interpreter's checked run and never executed natively. When both
+/// run, their outcomes must agree — a disagreement is reported as an error, which makes
+/// `--backend llvm` a differential check on any trace file.
+pub fn run_native(path: &Path, inputs: &[String], level_name: &str, step_limit: u64) -> Result<RunReport, CliError> {
+    let level = parse_level(level_name)?;
+    let interp = run_interp(path, inputs, step_limit)?;
+    let loaded = load(path)?;
+    let vals = inputs.iter().map(|s| parse_input(s)).collect::<Result<Vec<_>, _>>()?;
+    let text = leones_ir::print(&loaded.trace);
+    // SAFETY: the interpreter just ran this trace on equivalent inputs with every memory
+    // access checked and no fault, and a trace's accesses depend only on its inputs.
+    let native =
+        unsafe { leones_backend_llvm::run_text_for_cli(&text, &vals, level) }.map_err(|e| CliError::Backend {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+    if native != interp.0 {
+        return Err(CliError::Mismatch {
+            path: path.into(),
+            interp: interp.0,
+            native,
+        });
+    }
+    Ok(RunReport(native))
+}
+
+/// Loads a trace file and returns its LLVM IR, as lowered or after the level's passes.
+pub fn emit_llvm(path: &Path, level_name: &str, after_passes: bool) -> Result<String, CliError> {
+    let level = parse_level(level_name)?;
+    let loaded = load(path)?;
+    leones_backend_llvm::emit_llvm_for_cli(&leones_ir::print(&loaded.trace), level, after_passes).map_err(|e| {
+        CliError::Backend {
+            path: path.into(),
+            message: e.to_string(),
+        }
+    })
 }

@@ -175,3 +175,63 @@ fn opt_rejects_unknown_passes() {
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).1.contains("unknown pass `bogus`"), "{}", text(&o).1);
 }
+
+#[test]
+fn llvm_backend_runs_and_agrees_with_the_interpreter() {
+    for level in ["quick", "optimized"] {
+        let args = [
+            "run",
+            "tests/filetests/sum_loop.ir",
+            "--backend",
+            "llvm",
+            "--level",
+            level,
+            "-i",
+            "0",
+            "-i",
+            "5",
+            "-i",
+            "0",
+        ];
+        let o = leones(&args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{level}: {err}");
+        assert!(
+            out.starts_with("exit g0") && out.contains("main@2(5, 5, 10)"),
+            "{level}: {out}"
+        );
+    }
+}
+
+#[test]
+fn llvm_backend_never_runs_an_ill_defined_trace() {
+    // A load from an address nobody allocated: the checked interpreter reports it and
+    // the native code is never run (it would crash the process).
+    let src = "trace wild\n\nblock0():\n    v0 = const ptr(0x10)\n    v1 = load.i64 v0, 0\n    finish v1\n";
+    let path = scratch("wild.ir", src.as_bytes());
+    let o = leones(&["run", &path, "--backend", "llvm"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!text(&o).1.contains("panicked"), "{}", text(&o).1);
+    let o = leones(&[
+        "run",
+        "tests/filetests/sum_loop.ir",
+        "--backend",
+        "llvm",
+        "--level",
+        "turbo",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("unknown level `turbo`"), "{}", text(&o).1);
+}
+
+#[test]
+fn emit_llvm_prints_the_module() {
+    let o = leones(&["emit-llvm", "tests/filetests/select.ir", "--after-passes"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("define i64 @"), "{out}");
+    assert!(
+        out.contains("!unpredictable"),
+        "select.unpredictable keeps its metadata: {out}"
+    );
+}

@@ -5,6 +5,8 @@
 //! leones print FILE              the canonical text of a trace
 //! leones opt FILE [--passes a,b] [--stats]  optimize and print
 //! leones run FILE --input i64:5  run with the reference interpreter
+//! leones run FILE --backend llvm [--level quick|optimized]   compile and run natively
+//! leones emit-llvm FILE [--level L] [--after-passes]
 //! ```
 //! Exit status: 0 on success, 1 when the input is rejected (a parse or verify error,
 //! or a run that faults), 2 on a usage error.
@@ -44,9 +46,26 @@ enum Command {
         /// `ref:null`); one per parameter of block0, in order.
         #[arg(long = "input", short = 'i', allow_hyphen_values = true)]
         inputs: Vec<String>,
-        /// Stop after this many executed instructions.
+        /// Stop after this many executed instructions (interpreter).
         #[arg(long, default_value_t = 10_000_000)]
         step_limit: u64,
+        /// `interp` (the reference interpreter) or `llvm` (compile and run natively,
+        /// checked against the interpreter).
+        #[arg(long, default_value = "interp")]
+        backend: String,
+        /// LLVM level: `quick` or `optimized`.
+        #[arg(long, default_value = "quick")]
+        level: String,
+    },
+    /// Print the LLVM IR a trace lowers to.
+    EmitLlvm {
+        file: PathBuf,
+        /// LLVM level: `quick` or `optimized`.
+        #[arg(long, default_value = "quick")]
+        level: String,
+        /// Print the IR after the level's LLVM pass pipeline instead of as lowered.
+        #[arg(long)]
+        after_passes: bool,
     },
 }
 
@@ -62,7 +81,22 @@ fn main() -> ExitCode {
             file,
             inputs,
             step_limit,
-        } => cli::run_interp(&file, &inputs, step_limit).map(|out| print!("{out}")),
+            backend,
+            level,
+        } => match backend.as_str() {
+            "interp" => cli::run_interp(&file, &inputs, step_limit),
+            "llvm" => cli::run_native(&file, &inputs, &level, step_limit),
+            other => {
+                eprintln!("unknown backend `{other}` (use interp or llvm)");
+                return ExitCode::from(2);
+            }
+        }
+        .map(|out| print!("{out}")),
+        Command::EmitLlvm {
+            file,
+            level,
+            after_passes,
+        } => cli::emit_llvm(&file, &level, after_passes).map(|t| print!("{t}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,432 @@
+//! # The [`Backend`]: compile, wire, run and remove units
+//!
+//! The backend owns the JIT, one TargetMachine per [`Level`] (made on first use) and a
+//! record per installed unit: its trace (to decode exits), its entry address, its
+//! exit-slot table and jump-target table (boxed `AtomicU64`s whose addresses are baked
+//! into the unit's code), its ORC resource tracker, and the list of *other* units'
+//! slots that currently point at its entry.
+//!
+//! Compiling is a straight pipeline, each step timed: lower (incl. IR and LLVM
+//! verification) → passes → codegen (object file) → link (add to ORC and look up the
+//! entry). Each unit gets a fresh LLVM context that is dropped right after codegen, so
+//! LLVM's interned types and constants do not accumulate over thousands of units.
+//!
+//! Invariants:
+//! - a table slot only ever holds a default stub or the entry of a *live* unit:
+//!   [`Backend::remove`] resets every slot that points at the removed unit before its
+//!   code is freed;
+//! - attaching a bridge or linking a target checks that the values handed over match
+//!   the entered unit's `block0` parameters, type for type.
+
+use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, UnitFn};
+use crate::jit::{Jit, Tracker};
+use crate::lower::{lower, UnitInfo};
+use crate::passes::{self, Level};
+use crate::BackendError;
+use inkwell::context::Context;
+use inkwell::module::Module;
+use inkwell::targets::TargetMachine;
+use leones_ir::{GuardId, TargetId, Trace, Type};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// Identifies an installed unit.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitId(pub u32);
+
+impl std::fmt::Display for UnitId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "u{}", self.0)
+    }
+}
+
+/// Per-compile options.
+#[derive(Clone, Debug)]
+pub struct UnitOptions {
+    /// Overrides the backend's level for this unit.
+    pub level: Option<Level>,
+    /// Null and bounds checks on memory accesses (faults instead of crashes). On by
+    /// default; an engine whose traces guard every access may turn them off.
+    pub checks: bool,
+}
+
+impl Default for UnitOptions {
+    fn default() -> Self {
+        UnitOptions {
+            level: None,
+            checks: true,
+        }
+    }
+}
+
+/// Where the time of one compile went, in microseconds.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timings {
+    /// IR verification, lowering to LLVM IR, LLVM module verification.
+    pub lower_us: u64,
+    /// The level's pass pipeline.
+    pub passes_us: u64,
+    /// Instruction selection, register allocation, object emission.
+    pub codegen_us: u64,
+    /// Adding the object to ORC and looking up the entry (ORC links here).
+    pub link_us: u64,
+}
+
+impl Timings {
+    /// The sum of the phases.
+    pub fn total_us(&self) -> u64 {
+        self.lower_us + self.passes_us + self.codegen_us + self.link_us
+    }
+}
+
+/// What [`Backend::compile`] hands back.
+#[derive(Clone, Debug)]
+pub struct CompiledUnit {
+    pub id: UnitId,
+    /// The entry point: `entry(state)` runs the unit.
+    pub entry: UnitFn,
+    /// The exit-slot table: one function pointer per guard (index = guard id).
+    pub exit_slots: *const AtomicU64,
+    /// The number of guards (exit slots).
+    pub guards: usize,
+    /// Slot-buffer words this unit needs.
+    pub slots_needed: usize,
+    /// The level it was compiled at.
+    pub level: Level,
+    /// The entry's symbol name.
+    pub symbol: String,
+    pub timings: Timings,
+}
+
+/// A table slot of some unit: exit slot `g` or target slot `t`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum SlotRef {
+    Exit(UnitId, u32),
+    Target(UnitId, u32),
+}
+
+struct UnitRecord {
+    compiled: CompiledUnit,
+    trace: Trace,
+    exit_slots: Box<[AtomicU64]>,
+    target_slots: Box<[AtomicU64]>,
+    tracker: Option<Tracker>,
+    /// Slots of other units that hold this unit's entry.
+    incoming: Vec<SlotRef>,
+    /// Its symbol-name number.
+    name: u32,
+}
+
+/// The LLVM backend. See the [crate docs](crate) for an example.
+pub struct Backend {
+    // Units are declared (and so dropped) before the JIT: trackers first.
+    units: HashMap<UnitId, UnitRecord>,
+    jit: Jit,
+    machines: HashMap<Level, TargetMachine>,
+    level: Level,
+    next_id: u32,
+    /// Symbol-name numbers free for reuse. ORC interns every symbol name for the life
+    /// of the session, so names are recycled rather than made unique per unit.
+    free_names: Vec<u32>,
+    next_name: u32,
+}
+
+fn default_table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
+    (0..n.max(1)).map(|_| AtomicU64::new(f as usize as u64)).collect()
+}
+
+impl Backend {
+    /// A backend compiling at `level` by default.
+    pub fn new(level: Level) -> Result<Backend, BackendError> {
+        let mut machines = HashMap::new();
+        machines.insert(level, passes::target_machine(level)?);
+        Ok(Backend {
+            units: HashMap::new(),
+            jit: Jit::new()?,
+            machines,
+            level,
+            next_id: 0,
+            free_names: Vec::new(),
+            next_name: 0,
+        })
+    }
+
+    /// Makes units compiled from now on visible to gdb (the GDB JIT interface, through
+    /// ORC's debug support). Costs some link time per unit.
+    pub fn enable_debugger_support(&mut self) -> Result<(), BackendError> {
+        self.jit.enable_debug_support()
+    }
+
+    /// The default level.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    fn machine(&mut self, level: Level) -> Result<&TargetMachine, BackendError> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.machines.entry(level) {
+            e.insert(passes::target_machine(level)?);
+        }
+        Ok(&self.machines[&level])
+    }
+
+    /// Lowers `trace` into a module of `ctx` with the target's triple and data layout,
+    /// verified by LLVM; also returns the level's TargetMachine.
+    fn lower_verified<'ctx>(
+        &mut self,
+        ctx: &'ctx Context,
+        trace: &Trace,
+        info: &UnitInfo,
+        level: Level,
+    ) -> Result<(Module<'ctx>, &TargetMachine), BackendError> {
+        let module = lower(ctx, trace, info)?;
+        let tm = self.machine(level)?;
+        passes::prepare(&module, tm);
+        passes::verify(&module)?;
+        Ok((module, tm))
+    }
+
+    /// Lowers, optimizes, compiles and installs `trace` as a new unit.
+    pub fn compile(&mut self, trace: &Trace, opts: &UnitOptions) -> Result<CompiledUnit, BackendError> {
+        let level = opts.level.unwrap_or(self.level);
+        let id = UnitId(self.next_id);
+        let name = self.free_names.pop().unwrap_or_else(|| {
+            self.next_name += 1;
+            self.next_name - 1
+        });
+        let result = self.compile_named(trace, opts, level, id, name);
+        if result.is_err() {
+            self.free_names.push(name);
+        }
+        result
+    }
+
+    fn compile_named(
+        &mut self,
+        trace: &Trace,
+        opts: &UnitOptions,
+        level: Level,
+        id: UnitId,
+        name: u32,
+    ) -> Result<CompiledUnit, BackendError> {
+        let exit_slots = default_table(trace.guards().len(), leones_exit_default);
+        let target_slots = default_table(trace.targets.len(), leones_jump_default);
+        let info = UnitInfo {
+            symbol: symbol_name(name),
+            unit_id: id.0.into(),
+            exit_table: exit_slots.as_ptr() as u64,
+            target_table: target_slots.as_ptr() as u64,
+            checks: opts.checks,
+        };
+        let mut timings = Timings::default();
+        let obj = {
+            let t0 = Instant::now();
+            let ctx = Context::create();
+            let (module, tm) = self.lower_verified(&ctx, trace, &info, level)?;
+            let t1 = Instant::now();
+            passes::run_passes(&module, level, tm)?;
+            let t2 = Instant::now();
+            let obj = passes::emit_object(&module, tm)?;
+            let t3 = Instant::now();
+            timings.lower_us = (t1 - t0).as_micros() as u64;
+            timings.passes_us = (t2 - t1).as_micros() as u64;
+            timings.codegen_us = (t3 - t2).as_micros() as u64;
+            obj
+        };
+        let t3 = Instant::now();
+        let tracker = self.jit.add_object(obj)?;
+        let entry = match self.jit.lookup(&info.symbol) {
+            Ok(a) => a,
+            Err(e) => {
+                let _ = tracker.remove();
+                return Err(e);
+            }
+        };
+        timings.link_us = t3.elapsed().as_micros() as u64;
+        // SAFETY: the symbol is the unit function, of type `UnitFn`.
+        let entry: UnitFn = unsafe { std::mem::transmute::<usize, UnitFn>(entry as usize) };
+        let compiled = CompiledUnit {
+            id,
+            entry,
+            exit_slots: exit_slots.as_ptr(),
+            guards: trace.guards().len(),
+            slots_needed: slots_needed(trace),
+            level,
+            symbol: info.symbol,
+            timings,
+        };
+        self.next_id += 1;
+        let record = UnitRecord {
+            compiled: compiled.clone(),
+            trace: trace.clone(),
+            exit_slots,
+            target_slots,
+            tracker: Some(tracker),
+            incoming: Vec::new(),
+            name,
+        };
+        self.units.insert(id, record);
+        Ok(compiled)
+    }
+
+    fn record(&self, id: UnitId) -> Result<&UnitRecord, BackendError> {
+        self.units.get(&id).ok_or(BackendError::NoSuchUnit(id.0))
+    }
+
+    /// The installed unit `id`.
+    pub fn unit(&self, id: UnitId) -> Option<&CompiledUnit> {
+        self.units.get(&id).map(|r| &r.compiled)
+    }
+
+    /// The trace unit `id` was compiled from.
+    pub fn trace(&self, id: UnitId) -> Option<&Trace> {
+        self.units.get(&id).map(|r| &r.trace)
+    }
+
+    /// The number of installed units.
+    pub fn unit_count(&self) -> usize {
+        self.units.len()
+    }
+
+    /// The largest slot buffer any installed unit needs.
+    pub fn max_slots_needed(&self) -> usize {
+        self.units.values().map(|r| r.compiled.slots_needed).max().unwrap_or(1)
+    }
+
+    fn block0_types(&self, id: UnitId) -> Result<Vec<Type>, BackendError> {
+        let t = &self.record(id)?.trace;
+        Ok(t.blocks
+            .first()
+            .map_or(Vec::new(), |b| b.params.iter().map(|p| t.value_type(*p)).collect()))
+    }
+
+    fn set_slot(&mut self, slot: SlotRef, to: Option<UnitId>) -> Result<(), BackendError> {
+        let entry = match to {
+            Some(u) => self.record(u)?.compiled.entry as usize as u64,
+            None => match slot {
+                SlotRef::Exit(..) => leones_exit_default as UnitFn as usize as u64,
+                SlotRef::Target(..) => leones_jump_default as UnitFn as usize as u64,
+            },
+        };
+        // Whoever the slot pointed at no longer has it as incoming.
+        for r in self.units.values_mut() {
+            r.incoming.retain(|s| *s != slot);
+        }
+        let (owner, table_index) = match slot {
+            SlotRef::Exit(u, i) | SlotRef::Target(u, i) => (u, i as usize),
+        };
+        let rec = self.units.get(&owner).ok_or(BackendError::NoSuchUnit(owner.0))?;
+        let table = match slot {
+            SlotRef::Exit(..) => &rec.exit_slots,
+            SlotRef::Target(..) => &rec.target_slots,
+        };
+        table[table_index].store(entry, Ordering::Release);
+        if let Some(u) = to {
+            self.units.get_mut(&u).expect("checked above").incoming.push(slot);
+        }
+        Ok(())
+    }
+
+    /// Makes guard `guard` of `parent` enter `bridge` when it fails. The bridge's
+    /// `block0` parameters must have the types of the guard's live values
+    /// ([`exit_types`](crate::abi::exit_types)), in order. The parent is not recompiled.
+    pub fn attach_bridge(&mut self, parent: UnitId, guard: GuardId, bridge: UnitId) -> Result<(), BackendError> {
+        let rec = self.record(parent)?;
+        let info = rec.trace.guards().into_iter().nth(guard.index());
+        let info = info.ok_or(BackendError::NoSuchGuard { unit: parent.0, guard })?;
+        let handed = exit_types(&rec.trace, rec.trace.snapshot(info.snapshot));
+        let takes = self.block0_types(bridge)?;
+        if handed != takes {
+            return Err(BackendError::Signature(format!(
+                "guard {guard} of {parent} hands over {handed:?}, bridge {bridge} takes {takes:?}"
+            )));
+        }
+        self.set_slot(SlotRef::Exit(parent, guard.0), Some(bridge))
+    }
+
+    /// Restores guard `guard` of `parent` to the default exit (returning its id).
+    pub fn detach_bridge(&mut self, parent: UnitId, guard: GuardId) -> Result<(), BackendError> {
+        let rec = self.record(parent)?;
+        if guard.index() >= rec.compiled.guards {
+            return Err(BackendError::NoSuchGuard { unit: parent.0, guard });
+        }
+        self.set_slot(SlotRef::Exit(parent, guard.0), None)
+    }
+
+    /// Makes `jump @target(...)` in `unit` enter unit `to` (e.g. a bridge re-entering
+    /// its loop). The target's parameter types must match `to`'s `block0`.
+    pub fn link_target(&mut self, unit: UnitId, target: TargetId, to: UnitId) -> Result<(), BackendError> {
+        let rec = self.record(unit)?;
+        let td = rec.trace.targets.get(target.index());
+        let td = td.ok_or(BackendError::NoSuchTarget { unit: unit.0, target })?;
+        let handed = td.params.clone();
+        let takes = self.block0_types(to)?;
+        if handed != takes {
+            return Err(BackendError::Signature(format!(
+                "target {target} of {unit} passes {handed:?}, unit {to} takes {takes:?}"
+            )));
+        }
+        self.set_slot(SlotRef::Target(unit, target.0), Some(to))
+    }
+
+    /// Removes unit `id`: every slot pointing at it is reset to its default, its
+    /// outgoing links are forgotten, and ORC frees its code.
+    pub fn remove(&mut self, id: UnitId) -> Result<(), BackendError> {
+        let incoming = self.record(id)?.incoming.clone();
+        for slot in incoming {
+            self.set_slot(slot, None)?;
+        }
+        let mut rec = self.units.remove(&id).expect("checked above");
+        for r in self.units.values_mut() {
+            r.incoming
+                .retain(|s| !matches!(s, SlotRef::Exit(u, _) | SlotRef::Target(u, _) if *u == id));
+        }
+        let removed = match rec.tracker.take() {
+            Some(t) => t.remove(),
+            None => Ok(()),
+        };
+        if removed.is_ok() {
+            self.free_names.push(rec.name);
+        }
+        removed
+    }
+
+    /// The LLVM IR of `trace` as lowered (verified, before any pass), as text.
+    pub fn emit_llvm(&mut self, trace: &Trace, opts: &UnitOptions) -> Result<String, BackendError> {
+        self.emit(trace, opts, false)
+    }
+
+    /// The LLVM IR of `trace` after the level's pass pipeline, as text.
+    pub fn emit_llvm_optimized(&mut self, trace: &Trace, opts: &UnitOptions) -> Result<String, BackendError> {
+        self.emit(trace, opts, true)
+    }
+
+    fn emit(&mut self, trace: &Trace, opts: &UnitOptions, optimize: bool) -> Result<String, BackendError> {
+        let level = opts.level.unwrap_or(self.level);
+        let info = UnitInfo {
+            symbol: format!("leones_emit_{}", sanitize(&trace.name)),
+            unit_id: self.next_id.into(),
+            exit_table: 0,
+            target_table: 0,
+            checks: opts.checks,
+        };
+        let ctx = Context::create();
+        let (module, tm) = self.lower_verified(&ctx, trace, &info, level)?;
+        if optimize {
+            passes::run_passes(&module, level, tm)?;
+        }
+        Ok(module.print_to_string().to_string())
+    }
+}
+
+/// The entry symbol of name slot `n`.
+fn symbol_name(n: u32) -> String {
+    format!("leones_unit{n}")
+}
+
+/// A trace name reduced to `[A-Za-z0-9_]`.
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}

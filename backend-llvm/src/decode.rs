@@ -1,0 +1,110 @@
+//! # Decoding a native outcome into the interpreter's terms
+//!
+//! Native code leaves with a return code and a filled [`JitState`] (see
+//! [`abi`](crate::abi)). This module turns that back into the very [`Outcome`] the
+//! reference interpreter produces, so engine and tests compare like with like:
+//!
+//! - `finish`: the values are `slots[0..n]`, typed by the operands of the `finish`
+//!   that ran (native code leaves its block index in `state.target`);
+//! - an exit of guard `g`: the live values are `slots[i]` in [`exit_values`] order;
+//!   the snapshot supplies constants, dead slots and virtual objects (whose fields
+//!   are again values, constants or virtuals), exactly as the interpreter evaluates it;
+//! - `jump @t`: `slots[0..n]` typed by the target descriptor's parameters;
+//! - a fault code becomes a [`NativeFault`].
+
+use crate::abi::*;
+use leones_ir::interp::{ExitFrame, ExitState, ExitValue, ExitVirtual, Outcome, Val};
+use leones_ir::{GuardId, Op, SlotValue, TargetId, Trace, Type};
+use std::collections::HashMap;
+
+/// A fault native code reported (the engine falls back to the interpreter).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NativeFault {
+    #[error("division by zero")]
+    DivisionByZero,
+    #[error("null dereference")]
+    NullAccess,
+    #[error("array index out of bounds")]
+    IndexOutOfBounds,
+    #[error("unknown return code {0:#x} or exit data")]
+    BadCode(u64),
+}
+
+/// The operand types of the `finish` ending block `block`, if it ends in one.
+fn finish_types(trace: &Trace, block: u64) -> Option<Vec<Type>> {
+    let b = trace.blocks.get(usize::try_from(block).ok()?)?;
+    match b.insts.last().map(|i| &i.op) {
+        Some(Op::Finish(vs)) => Some(vs.iter().map(|v| trace.value_type(*v)).collect()),
+        _ => None,
+    }
+}
+
+/// Rebuilds the [`ExitState`] of guard `guard` from the slot buffer.
+pub fn decode_exit(trace: &Trace, guard: GuardId, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
+    let info = trace.guards().into_iter().nth(guard.index())?;
+    let snap = trace.snapshot(info.snapshot);
+    let live = exit_values(snap);
+    let bits: HashMap<_, _> = live.iter().zip(slots).map(|(v, b)| (*v, *b)).collect();
+    if bits.len() != live.len() {
+        return None;
+    }
+    let slot = |s: &SlotValue| match *s {
+        SlotValue::Value(v) => ExitValue::Val(Val::from_bits(trace.value_type(v), bits[&v])),
+        SlotValue::Const(k) => ExitValue::Val(Val::from_const(k)),
+        SlotValue::Virtual(id) => ExitValue::Virtual(id),
+        SlotValue::Dead => ExitValue::Dead,
+    };
+    let frames = snap
+        .frames
+        .iter()
+        .map(|f| ExitFrame {
+            frame: f.frame,
+            pc: f.pc,
+            slots: f.slots.iter().map(slot).collect(),
+        })
+        .collect();
+    let virtuals = snap
+        .virtuals
+        .iter()
+        .map(|vo| ExitVirtual {
+            layout: vo.layout,
+            fields: vo.fields.iter().map(|(f, s)| (*f, slot(s))).collect(),
+        })
+        .collect();
+    Some(ExitState {
+        guard,
+        frames,
+        virtuals,
+        exception_pending,
+    })
+}
+
+fn typed(types: &[Type], slots: &[u64]) -> Vec<Val> {
+    types.iter().zip(slots).map(|(t, b)| Val::from_bits(*t, *b)).collect()
+}
+
+/// Decodes return code `code` of a unit compiled from `trace`, with `state` as the
+/// unit left it and `slots` its slot buffer.
+pub fn decode_outcome(trace: &Trace, code: u64, state: &JitState, slots: &[u64]) -> Result<Outcome, NativeFault> {
+    match code {
+        RET_FINISH => {
+            let types = finish_types(trace, state.target).ok_or(NativeFault::BadCode(code))?;
+            Ok(Outcome::Finish(typed(&types, slots)))
+        }
+        RET_JUMP => {
+            let t = TargetId(state.target as u32);
+            let params = trace.targets.get(t.index()).ok_or(NativeFault::BadCode(code))?;
+            Ok(Outcome::Jump {
+                target: t,
+                args: typed(&params.params, slots),
+            })
+        }
+        RET_FAULT_DIV_ZERO => Err(NativeFault::DivisionByZero),
+        RET_FAULT_NULL => Err(NativeFault::NullAccess),
+        RET_FAULT_BOUNDS => Err(NativeFault::IndexOutOfBounds),
+        g if g < RET_FINISH => decode_exit(trace, GuardId(g as u32), slots, state.exception_pending != 0)
+            .map(Outcome::Exit)
+            .ok_or(NativeFault::BadCode(code)),
+        _ => Err(NativeFault::BadCode(code)),
+    }
+}

@@ -1,0 +1,95 @@
+//! Code memory: units compiled and removed in a loop do not make the process grow
+//! (ORC's resource trackers return the memory, and each unit's LLVM context is
+//! dropped after codegen), and JIT code pages are never writable and executable at
+//! once.
+
+use leones_backend_llvm::{Backend, Level, UnitOptions};
+use leones_ir::Trace;
+
+/// A ~30-op loop trace with a guard, a division and a float chain.
+fn unit_trace(k: usize) -> Trace {
+    let text = format!(
+        "trace churn{k}
+frame main code 0x1 slots 3
+
+block0(v0: i64, v1: i64, v2: f64):
+    v3 = ilt v0, v1
+    guard_true v3 [main@7(v0, v1, v2)]
+    v4 = const {k}
+    v5 = imul v0, v4
+    v6 = const 3
+    v7 = ior v5, v6
+    v8 = idiv v1, v7
+    v9 = i2f v8
+    v10 = fadd v2, v9
+    v11 = fmul v10, v10
+    v12 = const 1
+    v13 = iadd v0, v12
+    jump block0(v13, v1, v11)
+"
+    );
+    leones_ir::parse(&text).unwrap()
+}
+
+/// Resident set size in KiB, from /proc/self/statm.
+fn rss_kib() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+    let pages: u64 = statm.split_whitespace().nth(1).unwrap().parse().unwrap();
+    pages * 4
+}
+
+fn churn(total: usize) {
+    let mut backend = Backend::new(Level::Quick).unwrap();
+    let traces: Vec<Trace> = (0..16).map(unit_trace).collect();
+    let mut rss_at_1k = 0;
+    for i in 0..total {
+        let u = backend
+            .compile(&traces[i % traces.len()], &UnitOptions::default())
+            .unwrap();
+        backend.remove(u.id).unwrap();
+        if i + 1 == 1000 {
+            rss_at_1k = rss_kib();
+        }
+    }
+    let rss_end = rss_kib();
+    eprintln!("RSS after 1000 units: {rss_at_1k} KiB; after {total}: {rss_end} KiB");
+    assert_eq!(backend.unit_count(), 0);
+    // Small slack for allocator noise; a leak of even 1 KiB per unit would exceed it.
+    assert!(
+        rss_end <= rss_at_1k + 4096,
+        "RSS grew from {rss_at_1k} KiB to {rss_end} KiB"
+    );
+}
+
+#[test]
+fn compiling_and_removing_10000_units_does_not_grow_rss() {
+    churn(10_000);
+}
+
+#[test]
+fn code_pages_are_never_writable_and_executable() {
+    let mut backend = Backend::new(Level::Optimized).unwrap();
+    let units: Vec<_> = (0..8)
+        .map(|k| backend.compile(&unit_trace(k), &UnitOptions::default()).unwrap())
+        .collect();
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    let mut found = 0;
+    for line in maps.lines() {
+        let mut parts = line.split_whitespace();
+        let (range, perms) = (parts.next().unwrap(), parts.next().unwrap());
+        assert!(!(perms.contains('w') && perms.contains('x')), "a W+X mapping: {line}");
+        let (lo, hi) = range.split_once('-').unwrap();
+        let (lo, hi) = (
+            u64::from_str_radix(lo, 16).unwrap(),
+            u64::from_str_radix(hi, 16).unwrap(),
+        );
+        for u in &units {
+            let e = u.entry as usize as u64;
+            if (lo..hi).contains(&e) {
+                assert_eq!(&perms[..3], "r-x", "unit code mapped as {perms}");
+                found += 1;
+            }
+        }
+    }
+    assert_eq!(found, units.len());
+}
