@@ -13,8 +13,8 @@
 //! - a fault code becomes a [`NativeFault`].
 
 use crate::abi::*;
-use leones_ir::interp::{ExitFrame, ExitState, ExitValue, ExitVirtual, Outcome, Val};
-use leones_ir::{GuardId, Op, SlotValue, TargetId, Trace, Type};
+use leones_ir::interp::{ExitState, Outcome, Val};
+use leones_ir::{GuardId, Op, TargetId, Trace, Type};
 use std::collections::HashMap;
 
 /// A fault native code reported (the engine falls back to the interpreter).
@@ -48,35 +48,9 @@ pub fn decode_exit(trace: &Trace, guard: GuardId, slots: &[u64], exception_pendi
     if bits.len() != live.len() {
         return None;
     }
-    let slot = |s: &SlotValue| match *s {
-        SlotValue::Value(v) => ExitValue::Val(Val::from_bits(trace.value_type(v), bits[&v])),
-        SlotValue::Const(k) => ExitValue::Val(Val::from_const(k)),
-        SlotValue::Virtual(id) => ExitValue::Virtual(id),
-        SlotValue::Dead => ExitValue::Dead,
-    };
-    let frames = snap
-        .frames
-        .iter()
-        .map(|f| ExitFrame {
-            frame: f.frame,
-            pc: f.pc,
-            slots: f.slots.iter().map(slot).collect(),
-        })
-        .collect();
-    let virtuals = snap
-        .virtuals
-        .iter()
-        .map(|vo| ExitVirtual {
-            layout: vo.layout,
-            fields: vo.fields.iter().map(|(f, s)| (*f, slot(s))).collect(),
-        })
-        .collect();
-    Some(ExitState {
-        guard,
-        frames,
-        virtuals,
-        exception_pending,
-    })
+    Some(ExitState::evaluate(guard, snap, exception_pending, |v| {
+        Val::from_bits(trace.value_type(v), bits[&v])
+    }))
 }
 
 fn typed(types: &[Type], slots: &[u64]) -> Vec<Val> {

@@ -115,6 +115,18 @@ impl MemType {
         }
     }
 
+    /// The full-width memory type a value of type `ty` is stored with in an object
+    /// field or array item.
+    pub fn of(ty: Type) -> MemType {
+        match ty {
+            Type::I64 => MemType::I64,
+            Type::F64 => MemType::F64,
+            Type::Bool => MemType::Bool,
+            Type::Ref => MemType::Ref,
+            Type::Ptr => MemType::Ptr,
+        }
+    }
+
     /// Parses a memory type suffix.
     pub fn from_name(s: &str) -> Option<MemType> {
         MemType::ALL.into_iter().find(|t| t.name() == s)

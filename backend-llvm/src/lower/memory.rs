@@ -27,17 +27,6 @@ use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntVal
 use inkwell::IntPredicate;
 use leones_ir::{ArrayId, CallId, FieldId, LayoutId, MemType, Type, Value};
 
-/// The memory type of a field or item of type `ty`.
-fn mem_of(ty: Type) -> MemType {
-    match ty {
-        Type::I64 => MemType::I64,
-        Type::F64 => MemType::F64,
-        Type::Bool => MemType::Bool,
-        Type::Ref => MemType::Ref,
-        Type::Ptr => MemType::Ptr,
-    }
-}
-
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// `base + off` with a run-time offset.
     pub(super) fn offset_dyn(
@@ -146,7 +135,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     fn field_addr(&mut self, obj: Value, f: FieldId) -> Result<(PointerValue<'ctx>, MemType), BackendError> {
         let fd = self.trace.field(f);
         self.null_check(obj)?;
-        Ok((self.offset(self.pointer(obj)?, fd.offset.into())?, mem_of(fd.ty)))
+        Ok((self.offset(self.pointer(obj)?, fd.offset.into())?, MemType::of(fd.ty)))
     }
 
     pub(super) fn get_field(&mut self, obj: Value, f: FieldId) -> Result<BasicValueEnum<'ctx>, BackendError> {
@@ -182,7 +171,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         let off = self
             .b
             .build_int_add(scaled, self.tys.i64.const_int(ad.items_offset.into(), false), "")?;
-        Ok((self.offset_dyn(base, off)?, mem_of(ad.elem)))
+        Ok((self.offset_dyn(base, off)?, MemType::of(ad.elem)))
     }
 
     pub(super) fn get_item(

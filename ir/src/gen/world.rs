@@ -175,13 +175,7 @@ pub fn world_trace(name: &str, native: bool) -> Trace {
 
 /// The memory type a value of type `ty` is stored with in a field or array item.
 pub fn mem_type_of(ty: Type) -> MemType {
-    match ty {
-        Type::I64 => MemType::I64,
-        Type::F64 => MemType::F64,
-        Type::Bool => MemType::Bool,
-        Type::Ref => MemType::Ref,
-        Type::Ptr => MemType::Ptr,
-    }
+    MemType::of(ty)
 }
 
 // ---- the host functions' one implementation, over an abstract memory ----

@@ -7,13 +7,12 @@
 //! the semantics implemented here.
 
 use super::{CallResult, FnTable};
-use super::{ExitFrame, ExitState, ExitValue, ExitVirtual, Fault, Heap, HostCalls, Outcome, Site, Val};
+use super::{ExitState, Fault, Heap, HostCalls, Outcome, Site, Val};
 use crate::descr::ArrayDescr;
 use crate::entity::{Block, CallId, GuardId, SnapshotId, Value};
 use crate::op::{BinaryOp, GuardKind, JumpTarget, Op};
-use crate::snapshot::SlotValue;
 use crate::trace::Trace;
-use crate::types::{MemType, Type};
+use crate::types::MemType;
 use crate::verify::{Location, VerifyError, VerifyErrorKind};
 
 /// The default [step limit](Interpreter::set_step_limit).
@@ -190,17 +189,6 @@ fn site(b: usize, i: usize) -> Site {
     }
 }
 
-/// The memory type of a field or item of type `ty`.
-fn mem_type(ty: Type) -> MemType {
-    match ty {
-        Type::I64 => MemType::I64,
-        Type::F64 => MemType::F64,
-        Type::Bool => MemType::Bool,
-        Type::Ref => MemType::Ref,
-        Type::Ptr => MemType::Ptr,
-    }
-}
-
 impl Machine<'_, '_> {
     #[inline]
     fn reg(&self, v: Value) -> u64 {
@@ -244,12 +232,12 @@ impl Machine<'_, '_> {
                     Op::GetField(obj, f) => {
                         let fd = t.field(*f);
                         let addr = self.addr(*obj, fd.offset.into(), fd.ty.mem_size(), b, i)?;
-                        self.load(addr, mem_type(fd.ty), b, i)?
+                        self.load(addr, MemType::of(fd.ty), b, i)?
                     }
                     Op::SetField(obj, f, v) => {
                         let fd = t.field(*f);
                         let addr = self.addr(*obj, fd.offset.into(), fd.ty.mem_size(), b, i)?;
-                        self.store(addr, mem_type(fd.ty), *v, b, i)?;
+                        self.store(addr, MemType::of(fd.ty), *v, b, i)?;
                         continue;
                     }
                     Op::GetItem(a, arr, idx) => {
@@ -366,7 +354,7 @@ impl Machine<'_, '_> {
         }
         let size = ad.elem.mem_size();
         let off = i128::from(ad.items_offset) + i128::from(index) * i128::from(size);
-        Ok((self.addr(arr, off, size, b, i)?, mem_type(ad.elem)))
+        Ok((self.addr(arr, off, size, b, i)?, MemType::of(ad.elem)))
     }
 
     fn load(&self, addr: u64, mt: MemType, b: usize, i: usize) -> Result<u64, Fault> {
@@ -425,37 +413,8 @@ impl Machine<'_, '_> {
 
     /// Evaluates the snapshot of the failing guard at instruction `i` of block `b`.
     fn exit(&self, b: usize, i: usize, snap: SnapshotId) -> ExitState {
-        let s = self.t.snapshot(snap);
-        let slot = |sv: &SlotValue| match *sv {
-            SlotValue::Value(v) => ExitValue::Val(self.val(v)),
-            SlotValue::Const(k) => ExitValue::Val(Val::from_const(k)),
-            SlotValue::Virtual(id) => ExitValue::Virtual(id),
-            SlotValue::Dead => ExitValue::Dead,
-        };
-        let frames = s
-            .frames
-            .iter()
-            .map(|f| ExitFrame {
-                frame: f.frame,
-                pc: f.pc,
-                slots: f.slots.iter().map(slot).collect(),
-            })
-            .collect();
-        let virtuals = s
-            .virtuals
-            .iter()
-            .map(|vo| ExitVirtual {
-                layout: vo.layout,
-                fields: vo.fields.iter().map(|(f, sv)| (*f, slot(sv))).collect(),
-            })
-            .collect();
         let guard = GuardId(self.guard_ids[b][i]);
-        ExitState {
-            guard,
-            frames,
-            virtuals,
-            exception_pending: self.exception,
-        }
+        ExitState::evaluate(guard, self.t.snapshot(snap), self.exception, |v| self.val(v))
     }
 
     /// A binary op on register bits; None on division by zero. Records whether an

@@ -102,6 +102,37 @@ pub struct ExitState {
     pub exception_pending: bool,
 }
 
+impl ExitState {
+    /// Evaluates `snapshot` into the state a host resumes from, given the value of
+    /// each SSA value it uses. The interpreter calls this with its registers; the
+    /// backend with the live values compiled code stored in the slot buffer.
+    pub fn evaluate(
+        guard: GuardId,
+        snapshot: &crate::Snapshot,
+        exception_pending: bool,
+        mut value: impl FnMut(crate::Value) -> Val,
+    ) -> ExitState {
+        use crate::SlotValue;
+        let mut slot = |sv: &SlotValue| match *sv {
+            SlotValue::Value(v) => ExitValue::Val(value(v)),
+            SlotValue::Const(k) => ExitValue::Val(Val::from_const(k)),
+            SlotValue::Virtual(id) => ExitValue::Virtual(id),
+            SlotValue::Dead => ExitValue::Dead,
+        };
+        let frames = snapshot
+            .frames
+            .iter()
+            .map(|f| ExitFrame { frame: f.frame, pc: f.pc, slots: f.slots.iter().map(&mut slot).collect() })
+            .collect();
+        let virtuals = snapshot
+            .virtuals
+            .iter()
+            .map(|vo| ExitVirtual { layout: vo.layout, fields: vo.fields.iter().map(|(f, sv)| (*f, slot(sv))).collect() })
+            .collect();
+        ExitState { guard, frames, virtuals, exception_pending }
+    }
+}
+
 /// One host frame to rebuild.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExitFrame {
