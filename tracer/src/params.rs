@@ -1,0 +1,171 @@
+//! # Parameters: all JIT policy in one table
+//!
+//! Every number that decides *when* Leones records, how long a trace may get or when it
+//! gives up on a location lives here, with its default and meaning, in the style of
+//! LuaJIT's `jit.opt` parameters. A host overrides them in code ([`Params::set`] or the
+//! struct fields) and a user overrides them without recompiling through the environment:
+//!
+//! ```text
+//! LEONES_PARAMS=threshold=200,trace_limit=1000,blacklist_after=3
+//! ```
+//!
+//! | name | default | meaning | read by |
+//! |---|---|---|---|
+//! | `threshold` | 56 | iterations of a loop header before it is recorded | [`Hotness`](crate::Hotness) |
+//! | `bridge_threshold` | 10 | failures of one guard before a bridge is recorded from it | [`Hotness`](crate::Hotness) |
+//! | `trace_limit` | 4000 | instructions one recording may emit before it aborts with `TraceTooLong` | [`Recorder`](crate::Recorder) |
+//! | `inline_depth` | 8 | inlined frames on top of the trace's entry frames before `InlineTooDeep` | [`Recorder`](crate::Recorder) |
+//! | `loop_unroll` | 4 | times a recording may pass its start location with a different frame shape (unrolling a type-unstable loop) before it aborts with `ShapeMismatch` | [`Recorder`](crate::Recorder) |
+//! | `decay` | 65536 | half-life of hotness counters, in ticks: every `decay` ticks all counters halve (0 = never) | [`Hotness`](crate::Hotness) |
+//! | `backoff` | 2 | after each abort at a location its threshold is multiplied by this | [`Hotness`](crate::Hotness) |
+//! | `blacklist_after` | 5 | aborts at one location before it is blacklisted (never recorded again) | [`Hotness`](crate::Hotness) |
+//! | `code_budget` | 65536 | KiB of machine code before cold units are evicted | the engine (root `leones` crate) |
+//!
+//! Parse errors say what was wrong: an unknown name lists the known ones, a bad value
+//! names the parameter. Only parameters that some component reads exist; region and
+//! merge caps arrive with trace merging.
+
+use std::fmt;
+
+/// The name of the environment variable [`Params::from_env`] reads.
+pub const PARAMS_ENV: &str = "LEONES_PARAMS";
+
+/// The JIT's policy parameters; see the [module docs](self) for the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Params {
+    pub threshold: u32,
+    pub bridge_threshold: u32,
+    pub trace_limit: u32,
+    pub inline_depth: u32,
+    pub loop_unroll: u32,
+    pub decay: u32,
+    pub backoff: u32,
+    pub blacklist_after: u32,
+    pub code_budget: u32,
+}
+
+impl Default for Params {
+    fn default() -> Params {
+        Params {
+            threshold: 56,
+            bridge_threshold: 10,
+            trace_limit: 4000,
+            inline_depth: 8,
+            loop_unroll: 4,
+            decay: 65536,
+            backoff: 2,
+            blacklist_after: 5,
+            code_budget: 65536,
+        }
+    }
+}
+
+/// Why a parameter setting was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ParamError {
+    #[error("unknown parameter `{name}` (known: {})", Params::NAMES.join(", "))]
+    UnknownName { name: String },
+    #[error("parameter `{name}`: `{value}` is not a non-negative integer that fits in 32 bits")]
+    BadValue { name: String, value: String },
+    #[error("parameter `{name}` must be at least {min}, got {value}")]
+    TooSmall { name: String, value: u32, min: u32 },
+    #[error("`{item}` is not of the form name=value")]
+    Syntax { item: String },
+}
+
+impl Params {
+    /// Every parameter name, in table order.
+    pub const NAMES: [&'static str; 9] = [
+        "threshold",
+        "bridge_threshold",
+        "trace_limit",
+        "inline_depth",
+        "loop_unroll",
+        "decay",
+        "backoff",
+        "blacklist_after",
+        "code_budget",
+    ];
+
+    /// The field behind `name`, and the smallest value it accepts.
+    fn slot(&mut self, name: &str) -> Option<(&mut u32, u32)> {
+        Some(match name {
+            "threshold" => (&mut self.threshold, 1),
+            "bridge_threshold" => (&mut self.bridge_threshold, 1),
+            "trace_limit" => (&mut self.trace_limit, 1),
+            "inline_depth" => (&mut self.inline_depth, 0),
+            "loop_unroll" => (&mut self.loop_unroll, 0),
+            "decay" => (&mut self.decay, 0),
+            "backoff" => (&mut self.backoff, 1),
+            "blacklist_after" => (&mut self.blacklist_after, 1),
+            "code_budget" => (&mut self.code_budget, 1),
+            _ => return None,
+        })
+    }
+
+    /// The value of parameter `name`.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.clone().slot(name).map(|(v, _)| *v)
+    }
+
+    /// Sets one parameter by name; `value` is parsed as a decimal integer.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<(), ParamError> {
+        let Some((field, min)) = self.slot(name) else {
+            return Err(ParamError::UnknownName { name: name.to_string() });
+        };
+        let bad = || ParamError::BadValue {
+            name: name.to_string(),
+            value: value.to_string(),
+        };
+        let v: u32 = value.trim().parse().map_err(|_| bad())?;
+        if v < min {
+            return Err(ParamError::TooSmall {
+                name: name.to_string(),
+                value: v,
+                min,
+            });
+        }
+        *field = v;
+        Ok(())
+    }
+
+    /// Applies `name=value,name=value,...` (spaces around items are ignored, empty
+    /// items skipped). Nothing is changed if any item is bad.
+    pub fn apply(&mut self, spec: &str) -> Result<(), ParamError> {
+        let mut next = self.clone();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| ParamError::Syntax { item: item.to_string() })?;
+            next.set(name.trim(), value)?;
+        }
+        *self = next;
+        Ok(())
+    }
+
+    /// The defaults with `spec` applied.
+    pub fn parse(spec: &str) -> Result<Params, ParamError> {
+        let mut p = Params::default();
+        p.apply(spec)?;
+        Ok(p)
+    }
+
+    /// The defaults with `LEONES_PARAMS` applied, if it is set.
+    pub fn from_env() -> Result<Params, ParamError> {
+        match std::env::var(PARAMS_ENV) {
+            Ok(spec) => Params::parse(&spec),
+            Err(_) => Ok(Params::default()),
+        }
+    }
+}
+
+/// Prints as `name=value,...`, which [`Params::parse`] reads back.
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let items: Vec<String> = Params::NAMES
+            .iter()
+            .map(|n| format!("{n}={}", self.get(n).unwrap_or_default()))
+            .collect();
+        f.write_str(&items.join(","))
+    }
+}
