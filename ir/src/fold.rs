@@ -56,7 +56,12 @@ pub fn binary_bits(op: BinaryOp, x: u64, y: u64) -> Result<BinaryResult, FoldErr
     let (a, b) = (x as i64, y as i64);
     let (f, g) = (f64::from_bits(x), f64::from_bits(y));
     let plain = |bits: u64| Ok(BinaryResult { bits, overflow: false });
-    let checked = |(r, overflow): (i64, bool)| Ok(BinaryResult { bits: r as u64, overflow });
+    let checked = |(r, overflow): (i64, bool)| {
+        Ok(BinaryResult {
+            bits: r as u64,
+            overflow,
+        })
+    };
     match op {
         IAdd => plain(a.wrapping_add(b) as u64),
         ISub => plain(a.wrapping_sub(b) as u64),

@@ -99,14 +99,24 @@ pub enum ExprKind {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Compare(Box<Expr>, Vec<(CmpOp, Expr)>),
-    Call { func: Box<Expr>, args: Vec<Expr>, star: Option<Box<Expr>>, kwargs: Vec<(String, Expr)> },
+    Call {
+        func: Box<Expr>,
+        args: Vec<Expr>,
+        star: Option<Box<Expr>>,
+        kwargs: Vec<(String, Expr)>,
+    },
     Attr(Box<Expr>, String),
     Subscript(Box<Expr>, Box<Expr>),
     Slice(Box<Expr>, Option<Box<Expr>>, Option<Box<Expr>>),
     IfExp(Box<Expr>, Box<Expr>, Box<Expr>),
     Yield(Option<Box<Expr>>),
     /// `[elt for target in iter if cond...]` (single `for` clause).
-    ListComp { elt: Box<Expr>, target: Box<Expr>, iter: Box<Expr>, conds: Vec<Expr> },
+    ListComp {
+        elt: Box<Expr>,
+        target: Box<Expr>,
+        iter: Box<Expr>,
+        conds: Vec<Expr>,
+    },
     /// A construct outside the subset, kept so the compiler can name it.
     Unsupported(&'static str),
 }
@@ -168,6 +178,11 @@ pub enum StmtKind {
     For(Expr, Expr, Vec<Stmt>, Option<Vec<Stmt>>),
     Def(Box<FuncDef>),
     Class(Box<ClassDef>),
-    Try { body: Vec<Stmt>, handlers: Vec<Handler>, orelse: Option<Vec<Stmt>>, finally: Option<Vec<Stmt>> },
+    Try {
+        body: Vec<Stmt>,
+        handlers: Vec<Handler>,
+        orelse: Option<Vec<Stmt>>,
+        finally: Option<Vec<Stmt>>,
+    },
     With(Expr, Option<Expr>, Vec<Stmt>),
 }

@@ -48,8 +48,16 @@ impl Vm {
     fn attr_error(&mut self, obj: Value, name: Sym) -> Value {
         let n = self.interner.name(name).to_string();
         let msg = match obj.kind() {
-            Some(Kind::Module) => format!("module '{}' has no attribute '{}'", cast::<ModuleObj>(obj).unwrap().name, n),
-            Some(Kind::Class) => format!("type object '{}' has no attribute '{}'", cast::<ClassObj>(obj).unwrap().name, n),
+            Some(Kind::Module) => format!(
+                "module '{}' has no attribute '{}'",
+                cast::<ModuleObj>(obj).unwrap().name,
+                n
+            ),
+            Some(Kind::Class) => format!(
+                "type object '{}' has no attribute '{}'",
+                cast::<ClassObj>(obj).unwrap().name,
+                n
+            ),
             _ => format!("'{}' object has no attribute '{}'", self.type_name(obj), n),
         };
         self.err(ExcType::AttributeError, msg)
@@ -66,7 +74,12 @@ impl Vm {
     }
 
     fn module_get(obj: Value, name: Sym) -> Option<Value> {
-        cast::<ModuleObj>(obj).unwrap().attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+        cast::<ModuleObj>(obj)
+            .unwrap()
+            .attrs
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| *v)
     }
 
     /// `obj.name` (slow path; the loop inlines `IC_SLOT` hits).
@@ -103,7 +116,11 @@ impl Vm {
                 }
                 match attr {
                     Some(f) if f.is_kind(Kind::Function) => {
-                        let p = self.heap.alloc(BoundMethodObj { h: Header::new(Kind::BoundMethod), func: f, recv: obj });
+                        let p = self.heap.alloc(BoundMethodObj {
+                            h: Header::new(Kind::BoundMethod),
+                            func: f,
+                            recv: obj,
+                        });
                         Ok(AttrOut::Value(Value::obj(p)))
                     }
                     Some(v) => {
@@ -140,7 +157,11 @@ impl Vm {
             }
             Some(k) => match self.type_methods.get(&(k, name)).copied() {
                 Some(m) => {
-                    let p = self.heap.alloc(BoundMethodObj { h: Header::new(Kind::BoundMethod), func: m, recv: obj });
+                    let p = self.heap.alloc(BoundMethodObj {
+                        h: Header::new(Kind::BoundMethod),
+                        func: m,
+                        recv: obj,
+                    });
                     Ok(AttrOut::Value(Value::obj(p)))
                 }
                 None => Err(self.attr_error(obj, name)),
@@ -221,7 +242,10 @@ impl Vm {
                 let clsr = unsafe { &*cls };
                 let attr = clsr.attrs.get(&name).copied();
                 if let Some(f) = attr {
-                    if f.is_kind(Kind::Function) && !clsr.slot_index.contains_key(&name) && Self::extra_get(obj, name).is_none() {
+                    if f.is_kind(Kind::Function)
+                        && !clsr.slot_index.contains_key(&name)
+                        && Self::extra_get(obj, name).is_none()
+                    {
                         self.fill(ic, cls, IC_METHOD, 0, f);
                         return Ok((f, obj));
                     }
@@ -253,7 +277,10 @@ impl Vm {
                 Some(b) => b,
                 None => {
                     let t = self.type_name(base);
-                    return Err(self.err(ExcType::TypeError, format!("pylite classes can only inherit from classes, not '{}'", t)));
+                    return Err(self.err(
+                        ExcType::TypeError,
+                        format!("pylite classes can only inherit from classes, not '{}'", t),
+                    ));
                 }
             }
         };
@@ -262,7 +289,13 @@ impl Vm {
             (Vec::new(), Default::default(), 0)
         } else {
             // SAFETY: classes are permanent.
-            unsafe { ((*base_cls).slot_names.clone(), (*base_cls).attrs.clone(), (*base_cls).flags) }
+            unsafe {
+                (
+                    (*base_cls).slot_names.clone(),
+                    (*base_cls).attrs.clone(),
+                    (*base_cls).flags,
+                )
+            }
         };
         for s in &d.slots {
             if !slot_names.contains(s) {

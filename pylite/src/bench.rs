@@ -21,9 +21,17 @@ pub fn parse_timings(out: &str) -> Vec<(String, f64)> {
 }
 
 fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd).args(args).output().map_err(|e| format!("{}: {}", cmd, e))?;
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{}: {}", cmd, e))?;
     if !out.status.success() {
-        return Err(format!("{} {:?} failed: {}", cmd, args, String::from_utf8_lossy(&out.stderr)));
+        return Err(format!(
+            "{} {:?} failed: {}",
+            cmd,
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -42,7 +50,13 @@ fn median(v: &mut [f64]) -> f64 {
 pub fn run_bench(programs_dir: &str, runs: usize, only: Option<&str>) -> Result<String, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let me = me.to_str().ok_or("bad exe path")?.to_string();
-    let programs = ["pi.py", "pi_blocker.py", "data_driven.py", "pythagorean.py", "readpoly.py"];
+    let programs = [
+        "pi.py",
+        "pi_blocker.py",
+        "data_driven.py",
+        "pythagorean.py",
+        "readpoly.py",
+    ];
     let mut table = String::from(format!(
         "{:<16} {:>12} {:>12} {:>8}\n",
         "benchmark", "pylite (s)", "python3 (s)", "ratio"

@@ -102,9 +102,21 @@ pub(crate) fn install(vm: &mut Vm) {
 pub(crate) fn arity(vm: &mut Vm, name: &str, args: &[Value], min: usize, max: usize) -> PyResult<()> {
     if args.len() < min || args.len() > max {
         let msg = if min == max {
-            format!("{}() takes exactly {} argument{} ({} given)", name, min, if min == 1 { "" } else { "s" }, args.len())
+            format!(
+                "{}() takes exactly {} argument{} ({} given)",
+                name,
+                min,
+                if min == 1 { "" } else { "s" },
+                args.len()
+            )
         } else if args.len() < min {
-            format!("{}() takes at least {} argument{} ({} given)", name, min, if min == 1 { "" } else { "s" }, args.len())
+            format!(
+                "{}() takes at least {} argument{} ({} given)",
+                name,
+                min,
+                if min == 1 { "" } else { "s" },
+                args.len()
+            )
         } else {
             format!("{}() takes at most {} arguments ({} given)", name, max, args.len())
         };
@@ -119,7 +131,10 @@ pub(crate) fn int_arg(vm: &mut Vm, v: Value) -> PyResult<i64> {
         Some(i) => Ok(i),
         None => {
             let t = vm.type_name(v);
-            Err(vm.err(ExcType::TypeError, format!("'{}' object cannot be interpreted as an integer", t)))
+            Err(vm.err(
+                ExcType::TypeError,
+                format!("'{}' object cannot be interpreted as an integer", t),
+            ))
         }
     }
 }
@@ -185,7 +200,11 @@ fn b_int(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
                     Some(r) => (true, r),
                     None => (false, t.strip_prefix('+').unwrap_or(&t)),
                 };
-                let digits = if base == 16 { digits.trim_start_matches("0x").trim_start_matches("0X") } else { digits };
+                let digits = if base == 16 {
+                    digits.trim_start_matches("0x").trim_start_matches("0X")
+                } else {
+                    digits
+                };
                 let parsed = if (2..=36).contains(&base) && !digits.is_empty() {
                     i64::from_str_radix(digits, base as u32).ok()
                 } else {
@@ -195,14 +214,20 @@ fn b_int(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
                     Some(x) => Ok(Value::int(if neg { -x } else { x })),
                     None => {
                         let r = crate::format::str_repr(s);
-                        Err(vm.err(ExcType::ValueError, format!("invalid literal for int() with base {}: {}", base, r)))
+                        Err(vm.err(
+                            ExcType::ValueError,
+                            format!("invalid literal for int() with base {}: {}", base, r),
+                        ))
                     }
                 };
             }
             let t = vm.type_name(v);
             Err(vm.err(
                 ExcType::TypeError,
-                format!("int() argument must be a string, a bytes-like object or a real number, not '{}'", t),
+                format!(
+                    "int() argument must be a string, a bytes-like object or a real number, not '{}'",
+                    t
+                ),
             ))
         }
     }
@@ -235,7 +260,10 @@ fn b_float(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
         };
     }
     let t = vm.type_name(v);
-    Err(vm.err(ExcType::TypeError, format!("float() argument must be a string or a real number, not '{}'", t)))
+    Err(vm.err(
+        ExcType::TypeError,
+        format!("float() argument must be a string or a real number, not '{}'", t),
+    ))
 }
 
 fn b_str(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
@@ -275,7 +303,11 @@ fn b_tuple(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
 
 fn b_list(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "list", a, 0, 1)?;
-    let items = if a.is_empty() { Vec::new() } else { vm.collect_iterable(a[0])? };
+    let items = if a.is_empty() {
+        Vec::new()
+    } else {
+        vm.collect_iterable(a[0])?
+    };
     Ok(vm.new_list(items))
 }
 
@@ -304,7 +336,10 @@ fn b_bytes(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
             Some(_) => return Err(vm.err(ExcType::ValueError, "bytes must be in range(0, 256)")),
             None => {
                 let t = vm.type_name(v);
-                return Err(vm.err(ExcType::TypeError, format!("'{}' object cannot be interpreted as an integer", t)));
+                return Err(vm.err(
+                    ExcType::TypeError,
+                    format!("'{}' object cannot be interpreted as an integer", t),
+                ));
             }
         }
     }
@@ -321,13 +356,21 @@ fn b_range(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     if step == 0 {
         return Err(vm.err(ExcType::ValueError, "range() arg 3 must not be zero"));
     }
-    let p = vm.heap.alloc(RangeObj { h: Header::new(Kind::Range), start, stop, step });
+    let p = vm.heap.alloc(RangeObj {
+        h: Header::new(Kind::Range),
+        start,
+        stop,
+        step,
+    });
     Ok(Value::obj(p))
 }
 
 fn b_property(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "property", a, 1, 1)?;
-    let p = vm.heap.alloc(PropertyObj { h: Header::new(Kind::Property), getter: a[0] });
+    let p = vm.heap.alloc(PropertyObj {
+        h: Header::new(Kind::Property),
+        getter: a[0],
+    });
     Ok(Value::obj(p))
 }
 
@@ -348,7 +391,11 @@ pub(crate) fn print_kw(vm: &mut Vm, a: &[Value], names: &[Sym], vals: &[Value]) 
     let mut end = "\n".to_string();
     for (n, v) in names.iter().zip(vals) {
         let name = vm.interner.name(*n).to_string();
-        let s = if v.is_none() { None } else { as_str(*v).map(|s| s.to_string()) };
+        let s = if v.is_none() {
+            None
+        } else {
+            as_str(*v).map(|s| s.to_string())
+        };
         match (name.as_str(), s) {
             ("sep", Some(s)) => sep = s,
             ("end", Some(s)) => end = s,
@@ -356,9 +403,17 @@ pub(crate) fn print_kw(vm: &mut Vm, a: &[Value], names: &[Sym], vals: &[Value]) 
             ("flush", _) => {}
             ("sep", None) | ("end", None) => {
                 let t = vm.type_name(*v);
-                return Err(vm.err(ExcType::TypeError, format!("{} must be None or a string, not {}", name, t)));
+                return Err(vm.err(
+                    ExcType::TypeError,
+                    format!("{} must be None or a string, not {}", name, t),
+                ));
             }
-            _ => return Err(vm.err(ExcType::TypeError, format!("'{}' is an invalid keyword argument for print()", name))),
+            _ => {
+                return Err(vm.err(
+                    ExcType::TypeError,
+                    format!("'{}' is an invalid keyword argument for print()", name),
+                ))
+            }
         }
     }
     let mut line = String::new();
@@ -399,7 +454,12 @@ fn isinstance_one(vm: &mut Vm, v: Value, t: Value) -> PyResult<bool> {
             ID_BYTES => k == Some(Kind::Bytes),
             ID_RANGE => k == Some(Kind::Range),
             ID_PROPERTY => k == Some(Kind::Property),
-            _ => return Err(vm.err(ExcType::TypeError, "isinstance() arg 2 must be a type, a tuple of types, or a union")),
+            _ => {
+                return Err(vm.err(
+                    ExcType::TypeError,
+                    "isinstance() arg 2 must be a type, a tuple of types, or a union",
+                ))
+            }
         });
     }
     if t.is_kind(Kind::Tuple) {
@@ -410,7 +470,10 @@ fn isinstance_one(vm: &mut Vm, v: Value, t: Value) -> PyResult<bool> {
         }
         return Ok(false);
     }
-    Err(vm.err(ExcType::TypeError, "isinstance() arg 2 must be a type, a tuple of types, or a union"))
+    Err(vm.err(
+        ExcType::TypeError,
+        "isinstance() arg 2 must be a type, a tuple of types, or a union",
+    ))
 }
 
 fn b_isinstance(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
@@ -420,9 +483,16 @@ fn b_isinstance(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
 
 fn min_max(vm: &mut Vm, a: &[Value], name: &str, want: crate::ast::CmpOp) -> PyResult<Value> {
     if a.is_empty() {
-        return Err(vm.err(ExcType::TypeError, format!("{} expected at least 1 argument, got 0", name)));
+        return Err(vm.err(
+            ExcType::TypeError,
+            format!("{} expected at least 1 argument, got 0", name),
+        ));
     }
-    let items = if a.len() == 1 { vm.collect_iterable(a[0])? } else { a.to_vec() };
+    let items = if a.len() == 1 {
+        vm.collect_iterable(a[0])?
+    } else {
+        a.to_vec()
+    };
     let Some(mut best) = items.first().copied() else {
         return Err(vm.err(ExcType::ValueError, format!("{}() arg is an empty sequence", name)));
     };
@@ -455,13 +525,20 @@ fn b_sum(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
 fn b_round(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "round", a, 1, 2)?;
     let v = a[0];
-    let nd = if a.len() == 2 && !a[1].is_none() { Some(int_arg(vm, a[1])?) } else { None };
+    let nd = if a.len() == 2 && !a[1].is_none() {
+        Some(int_arg(vm, a[1])?)
+    } else {
+        None
+    };
     if let Some(i) = v.as_intlike() {
         return Ok(Value::int(i));
     }
     let Some(f) = v.as_number() else {
         let t = vm.type_name(v);
-        return Err(vm.err(ExcType::TypeError, format!("type {} doesn't define __round__ method", t)));
+        return Err(vm.err(
+            ExcType::TypeError,
+            format!("type {} doesn't define __round__ method", t),
+        ));
     };
     match nd {
         None => {
@@ -517,10 +594,16 @@ fn b_ord(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
             return Ok(Value::int(c as i64));
         }
         let n = s.chars().count();
-        return Err(vm.err(ExcType::TypeError, format!("ord() expected a character, but string of length {} found", n)));
+        return Err(vm.err(
+            ExcType::TypeError,
+            format!("ord() expected a character, but string of length {} found", n),
+        ));
     }
     let t = vm.type_name(a[0]);
-    Err(vm.err(ExcType::TypeError, format!("ord() expected string of length 1, but {} found", t)))
+    Err(vm.err(
+        ExcType::TypeError,
+        format!("ord() expected string of length 1, but {} found", t),
+    ))
 }
 
 fn b_sorted(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
@@ -579,7 +662,10 @@ fn b_zip(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
         cols.push(vm.collect_iterable(x)?);
     }
     let n = cols.iter().map(|c| c.len()).min().unwrap_or(0);
-    let rows: Vec<Value> = (0..n).map(|i| cols.iter().map(|c| c[i]).collect::<Vec<_>>()).map(|r| vm.new_tuple(r)).collect();
+    let rows: Vec<Value> = (0..n)
+        .map(|i| cols.iter().map(|c| c[i]).collect::<Vec<_>>())
+        .map(|r| vm.new_tuple(r))
+        .collect();
     seq_iter_over(vm, rows)
 }
 
@@ -638,7 +724,11 @@ fn m_seq_index(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
         }
     }
     let r = vm.repr(a[1]);
-    let what = if a[0].is_kind(Kind::List) { format!("{} is not in list", r) } else { "tuple.index(x): x not in tuple".into() };
+    let what = if a[0].is_kind(Kind::List) {
+        format!("{} is not in list", r)
+    } else {
+        "tuple.index(x): x not in tuple".into()
+    };
     Err(vm.err(ExcType::ValueError, what))
 }
 
@@ -668,7 +758,10 @@ fn m_str_join(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
             Some(s) => parts.push(s.to_string()),
             None => {
                 let t = vm.type_name(*x);
-                return Err(vm.err(ExcType::TypeError, format!("sequence item {}: expected str instance, {} found", i, t)));
+                return Err(vm.err(
+                    ExcType::TypeError,
+                    format!("sequence item {}: expected str instance, {} found", i, t),
+                ));
             }
         }
     }

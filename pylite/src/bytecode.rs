@@ -38,104 +38,402 @@ pub const NO_REG: R = u16::MAX;
 #[derive(Clone, Copy, Debug)]
 pub enum Instr {
     Nop,
-    Move { dst: R, src: R },
-    LoadConst { dst: R, k: u16 },
-    LoadGlobal { dst: R, g: u16 },
-    StoreGlobal { g: u16, src: R },
+    Move {
+        dst: R,
+        src: R,
+    },
+    LoadConst {
+        dst: R,
+        k: u16,
+    },
+    LoadGlobal {
+        dst: R,
+        g: u16,
+    },
+    StoreGlobal {
+        g: u16,
+        src: R,
+    },
     /// Raises `UnboundLocalError` if slot `r` is unbound.
-    CheckBound { r: R },
-    Add { dst: R, a: R, b: R },
-    Sub { dst: R, a: R, b: R },
-    Mul { dst: R, a: R, b: R },
-    Div { dst: R, a: R, b: R },
-    FloorDiv { dst: R, a: R, b: R },
-    Mod { dst: R, a: R, b: R },
-    Pow { dst: R, a: R, b: R },
-    Shl { dst: R, a: R, b: R },
-    Shr { dst: R, a: R, b: R },
-    BitAnd { dst: R, a: R, b: R },
-    BitOr { dst: R, a: R, b: R },
-    BitXor { dst: R, a: R, b: R },
-    Neg { dst: R, src: R },
-    Pos { dst: R, src: R },
-    Invert { dst: R, src: R },
-    Not { dst: R, src: R },
-    Lt { dst: R, a: R, b: R },
-    Le { dst: R, a: R, b: R },
-    Gt { dst: R, a: R, b: R },
-    Ge { dst: R, a: R, b: R },
-    Eq { dst: R, a: R, b: R },
-    Ne { dst: R, a: R, b: R },
-    Is { dst: R, a: R, b: R },
-    IsNot { dst: R, a: R, b: R },
-    In { dst: R, a: R, b: R },
-    NotIn { dst: R, a: R, b: R },
-    Jump { t: u16 },
+    CheckBound {
+        r: R,
+    },
+    Add {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Sub {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Mul {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Div {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    FloorDiv {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Mod {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Pow {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Shl {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Shr {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    BitAnd {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    BitOr {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    BitXor {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Neg {
+        dst: R,
+        src: R,
+    },
+    Pos {
+        dst: R,
+        src: R,
+    },
+    Invert {
+        dst: R,
+        src: R,
+    },
+    Not {
+        dst: R,
+        src: R,
+    },
+    Lt {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Le {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Gt {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Ge {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Eq {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Ne {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Is {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    IsNot {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    In {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    NotIn {
+        dst: R,
+        a: R,
+        b: R,
+    },
+    Jump {
+        t: u16,
+    },
     /// Loop back-edge to `t` (safepoint; JIT hook site).
-    Loop { t: u16 },
-    BrTrue { a: R, t: u16 },
-    BrFalse { a: R, t: u16 },
-    BrNone { a: R, t: u16 },
-    BrNotNone { a: R, t: u16 },
-    BrLt { a: R, b: R, t: u16 },
-    BrLe { a: R, b: R, t: u16 },
-    BrGt { a: R, b: R, t: u16 },
-    BrGe { a: R, b: R, t: u16 },
-    BrEq { a: R, b: R, t: u16 },
-    BrNe { a: R, b: R, t: u16 },
-    BrNLt { a: R, b: R, t: u16 },
-    BrNLe { a: R, b: R, t: u16 },
-    BrNGt { a: R, b: R, t: u16 },
-    BrNGe { a: R, b: R, t: u16 },
-    BrIs { a: R, b: R, t: u16 },
-    BrIsNot { a: R, b: R, t: u16 },
-    GetIter { dst: R, src: R },
+    Loop {
+        t: u16,
+    },
+    BrTrue {
+        a: R,
+        t: u16,
+    },
+    BrFalse {
+        a: R,
+        t: u16,
+    },
+    BrNone {
+        a: R,
+        t: u16,
+    },
+    BrNotNone {
+        a: R,
+        t: u16,
+    },
+    BrLt {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrLe {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrGt {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrGe {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrEq {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrNe {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrNLt {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrNLe {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrNGt {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrNGe {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrIs {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    BrIsNot {
+        a: R,
+        b: R,
+        t: u16,
+    },
+    GetIter {
+        dst: R,
+        src: R,
+    },
     /// `dst = next(it)`, or jump to `t` when exhausted.
-    ForIter { it: R, dst: R, t: u16 },
+    ForIter {
+        it: R,
+        dst: R,
+        t: u16,
+    },
     /// Checks `base..base+3` = (start, stop, step) are ints, step != 0.
-    RangeInit { base: R },
+    RangeInit {
+        base: R,
+    },
     /// Specialised `for x in range(...)`: counter in `base`, stop/step after it.
-    ForRange { base: R, dst: R, t: u16 },
+    ForRange {
+        base: R,
+        dst: R,
+        t: u16,
+    },
     /// Calls `base` with `n` args at `base+1..`.
-    Call { dst: R, base: R, n: u16 },
+    Call {
+        dst: R,
+        base: R,
+        n: u16,
+    },
     /// Calls `base` with receiver `base+1` (unless unbound) and `n` args at `base+2..`.
-    CallMethod { dst: R, base: R, n: u16 },
+    CallMethod {
+        dst: R,
+        base: R,
+        n: u16,
+    },
     /// Like `Call`, plus a `*args` iterable after the `n` positional args.
-    CallStar { dst: R, base: R, n: u16 },
+    CallStar {
+        dst: R,
+        base: R,
+        n: u16,
+    },
     /// Like `Call`; the next instruction is `KwNames` naming the trailing args.
-    CallKw { dst: R, base: R, n: u16 },
-    KwNames { k: u16 },
-    Return { src: R },
-    Yield { dst: R, src: R },
-    BuildTuple { dst: R, base: R, n: u16 },
-    BuildList { dst: R, base: R, n: u16 },
+    CallKw {
+        dst: R,
+        base: R,
+        n: u16,
+    },
+    KwNames {
+        k: u16,
+    },
+    Return {
+        src: R,
+    },
+    Yield {
+        dst: R,
+        src: R,
+    },
+    BuildTuple {
+        dst: R,
+        base: R,
+        n: u16,
+    },
+    BuildList {
+        dst: R,
+        base: R,
+        n: u16,
+    },
     /// Unpacks the sequence in `src` into `base..base+n`.
-    Unpack { base: R, src: R, n: u16 },
-    ListAppend { list: R, src: R },
-    GetItem { dst: R, obj: R, idx: R },
-    SetItem { obj: R, idx: R, src: R },
+    Unpack {
+        base: R,
+        src: R,
+        n: u16,
+    },
+    ListAppend {
+        list: R,
+        src: R,
+    },
+    GetItem {
+        dst: R,
+        obj: R,
+        idx: R,
+    },
+    SetItem {
+        obj: R,
+        idx: R,
+        src: R,
+    },
     /// `dst = obj[base:base+1]` (either bound may be None).
-    GetSlice { dst: R, obj: R, base: R },
-    GetAttr { dst: R, obj: R, ic: u16 },
-    SetAttr { obj: R, ic: u16, src: R },
+    GetSlice {
+        dst: R,
+        obj: R,
+        base: R,
+    },
+    GetAttr {
+        dst: R,
+        obj: R,
+        ic: u16,
+    },
+    SetAttr {
+        obj: R,
+        ic: u16,
+        src: R,
+    },
     /// `base = method or attribute; base+1 = receiver or UNDEF`.
-    LoadMethod { base: R, obj: R, ic: u16 },
+    LoadMethod {
+        base: R,
+        obj: R,
+        ic: u16,
+    },
     /// Creates a function from code `code` with defaults at `defaults..`.
-    MakeFunction { dst: R, code: u16, defaults: R },
-    MakeClass { dst: R, desc: u16, base: R },
-    ClassSet { cls: R, name: u16, src: R },
-    Import { dst: R, name: u16 },
-    ImportFrom { dst: R, module: R, name: u16 },
-    Raise { src: R },
-    Reraise { src: R },
-    GetExc { dst: R },
-    ExcMatch { dst: R, exc: R, cls: R },
-    WithEnter { dst: R, ctx: R },
-    WithExit { ctx: R },
+    MakeFunction {
+        dst: R,
+        code: u16,
+        defaults: R,
+    },
+    MakeClass {
+        dst: R,
+        desc: u16,
+        base: R,
+    },
+    ClassSet {
+        cls: R,
+        name: u16,
+        src: R,
+    },
+    Import {
+        dst: R,
+        name: u16,
+    },
+    ImportFrom {
+        dst: R,
+        module: R,
+        name: u16,
+    },
+    Raise {
+        src: R,
+    },
+    Reraise {
+        src: R,
+    },
+    GetExc {
+        dst: R,
+    },
+    ExcMatch {
+        dst: R,
+        exc: R,
+        cls: R,
+    },
+    WithEnter {
+        dst: R,
+        ctx: R,
+    },
+    WithExit {
+        ctx: R,
+    },
     /// `dst = format(src, consts[spec])` after conversion `conv` (0, b's', b'r').
-    Format { dst: R, src: R, spec: u16, conv: u8 },
-    BuildString { dst: R, base: R, n: u16 },
-    AssertFail { msg: R },
+    Format {
+        dst: R,
+        src: R,
+        spec: u16,
+        conv: u8,
+    },
+    BuildString {
+        dst: R,
+        base: R,
+        n: u16,
+    },
+    AssertFail {
+        msg: R,
+    },
 }
 
 impl Instr {
@@ -143,10 +441,26 @@ impl Instr {
     pub fn set_target(&mut self, target: u16) {
         use Instr::*;
         match self {
-            Jump { t } | Loop { t } | BrTrue { t, .. } | BrFalse { t, .. } | BrNone { t, .. } | BrNotNone { t, .. }
-            | BrLt { t, .. } | BrLe { t, .. } | BrGt { t, .. } | BrGe { t, .. } | BrEq { t, .. } | BrNe { t, .. }
-            | BrNLt { t, .. } | BrNLe { t, .. } | BrNGt { t, .. } | BrNGe { t, .. } | BrIs { t, .. }
-            | BrIsNot { t, .. } | ForIter { t, .. } | ForRange { t, .. } => *t = target,
+            Jump { t }
+            | Loop { t }
+            | BrTrue { t, .. }
+            | BrFalse { t, .. }
+            | BrNone { t, .. }
+            | BrNotNone { t, .. }
+            | BrLt { t, .. }
+            | BrLe { t, .. }
+            | BrGt { t, .. }
+            | BrGe { t, .. }
+            | BrEq { t, .. }
+            | BrNe { t, .. }
+            | BrNLt { t, .. }
+            | BrNLe { t, .. }
+            | BrNGt { t, .. }
+            | BrNGe { t, .. }
+            | BrIs { t, .. }
+            | BrIsNot { t, .. }
+            | ForIter { t, .. }
+            | ForRange { t, .. } => *t = target,
             _ => panic!("set_target on a non-branch instruction"),
         }
     }
@@ -183,7 +497,14 @@ pub struct AttrIc {
 impl AttrIc {
     /// An empty cache for `name`.
     pub fn new(name: Sym) -> AttrIc {
-        AttrIc { name, class: std::ptr::null_mut(), epoch: 0, kind: IC_EMPTY, index: 0, value: Value::UNDEF }
+        AttrIc {
+            name,
+            class: std::ptr::null_mut(),
+            epoch: 0,
+            kind: IC_EMPTY,
+            index: 0,
+            value: Value::UNDEF,
+        }
     }
 }
 
@@ -234,7 +555,10 @@ impl Code {
     }
     /// The innermost handler covering instruction `pc`.
     pub fn find_handler(&self, pc: u32) -> Option<u32> {
-        self.handlers.iter().find(|h| h.start <= pc && pc < h.end).map(|h| h.target)
+        self.handlers
+            .iter()
+            .find(|h| h.start <= pc && pc < h.end)
+            .map(|h| h.target)
     }
 }
 

@@ -52,7 +52,9 @@ impl Vm {
     #[inline]
     pub(crate) fn invoke(&mut self, callee: Value, args: &[Value], dst: u16) -> PyResult<Called> {
         match callee.kind() {
-            Some(Kind::Function) => self.call_function(callee.as_ptr(), None, args, dst, FrameKind::Normal, Value::UNDEF),
+            Some(Kind::Function) => {
+                self.call_function(callee.as_ptr(), None, args, dst, FrameKind::Normal, Value::UNDEF)
+            }
             Some(Kind::Builtin) => {
                 // SAFETY: kind checked.
                 let f = unsafe { cast_unchecked::<BuiltinObj>(callee) }.f;
@@ -139,7 +141,11 @@ impl Vm {
     fn arg_count_error(&mut self, code: &Code, ndef: usize, given: usize) -> Value {
         let np = code.nparams as usize;
         let msg = if given > np {
-            let takes = if ndef > 0 { format!("from {} to {}", np - ndef, np) } else { np.to_string() };
+            let takes = if ndef > 0 {
+                format!("from {} to {}", np - ndef, np)
+            } else {
+                np.to_string()
+            };
             format!(
                 "{}() takes {} positional argument{} but {} {} given",
                 code.name,
@@ -161,7 +167,14 @@ impl Vm {
     }
 
     /// Writes a complete frame window at `base` for a call of `f`.
-    fn bind_args(&mut self, code: &Code, f: *mut FunctionObj, prefix: Option<Value>, args: &[Value], base: *mut Value) -> PyResult<()> {
+    fn bind_args(
+        &mut self,
+        code: &Code,
+        f: *mut FunctionObj,
+        prefix: Option<Value>,
+        args: &[Value],
+        base: *mut Value,
+    ) -> PyResult<()> {
         let np = code.nparams as usize;
         let off = prefix.is_some() as usize;
         let given = args.len() + off;
@@ -223,7 +236,12 @@ impl Vm {
             Some(Kind::Builtin) => {
                 let b = cast::<BuiltinObj>(callee).unwrap();
                 if b.id == crate::builtins::ID_PRINT {
-                    return Ok(Called::Value(crate::builtins::print_kw(self, &args[..npos], kwnames, &args[npos..])?));
+                    return Ok(Called::Value(crate::builtins::print_kw(
+                        self,
+                        &args[..npos],
+                        kwnames,
+                        &args[npos..],
+                    )?));
                 }
                 let name = b.name;
                 return Err(self.err(ExcType::TypeError, format!("{}() takes no keyword arguments", name)));
@@ -231,7 +249,10 @@ impl Vm {
             _ => return self.invoke(callee, args, dst),
         };
         if !func.is_kind(Kind::Function) {
-            return Err(self.err(ExcType::TypeError, "keyword arguments are only supported for Python functions"));
+            return Err(self.err(
+                ExcType::TypeError,
+                "keyword arguments are only supported for Python functions",
+            ));
         }
         let f = func.as_ptr::<FunctionObj>();
         // SAFETY: live function, VM-owned code.
@@ -251,11 +272,17 @@ impl Vm {
         for (k, &name) in kwnames.iter().enumerate() {
             let Some(i) = code.param_syms.iter().position(|&p| p == name) else {
                 let n = self.interner.name(name).to_string();
-                return Err(self.err(ExcType::TypeError, format!("{}() got an unexpected keyword argument '{}'", code.name, n)));
+                return Err(self.err(
+                    ExcType::TypeError,
+                    format!("{}() got an unexpected keyword argument '{}'", code.name, n),
+                ));
             };
             if !full[i].is_undef() {
                 let n = self.interner.name(name).to_string();
-                return Err(self.err(ExcType::TypeError, format!("{}() got multiple values for argument '{}'", code.name, n)));
+                return Err(self.err(
+                    ExcType::TypeError,
+                    format!("{}() got multiple values for argument '{}'", code.name, n),
+                ));
             }
             full[i] = args[npos + k];
         }
@@ -273,7 +300,12 @@ impl Vm {
             }
         }
         if !missing.is_empty() {
-            let msg = format!("{}() missing {}: {}", code.name, plural(missing.len(), "required positional argument"), join_names(&missing));
+            let msg = format!(
+                "{}() missing {}: {}",
+                code.name,
+                plural(missing.len(), "required positional argument"),
+                join_names(&missing)
+            );
             return Err(self.err(ExcType::TypeError, msg));
         }
         self.call_function(f, None, &full, dst, kind, init_self)
@@ -286,7 +318,9 @@ impl Vm {
         // SAFETY: live class.
         let (init, flags, name) = unsafe { ((*cls).attrs.get(&self.names.init).copied(), (*cls).flags, &(*cls).name) };
         match init {
-            Some(f) if f.is_kind(Kind::Function) => self.call_function(f.as_ptr(), Some(inst), args, dst, FrameKind::Init, inst),
+            Some(f) if f.is_kind(Kind::Function) => {
+                self.call_function(f.as_ptr(), Some(inst), args, dst, FrameKind::Init, inst)
+            }
             Some(other) => {
                 let mut all = vec![inst];
                 all.extend_from_slice(args);
@@ -315,13 +349,22 @@ impl Vm {
     pub(crate) fn get_iter(&mut self, v: Value) -> PyResult<Value> {
         match v.kind() {
             Some(Kind::List) | Some(Kind::Tuple) | Some(Kind::Str) | Some(Kind::Bytes) => {
-                let p = self.heap.alloc(SeqIterObj { h: Header::new(Kind::SeqIter), seq: v, idx: 0 });
+                let p = self.heap.alloc(SeqIterObj {
+                    h: Header::new(Kind::SeqIter),
+                    seq: v,
+                    idx: 0,
+                });
                 Ok(Value::obj(p))
             }
             Some(Kind::Range) => {
                 let r = cast::<RangeObj>(v).unwrap();
                 let (cur, stop, step) = (r.start, r.stop, r.step);
-                let p = self.heap.alloc(RangeIterObj { h: Header::new(Kind::RangeIter), cur, stop, step });
+                let p = self.heap.alloc(RangeIterObj {
+                    h: Header::new(Kind::RangeIter),
+                    cur,
+                    stop,
+                    step,
+                });
                 Ok(Value::obj(p))
             }
             Some(Kind::Generator) | Some(Kind::RangeIter) | Some(Kind::SeqIter) => Ok(v),

@@ -125,7 +125,11 @@ impl<'v> FnCompiler<'v> {
                     _ => self.alloc_temp()?,
                 };
                 self.expr_into(a, d)?;
-                let j = self.emit(if is_and { Instr::BrFalse { a: d, t: 0 } } else { Instr::BrTrue { a: d, t: 0 } });
+                let j = self.emit(if is_and {
+                    Instr::BrFalse { a: d, t: 0 }
+                } else {
+                    Instr::BrTrue { a: d, t: 0 }
+                });
                 self.expr_into(b, d)?;
                 self.patch_here(&[j])?;
                 self.finish_into(d, dst)
@@ -144,7 +148,12 @@ impl<'v> FnCompiler<'v> {
                 self.finish_into(d, dst)
             }
             ExprKind::Compare(first, rest) => self.compare_value(first, rest, dst),
-            ExprKind::Call { func, args, star, kwargs } => self.call(func, args, star.as_deref(), kwargs, dst, e.line),
+            ExprKind::Call {
+                func,
+                args,
+                star,
+                kwargs,
+            } => self.call(func, args, star.as_deref(), kwargs, dst, e.line),
             ExprKind::Attr(o, name) => {
                 let save = self.next_temp;
                 let obj = self.expr(o)?;
@@ -188,8 +197,15 @@ impl<'v> FnCompiler<'v> {
                 if self.is_module {
                     return Err(CompileError::new(e.line, "SyntaxError: 'yield' outside function"));
                 }
-                if self.blocks.iter().any(|b| matches!(b, Block::With { .. } | Block::Finally { .. })) {
-                    return Err(CompileError::unsupported(e.line, "'yield' inside 'with' or 'try/finally'"));
+                if self
+                    .blocks
+                    .iter()
+                    .any(|b| matches!(b, Block::With { .. } | Block::Finally { .. }))
+                {
+                    return Err(CompileError::unsupported(
+                        e.line,
+                        "'yield' inside 'with' or 'try/finally'",
+                    ));
                 }
                 let save = self.next_temp;
                 let src = match v {
@@ -201,7 +217,12 @@ impl<'v> FnCompiler<'v> {
                 self.emit(Instr::Yield { dst: d, src });
                 Ok(d)
             }
-            ExprKind::ListComp { elt, target, iter, conds } => self.list_comp(elt, target, iter, conds, dst),
+            ExprKind::ListComp {
+                elt,
+                target,
+                iter,
+                conds,
+            } => self.list_comp(elt, target, iter, conds, dst),
             ExprKind::Unsupported(what) => Err(CompileError::unsupported(e.line, what)),
             _ => Err(CompileError::unsupported(e.line, "this expression")),
         }
@@ -233,19 +254,36 @@ impl<'v> FnCompiler<'v> {
                         None => u16::MAX,
                     };
                     let conv = conv.map(|c| c as u8).unwrap_or(0);
-                    self.emit(Instr::Format { dst: slot, src: v, spec, conv });
+                    self.emit(Instr::Format {
+                        dst: slot,
+                        src: v,
+                        spec,
+                        conv,
+                    });
                     self.next_temp = base + parts.len() as R;
                 }
             }
         }
         self.next_temp = save;
         let d = self.target(dst)?;
-        self.emit(Instr::BuildString { dst: d, base, n: parts.len() as u16 });
+        self.emit(Instr::BuildString {
+            dst: d,
+            base,
+            n: parts.len() as u16,
+        });
         self.next_temp = self.next_temp.max(d + 1);
         Ok(d)
     }
 
-    fn call(&mut self, func: &Expr, args: &[Expr], star: Option<&Expr>, kwargs: &[(String, Expr)], dst: Option<R>, line: u32) -> CResult<R> {
+    fn call(
+        &mut self,
+        func: &Expr,
+        args: &[Expr],
+        star: Option<&Expr>,
+        kwargs: &[(String, Expr)],
+        dst: Option<R>,
+        line: u32,
+    ) -> CResult<R> {
         let save = self.next_temp;
         let n = args.len();
         if let (ExprKind::Attr(o, name), None, true) = (&func.kind, star, kwargs.is_empty()) {
@@ -260,7 +298,11 @@ impl<'v> FnCompiler<'v> {
             self.next_temp = save;
             let d = self.target(dst)?;
             self.line = line;
-            self.emit(Instr::CallMethod { dst: d, base, n: n as u16 });
+            self.emit(Instr::CallMethod {
+                dst: d,
+                base,
+                n: n as u16,
+            });
             self.next_temp = self.next_temp.max(d + 1);
             return Ok(d);
         }
@@ -281,17 +323,32 @@ impl<'v> FnCompiler<'v> {
         self.line = line;
         if let Some(_) = star {
             if !kwargs.is_empty() {
-                return Err(CompileError::unsupported(line, "keyword arguments together with '*args'"));
+                return Err(CompileError::unsupported(
+                    line,
+                    "keyword arguments together with '*args'",
+                ));
             }
-            self.emit(Instr::CallStar { dst: d, base, n: n as u16 });
+            self.emit(Instr::CallStar {
+                dst: d,
+                base,
+                n: n as u16,
+            });
         } else if !kwargs.is_empty() {
             let names = kwargs.iter().map(|(k, _)| self.vm.interner.intern(k)).collect();
             self.code.kwnames.push(names);
             let k = (self.code.kwnames.len() - 1) as u16;
-            self.emit(Instr::CallKw { dst: d, base, n: (n + kwargs.len()) as u16 });
+            self.emit(Instr::CallKw {
+                dst: d,
+                base,
+                n: (n + kwargs.len()) as u16,
+            });
             self.emit(Instr::KwNames { k });
         } else {
-            self.emit(Instr::Call { dst: d, base, n: n as u16 });
+            self.emit(Instr::Call {
+                dst: d,
+                base,
+                n: n as u16,
+            });
         }
         self.next_temp = self.next_temp.max(d + 1);
         Ok(d)
@@ -415,7 +472,11 @@ impl<'v> FnCompiler<'v> {
             }
             _ => {
                 let r = self.expr(e)?;
-                vec![self.emit(if jump_if { Instr::BrTrue { a: r, t: 0 } } else { Instr::BrFalse { a: r, t: 0 } })]
+                vec![self.emit(if jump_if {
+                    Instr::BrTrue { a: r, t: 0 }
+                } else {
+                    Instr::BrFalse { a: r, t: 0 }
+                })]
             }
         };
         self.next_temp = save;
@@ -427,7 +488,11 @@ impl<'v> FnCompiler<'v> {
         let t = 0;
         if matches!(op, Is | IsNot) && matches!(rhs.kind, ExprKind::NoneLit) {
             let is = (op == Is) == jump_if;
-            return Ok(self.emit(if is { Instr::BrNone { a, t } } else { Instr::BrNotNone { a, t } }));
+            return Ok(self.emit(if is {
+                Instr::BrNone { a, t }
+            } else {
+                Instr::BrNotNone { a, t }
+            }));
         }
         let i = match (op, jump_if) {
             (Lt, true) => Instr::BrLt { a, b, t },

@@ -13,10 +13,19 @@ use crate::bytecode::*;
 use crate::compiler::{Block, CResult, FnCompiler};
 
 impl<'v> FnCompiler<'v> {
-    pub(crate) fn try_stmt(&mut self, body: &[Stmt], handlers: &[crate::ast::Handler], orelse: Option<&[Stmt]>, finally: Option<&[Stmt]>) -> CResult<()> {
+    pub(crate) fn try_stmt(
+        &mut self,
+        body: &[Stmt],
+        handlers: &[crate::ast::Handler],
+        orelse: Option<&[Stmt]>,
+        finally: Option<&[Stmt]>,
+    ) -> CResult<()> {
         if let Some(fin) = finally {
             self.blocks.push(Block::Finally { body: fin.to_vec() });
-            self.blocks.push(Block::Try { start: self.pc(), ranges: Vec::new() });
+            self.blocks.push(Block::Try {
+                start: self.pc(),
+                ranges: Vec::new(),
+            });
             if handlers.is_empty() {
                 self.body(body)?;
             } else {
@@ -64,7 +73,10 @@ impl<'v> FnCompiler<'v> {
 
     fn try_except(&mut self, body: &[Stmt], handlers: &[crate::ast::Handler], orelse: Option<&[Stmt]>) -> CResult<()> {
         let start = self.assigned.clone();
-        self.blocks.push(Block::Try { start: self.pc(), ranges: Vec::new() });
+        self.blocks.push(Block::Try {
+            start: self.pc(),
+            ranges: Vec::new(),
+        });
         self.body(body)?;
         let ranges = self.pop_try();
         if let Some(b) = orelse {
@@ -118,7 +130,10 @@ impl<'v> FnCompiler<'v> {
         }
         self.next_temp = self.floor;
         self.blocks.push(Block::With { ctx: c });
-        self.blocks.push(Block::Try { start: self.pc(), ranges: Vec::new() });
+        self.blocks.push(Block::Try {
+            start: self.pc(),
+            ranges: Vec::new(),
+        });
         self.body(body)?;
         let ranges = self.pop_try();
         self.blocks.pop();

@@ -87,7 +87,11 @@ impl<'v> FnCompiler<'v> {
         range_ok: bool,
         first_line: u32,
     ) -> CResult<Self> {
-        let info = if is_module { scope::ScopeInfo::default() } else { scope::analyze_function(params, body) };
+        let info = if is_module {
+            scope::ScopeInfo::default()
+        } else {
+            scope::analyze_function(params, body)
+        };
         let mut locals = HashMap::new();
         for (i, n) in info.locals.iter().enumerate() {
             locals.insert(n.clone(), i as R);
@@ -165,7 +169,8 @@ impl<'v> FnCompiler<'v> {
         self.code.instrs.len()
     }
     pub fn pc16(&self) -> CResult<u16> {
-        u16::try_from(self.pc()).map_err(|_| CompileError::new(self.line, "function too large (over 65535 instructions)"))
+        u16::try_from(self.pc())
+            .map_err(|_| CompileError::new(self.line, "function too large (over 65535 instructions)"))
     }
     pub fn patch_here(&mut self, idxs: &[usize]) -> CResult<()> {
         let t = self.pc16()?;
@@ -269,7 +274,10 @@ impl<'v> FnCompiler<'v> {
         if !self.globals_decl.iter().any(|g| g == name) && self.enclosing.iter().any(|l| l.iter().any(|x| x == name)) {
             return Err(CompileError::unsupported(
                 line,
-                &format!("closures (inner function uses variable '{}' of an enclosing function)", name),
+                &format!(
+                    "closures (inner function uses variable '{}' of an enclosing function)",
+                    name
+                ),
             ));
         }
         Ok(self.vm.global_slot(name))
@@ -345,8 +353,16 @@ impl<'v> FnCompiler<'v> {
                         self.emit(Instr::Raise { src: r });
                     }
                     None => {
-                        let exc = self.blocks.iter().rev().find_map(|b| if let Block::Except { exc } = b { Some(*exc) } else { None });
-                        self.emit(Instr::Reraise { src: exc.unwrap_or(NO_REG) });
+                        let exc = self.blocks.iter().rev().find_map(|b| {
+                            if let Block::Except { exc } = b {
+                                Some(*exc)
+                            } else {
+                                None
+                            }
+                        });
+                        self.emit(Instr::Reraise {
+                            src: exc.unwrap_or(NO_REG),
+                        });
                     }
                 }
                 self.dead = true;
@@ -354,7 +370,10 @@ impl<'v> FnCompiler<'v> {
             StmtKind::Import(mods) => {
                 for (m, alias) in mods {
                     if m.contains('.') {
-                        return Err(CompileError::unsupported(s.line, &format!("dotted module import '{}'", m)));
+                        return Err(CompileError::unsupported(
+                            s.line,
+                            &format!("dotted module import '{}'", m),
+                        ));
                     }
                     let t = self.alloc_temp()?;
                     let k = self.sym(m);
@@ -369,7 +388,11 @@ impl<'v> FnCompiler<'v> {
                 for (n, alias) in names {
                     let d = self.alloc_temp()?;
                     let k = self.sym(n);
-                    self.emit(Instr::ImportFrom { dst: d, module: t, name: k });
+                    self.emit(Instr::ImportFrom {
+                        dst: d,
+                        module: t,
+                        name: k,
+                    });
                     self.store_name(alias.as_deref().unwrap_or(n), d, s.line)?;
                 }
             }
@@ -390,9 +413,12 @@ impl<'v> FnCompiler<'v> {
                 self.store_name(&f.name, r, s.line)?;
             }
             StmtKind::Class(c) => self.class_def(c)?,
-            StmtKind::Try { body, handlers, orelse, finally } => {
-                self.try_stmt(body, handlers, orelse.as_deref(), finally.as_deref())?
-            }
+            StmtKind::Try {
+                body,
+                handlers,
+                orelse,
+                finally,
+            } => self.try_stmt(body, handlers, orelse.as_deref(), finally.as_deref())?,
             StmtKind::With(ctx, target, body) => self.with_stmt(ctx, target.as_ref(), body)?,
         }
         self.next_temp = self.floor;
@@ -437,12 +463,23 @@ impl<'v> FnCompiler<'v> {
     fn break_continue(&mut self, is_break: bool) -> CResult<()> {
         let Some(li) = self.blocks.iter().rposition(|b| matches!(b, Block::Loop { .. })) else {
             let what = if is_break { "'break'" } else { "'continue'" };
-            return Err(CompileError::new(self.line, format!("SyntaxError: {} outside loop", what)));
+            return Err(CompileError::new(
+                self.line,
+                format!("SyntaxError: {} outside loop", what),
+            ));
         };
-        let head = if let Block::Loop { head, .. } = &self.blocks[li] { *head } else { unreachable!() };
+        let head = if let Block::Loop { head, .. } = &self.blocks[li] {
+            *head
+        } else {
+            unreachable!()
+        };
         let mut jump_idx = 0;
         self.exit_blocks(li + 1, |c| {
-            jump_idx = if is_break { c.emit(Instr::Jump { t: 0 }) } else { c.emit(Instr::Loop { t: head }) };
+            jump_idx = if is_break {
+                c.emit(Instr::Jump { t: 0 })
+            } else {
+                c.emit(Instr::Loop { t: head })
+            };
             Ok(())
         })?;
         if is_break {
@@ -510,7 +547,10 @@ impl<'v> FnCompiler<'v> {
     }
 
     fn loop_body(&mut self, head: u16, body: &[Stmt]) -> CResult<Vec<usize>> {
-        self.blocks.push(Block::Loop { head, breaks: Vec::new() });
+        self.blocks.push(Block::Loop {
+            head,
+            breaks: Vec::new(),
+        });
         self.body(body)?;
         self.emit(Instr::Loop { t: head });
         match self.blocks.pop() {
@@ -524,7 +564,11 @@ impl<'v> FnCompiler<'v> {
         let head = self.pc16()?;
         self.line = cond.line;
         let always = matches!(cond.kind, ExprKind::Bool(true) | ExprKind::Int(1));
-        let exits = if always { Vec::new() } else { self.cond_jump(cond, false)? };
+        let exits = if always {
+            Vec::new()
+        } else {
+            self.cond_jump(cond, false)?
+        };
         self.next_temp = self.floor;
         let breaks = self.loop_body(head, body)?;
         self.patch_here(&exits)?;
@@ -539,9 +583,20 @@ impl<'v> FnCompiler<'v> {
     }
 
     fn range_args<'e>(&self, it: &'e Expr) -> Option<&'e [Expr]> {
-        if let ExprKind::Call { func, args, star: None, kwargs } = &it.kind {
+        if let ExprKind::Call {
+            func,
+            args,
+            star: None,
+            kwargs,
+        } = &it.kind
+        {
             if let ExprKind::Name(n) = &func.kind {
-                if n == "range" && self.range_ok && kwargs.is_empty() && (1..=3).contains(&args.len()) && self.local_slot("range").is_none() {
+                if n == "range"
+                    && self.range_ok
+                    && kwargs.is_empty()
+                    && (1..=3).contains(&args.len())
+                    && self.local_slot("range").is_none()
+                {
                     return Some(args);
                 }
             }
@@ -636,11 +691,27 @@ impl<'v> FnCompiler<'v> {
         }
         let mut enclosing = self.enclosing.clone();
         if !self.is_module {
-            enclosing.push(self.locals.keys().filter(|k| !self.globals_decl.contains(k)).cloned().collect());
+            enclosing.push(
+                self.locals
+                    .keys()
+                    .filter(|k| !self.globals_decl.contains(k))
+                    .cloned()
+                    .collect(),
+            );
         }
         let file = self.code.file.clone();
         let code_idx = {
-            let mut sub = FnCompiler::new(self.vm, &f.name, file, &f.params, &f.body, false, enclosing, self.range_ok, f.line)?;
+            let mut sub = FnCompiler::new(
+                self.vm,
+                &f.name,
+                file,
+                &f.params,
+                &f.body,
+                false,
+                enclosing,
+                self.range_ok,
+                f.line,
+            )?;
             sub.code.ndefaults = f.defaults.len() as u16;
             sub.body(&f.body)?;
             sub.line = f.body.last().map(|s| s.line).unwrap_or(f.line);
@@ -650,7 +721,11 @@ impl<'v> FnCompiler<'v> {
         let code = u16::try_from(code_idx).map_err(|_| CompileError::new(f.line, "too many functions"))?;
         self.line = f.line;
         let dst = self.alloc_temp()?;
-        self.emit(Instr::MakeFunction { dst, code, defaults: base });
+        self.emit(Instr::MakeFunction {
+            dst,
+            code,
+            defaults: base,
+        });
         let mut cur = dst;
         for &d in decos.iter().rev() {
             let b = self.alloc_n(2)?;
@@ -672,8 +747,14 @@ impl<'v> FnCompiler<'v> {
             Some(b) => self.expr_temp(b)?,
             None => NO_REG,
         };
-        let slots: Vec<_> = scope::class_slots(&c.body).iter().map(|s| self.vm.interner.intern(s)).collect();
-        self.vm.class_descs.push(ClassDesc { name: c.name.clone(), slots });
+        let slots: Vec<_> = scope::class_slots(&c.body)
+            .iter()
+            .map(|s| self.vm.interner.intern(s))
+            .collect();
+        self.vm.class_descs.push(ClassDesc {
+            name: c.name.clone(),
+            slots,
+        });
         let desc = (self.vm.class_descs.len() - 1) as u16;
         let (cls, sf) = self.reserve(1)?;
         self.emit(Instr::MakeClass { dst: cls, desc, base });
@@ -691,8 +772,16 @@ impl<'v> FnCompiler<'v> {
                     let name = self.sym(n);
                     self.emit(Instr::ClassSet { cls, name, src: r });
                 }
-                StmtKind::Pass | StmtKind::Expr(Expr { kind: ExprKind::Str(_), .. }) => {}
-                _ => return Err(CompileError::unsupported(st.line, "this kind of statement in a class body")),
+                StmtKind::Pass
+                | StmtKind::Expr(Expr {
+                    kind: ExprKind::Str(_), ..
+                }) => {}
+                _ => {
+                    return Err(CompileError::unsupported(
+                        st.line,
+                        "this kind of statement in a class body",
+                    ))
+                }
             }
             self.next_temp = self.floor;
         }
@@ -742,7 +831,10 @@ impl<'v> FnCompiler<'v> {
                 }
                 Ok(())
             }
-            _ => Err(CompileError::new(target.line, "SyntaxError: cannot assign to expression")),
+            _ => Err(CompileError::new(
+                target.line,
+                "SyntaxError: cannot assign to expression",
+            )),
         }
     }
 
@@ -803,7 +895,12 @@ impl<'v> FnCompiler<'v> {
                 self.emit(bin_instr(op, cur, cur, v));
                 self.emit(Instr::SetItem { obj, idx, src: cur });
             }
-            _ => return Err(CompileError::new(target.line, "SyntaxError: illegal expression for augmented assignment")),
+            _ => {
+                return Err(CompileError::new(
+                    target.line,
+                    "SyntaxError: illegal expression for augmented assignment",
+                ))
+            }
         }
         Ok(())
     }

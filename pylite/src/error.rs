@@ -26,7 +26,10 @@ impl CompileError {
     }
     /// An "unsupported construct" error.
     pub fn unsupported(line: u32, what: &str) -> Self {
-        CompileError { line, msg: format!("unsupported construct: {} (outside the pylite subset)", what) }
+        CompileError {
+            line,
+            msg: format!("unsupported construct: {} (outside the pylite subset)", what),
+        }
     }
 }
 

@@ -14,7 +14,10 @@ use std::io::{BufReader, BufWriter, Read, Write};
 
 fn os_error(vm: &mut Vm, e: std::io::Error, path: &str) -> Value {
     let (t, msg) = match e.kind() {
-        std::io::ErrorKind::NotFound => (ExcType::FileNotFoundError, format!("[Errno 2] No such file or directory: '{}'", path)),
+        std::io::ErrorKind::NotFound => (
+            ExcType::FileNotFoundError,
+            format!("[Errno 2] No such file or directory: '{}'", path),
+        ),
         _ => (ExcType::OSError, format!("{}: '{}'", e, path)),
     };
     vm.err(t, msg)
@@ -25,9 +28,16 @@ pub(crate) fn b_open(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "open", a, 1, 2)?;
     let Some(path) = as_str(a[0]).map(str::to_string) else {
         let t = vm.type_name(a[0]);
-        return Err(vm.err(ExcType::TypeError, format!("expected str, bytes or os.PathLike object, not {}", t)));
+        return Err(vm.err(
+            ExcType::TypeError,
+            format!("expected str, bytes or os.PathLike object, not {}", t),
+        ));
     };
-    let mode = if a.len() == 2 { as_str(a[1]).unwrap_or("?").to_string() } else { "r".into() };
+    let mode = if a.len() == 2 {
+        as_str(a[1]).unwrap_or("?").to_string()
+    } else {
+        "r".into()
+    };
     let binary = mode.contains('b');
     let inner = match mode.replace('b', "").as_str() {
         "r" => match std::fs::File::open(&path) {
@@ -38,9 +48,18 @@ pub(crate) fn b_open(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
             Ok(f) => FileInner::Writer(BufWriter::with_capacity(64 * 1024, f)),
             Err(e) => return Err(os_error(vm, e, &path)),
         },
-        _ => return Err(vm.err(ExcType::ValueError, format!("invalid mode: '{}' (pylite supports r, rb, w, wb)", mode))),
+        _ => {
+            return Err(vm.err(
+                ExcType::ValueError,
+                format!("invalid mode: '{}' (pylite supports r, rb, w, wb)", mode),
+            ))
+        }
     };
-    let p = vm.heap.alloc(FileObj { h: Header::new(Kind::File), inner, binary });
+    let p = vm.heap.alloc(FileObj {
+        h: Header::new(Kind::File),
+        inner,
+        binary,
+    });
     Ok(Value::obj(p))
 }
 
@@ -51,7 +70,11 @@ fn closed(vm: &mut Vm) -> Value {
 /// `f.read(n=-1)`.
 pub(crate) fn m_read(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "read", &a[1..], 0, 1)?;
-    let n = if a.len() == 2 && !a[1].is_none() { int_arg(vm, a[1])? } else { -1 };
+    let n = if a.len() == 2 && !a[1].is_none() {
+        int_arg(vm, a[1])?
+    } else {
+        -1
+    };
     let f = cast::<FileObj>(a[0]).unwrap();
     let binary = f.binary;
     let r = match &mut f.inner {
@@ -101,7 +124,10 @@ pub(crate) fn m_write(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
         (false, _, Some(s)) => s.as_bytes().to_vec(),
         (true, _, _) => {
             let t = vm.type_name(a[1]);
-            return Err(vm.err(ExcType::TypeError, format!("a bytes-like object is required, not '{}'", t)));
+            return Err(vm.err(
+                ExcType::TypeError,
+                format!("a bytes-like object is required, not '{}'", t),
+            ));
         }
         (false, _, _) => {
             let t = vm.type_name(a[1]);
@@ -116,7 +142,11 @@ pub(crate) fn m_write(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     if let Err(e) = w.write_all(&data) {
         return Err(vm.err(ExcType::OSError, e.to_string()));
     }
-    let n = if f.binary { data.len() } else { as_str(a[1]).unwrap().chars().count() };
+    let n = if f.binary {
+        data.len()
+    } else {
+        as_str(a[1]).unwrap().chars().count()
+    };
     Ok(Value::int(n as i64))
 }
 
@@ -140,7 +170,10 @@ impl Vm {
             Some(m) => Ok(m),
             None => {
                 let t = self.type_name(ctx);
-                Err(self.err(ExcType::TypeError, format!("'{}' object does not support the context manager protocol", t)))
+                Err(self.err(
+                    ExcType::TypeError,
+                    format!("'{}' object does not support the context manager protocol", t),
+                ))
             }
         }
     }

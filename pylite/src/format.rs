@@ -23,7 +23,11 @@ pub fn float_repr(f: f64) -> String {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
+        return if f.is_sign_negative() {
+            "-0.0".into()
+        } else {
+            "0.0".into()
+        };
     }
     let s = format!("{:e}", f);
     let (mant, exp) = s.split_once('e').unwrap();
@@ -68,7 +72,11 @@ pub fn float_repr(f: f64) -> String {
 
 /// Python's `repr(str)`.
 pub fn str_repr(s: &str) -> String {
-    let q = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let q = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(q);
     for c in s.chars() {
@@ -91,7 +99,11 @@ pub fn str_repr(s: &str) -> String {
 
 /// Python's `repr(bytes)`.
 pub fn bytes_repr(b: &[u8]) -> String {
-    let q = if b.contains(&b'\'') && !b.contains(&b'"') { b'"' } else { b'\'' };
+    let q = if b.contains(&b'\'') && !b.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
     let mut out = String::from("b");
     out.push(q as char);
     for &c in b {
@@ -258,7 +270,11 @@ impl Vm {
                 let t = self.type_name(v);
                 return Err(self.err(
                     ExcType::ValueError,
-                    format!("Unknown format code '{}' for object of type '{}'", sp.ty.unwrap_or('?'), t),
+                    format!(
+                        "Unknown format code '{}' for object of type '{}'",
+                        sp.ty.unwrap_or('?'),
+                        t
+                    ),
                 ));
             }
         };
@@ -299,17 +315,34 @@ fn group(digits: &str, sep: Option<char>) -> String {
 fn fix_exp(s: &str, upper: bool) -> String {
     let (m, e) = s.split_once('e').unwrap();
     let e: i32 = e.parse().unwrap();
-    format!("{}{}{}{:02}", m, if upper { 'E' } else { 'e' }, if e < 0 { '-' } else { '+' }, e.abs())
+    format!(
+        "{}{}{}{:02}",
+        m,
+        if upper { 'E' } else { 'e' },
+        if e < 0 { '-' } else { '+' },
+        e.abs()
+    )
 }
 
 /// Formats a float for presentation types f, e, g, % (and none).
-pub fn float_format(f: f64, ty: Option<char>, precision: Option<usize>, sign: char, grouping: Option<char>, alt: bool) -> String {
+pub fn float_format(
+    f: f64,
+    ty: Option<char>,
+    precision: Option<usize>,
+    sign: char,
+    grouping: Option<char>,
+    alt: bool,
+) -> String {
     let neg = f.is_sign_negative() && !(f == 0.0 && ty.is_none() && false);
     let a = f.abs();
     let upper = matches!(ty, Some('F' | 'E' | 'G'));
     let body = if !a.is_finite() {
         let s = if a.is_nan() { "nan" } else { "inf" };
-        if upper { s.to_uppercase() } else { s.to_string() }
+        if upper {
+            s.to_uppercase()
+        } else {
+            s.to_string()
+        }
     } else {
         match ty {
             Some('f' | 'F') => group(&format!("{:.*}", precision.unwrap_or(6), a), grouping),
@@ -351,9 +384,17 @@ fn general(a: f64, p: usize, upper: bool, alt: bool) -> String {
 
 fn pad(body: &str, sp: &Spec, numeric: bool) -> String {
     let len = body.chars().count();
-    let Some(width) = sp.width.filter(|w| *w > len) else { return body.to_string() };
+    let Some(width) = sp.width.filter(|w| *w > len) else {
+        return body.to_string();
+    };
     let fill_n = width - len;
-    let align = sp.align.unwrap_or(if sp.zero { '=' } else if numeric { '>' } else { '<' });
+    let align = sp.align.unwrap_or(if sp.zero {
+        '='
+    } else if numeric {
+        '>'
+    } else {
+        '<'
+    });
     let fill = if sp.zero && sp.align.is_none() { '0' } else { sp.fill };
     let fills = |n: usize| std::iter::repeat(fill).take(n).collect::<String>();
     match align {
@@ -386,7 +427,17 @@ impl Spec {
     pub fn parse(s: &str) -> Option<Spec> {
         let c: Vec<char> = s.chars().collect();
         let mut i = 0;
-        let mut sp = Spec { fill: ' ', align: None, sign: '-', alt: false, zero: false, width: None, grouping: None, precision: None, ty: None };
+        let mut sp = Spec {
+            fill: ' ',
+            align: None,
+            sign: '-',
+            alt: false,
+            zero: false,
+            width: None,
+            grouping: None,
+            precision: None,
+            ty: None,
+        };
         let is_align = |ch: char| matches!(ch, '<' | '>' | '^' | '=');
         if c.len() >= 2 && is_align(c[1]) {
             sp.fill = c[0];
@@ -535,7 +586,10 @@ pub fn percent_format(vm: &mut Vm, fmt: &str, args: Value) -> PyResult<String> {
                     TAG_INT | TAG_BOOL => Value::int(v.as_intlike().unwrap()),
                     _ => {
                         let t = vm.type_name(v);
-                        return Err(vm.err(ExcType::TypeError, format!("%{} format: a real number is required, not {}", conv, t)));
+                        return Err(vm.err(
+                            ExcType::TypeError,
+                            format!("%{} format: a real number is required, not {}", conv, t),
+                        ));
                     }
                 };
                 spec.push('d');
@@ -544,7 +598,10 @@ pub fn percent_format(vm: &mut Vm, fmt: &str, args: Value) -> PyResult<String> {
             'x' | 'X' | 'o' => {
                 if v.as_intlike().is_none() {
                     let t = vm.type_name(v);
-                    return Err(vm.err(ExcType::TypeError, format!("%{} format: an integer is required, not {}", conv, t)));
+                    return Err(vm.err(
+                        ExcType::TypeError,
+                        format!("%{} format: an integer is required, not {}", conv, t),
+                    ));
                 }
                 spec.push(conv);
                 vm.format_value(Value::int(v.as_intlike().unwrap()), &spec)?
@@ -563,7 +620,10 @@ pub fn percent_format(vm: &mut Vm, fmt: &str, args: Value) -> PyResult<String> {
         out.push_str(&piece);
     }
     if it.next().is_some() {
-        return Err(vm.err(ExcType::TypeError, "not all arguments converted during string formatting"));
+        return Err(vm.err(
+            ExcType::TypeError,
+            "not all arguments converted during string formatting",
+        ));
     }
     Ok(out)
 }

@@ -39,7 +39,13 @@ pub struct Heap {
 
 impl Default for Heap {
     fn default() -> Self {
-        Heap { objects: Vec::new(), bytes_since_gc: 0, threshold: MIN_THRESHOLD, mark_stack: Vec::new(), collections: 0 }
+        Heap {
+            objects: Vec::new(),
+            bytes_since_gc: 0,
+            threshold: MIN_THRESHOLD,
+            mark_stack: Vec::new(),
+            collections: 0,
+        }
     }
 }
 

@@ -167,7 +167,10 @@ impl Vm {
                             let n = code.local_names.get(r as usize).cloned().unwrap_or_default();
                             throw!(self.err(
                                 ExcType::UnboundLocalError,
-                                format!("cannot access local variable '{}' where it is not associated with a value", n)
+                                format!(
+                                    "cannot access local variable '{}' where it is not associated with a value",
+                                    n
+                                )
                             ));
                         }
                     }
@@ -245,14 +248,22 @@ impl Vm {
                     }
                     Instr::BrTrue { a, t } => {
                         let x = r!(a);
-                        let c = if x.tag == TAG_BOOL { x.payload != 0 } else { self.truthy(x) };
+                        let c = if x.tag == TAG_BOOL {
+                            x.payload != 0
+                        } else {
+                            self.truthy(x)
+                        };
                         if c {
                             pc = t as usize
                         }
                     }
                     Instr::BrFalse { a, t } => {
                         let x = r!(a);
-                        let c = if x.tag == TAG_BOOL { x.payload != 0 } else { self.truthy(x) };
+                        let c = if x.tag == TAG_BOOL {
+                            x.payload != 0
+                        } else {
+                            self.truthy(x)
+                        };
                         if !c {
                             pc = t as usize
                         }
@@ -267,18 +278,66 @@ impl Vm {
                             pc = t as usize
                         }
                     }
-                    Instr::BrLt { a, b, t } => if cmp_val!(a, b, <, CmpOp::Lt) { pc = t as usize },
-                    Instr::BrLe { a, b, t } => if cmp_val!(a, b, <=, CmpOp::Le) { pc = t as usize },
-                    Instr::BrGt { a, b, t } => if cmp_val!(a, b, >, CmpOp::Gt) { pc = t as usize },
-                    Instr::BrGe { a, b, t } => if cmp_val!(a, b, >=, CmpOp::Ge) { pc = t as usize },
-                    Instr::BrNLt { a, b, t } => if !cmp_val!(a, b, <, CmpOp::Lt) { pc = t as usize },
-                    Instr::BrNLe { a, b, t } => if !cmp_val!(a, b, <=, CmpOp::Le) { pc = t as usize },
-                    Instr::BrNGt { a, b, t } => if !cmp_val!(a, b, >, CmpOp::Gt) { pc = t as usize },
-                    Instr::BrNGe { a, b, t } => if !cmp_val!(a, b, >=, CmpOp::Ge) { pc = t as usize },
-                    Instr::BrEq { a, b, t } => if eq_val!(a, b) { pc = t as usize },
-                    Instr::BrNe { a, b, t } => if !eq_val!(a, b) { pc = t as usize },
-                    Instr::BrIs { a, b, t } => if r!(a).is(r!(b)) { pc = t as usize },
-                    Instr::BrIsNot { a, b, t } => if !r!(a).is(r!(b)) { pc = t as usize },
+                    Instr::BrLt { a, b, t } => {
+                        if cmp_val!(a, b, <, CmpOp::Lt) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrLe { a, b, t } => {
+                        if cmp_val!(a, b, <=, CmpOp::Le) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrGt { a, b, t } => {
+                        if cmp_val!(a, b, >, CmpOp::Gt) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrGe { a, b, t } => {
+                        if cmp_val!(a, b, >=, CmpOp::Ge) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrNLt { a, b, t } => {
+                        if !cmp_val!(a, b, <, CmpOp::Lt) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrNLe { a, b, t } => {
+                        if !cmp_val!(a, b, <=, CmpOp::Le) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrNGt { a, b, t } => {
+                        if !cmp_val!(a, b, >, CmpOp::Gt) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrNGe { a, b, t } => {
+                        if !cmp_val!(a, b, >=, CmpOp::Ge) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrEq { a, b, t } => {
+                        if eq_val!(a, b) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrNe { a, b, t } => {
+                        if !eq_val!(a, b) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrIs { a, b, t } => {
+                        if r!(a).is(r!(b)) {
+                            pc = t as usize
+                        }
+                    }
+                    Instr::BrIsNot { a, b, t } => {
+                        if !r!(a).is(r!(b)) {
+                            pc = t as usize
+                        }
+                    }
                     Instr::GetIter { dst, src } => {
                         save_pc!();
                         r!(dst) = tryv!(self.get_iter(r!(src)));
@@ -338,7 +397,9 @@ impl Vm {
                                     GEN_RUNNING => throw!(self.err(ExcType::ValueError, "generator already executing")),
                                     _ => {
                                         if self.frames.len() >= MAX_DEPTH {
-                                            throw!(self.err(ExcType::RecursionError, "maximum recursion depth exceeded"));
+                                            throw!(
+                                                self.err(ExcType::RecursionError, "maximum recursion depth exceeded")
+                                            );
                                         }
                                         save_pc!();
                                         (*g).state = GEN_RUNNING;
@@ -438,7 +499,9 @@ impl Vm {
                         self.arg_buf = args;
                     }
                     Instr::CallKw { dst, base, n } => {
-                        let Instr::KwNames { k } = *code.instrs.get_unchecked(pc) else { unreachable!() };
+                        let Instr::KwNames { k } = *code.instrs.get_unchecked(pc) else {
+                            unreachable!()
+                        };
                         pc += 1;
                         let callee = r!(base);
                         let args = std::slice::from_raw_parts(regs.add(base as usize + 1), n as usize);
@@ -458,7 +521,10 @@ impl Vm {
                             FrameKind::Init => {
                                 if !v.is_none() {
                                     let tn = self.type_name(v);
-                                    let e = self.err(ExcType::TypeError, format!("__init__() should return None, not '{}'", tn));
+                                    let e = self.err(
+                                        ExcType::TypeError,
+                                        format!("__init__() should return None, not '{}'", tn),
+                                    );
                                     if f.entry {
                                         return Err(e);
                                     }
@@ -516,7 +582,8 @@ impl Vm {
                             None => {
                                 if v.kind().is_none() {
                                     let tn = self.type_name(v);
-                                    throw!(self.err(ExcType::TypeError, format!("cannot unpack non-iterable {} object", tn)));
+                                    throw!(self
+                                        .err(ExcType::TypeError, format!("cannot unpack non-iterable {} object", tn)));
                                 }
                                 save_pc!();
                                 owned = tryv!(self.collect_iterable(v));
@@ -609,7 +676,11 @@ impl Vm {
                         r!(base) = m;
                         r!(base + 1) = recv;
                     }
-                    Instr::MakeFunction { dst, code: ci, defaults } => {
+                    Instr::MakeFunction {
+                        dst,
+                        code: ci,
+                        defaults,
+                    } => {
                         let fcode: *const Code = &*self.codes[ci as usize];
                         let nd = count_defaults(&*fcode);
                         let d = std::slice::from_raw_parts(regs.add(defaults as usize), nd).to_vec();
@@ -745,7 +816,10 @@ impl Vm {
             Some(c) if c.flags & CLASS_EXCEPTION != 0 => {
                 Ok(class_of(exc).is_some_and(|ec| self.class_derives(ec, cls.as_ptr())))
             }
-            _ => Err(self.err(ExcType::TypeError, "catching classes that do not inherit from BaseException is not allowed")),
+            _ => Err(self.err(
+                ExcType::TypeError,
+                "catching classes that do not inherit from BaseException is not allowed",
+            )),
         }
     }
 
@@ -771,7 +845,11 @@ impl Vm {
             }
             _ => v,
         };
-        let spec_s = if spec == u16::MAX { "" } else { as_str(code.consts[spec as usize]).unwrap_or("") };
+        let spec_s = if spec == u16::MAX {
+            ""
+        } else {
+            as_str(code.consts[spec as usize]).unwrap_or("")
+        };
         let s = self.format_value(v, spec_s)?;
         Ok(self.new_string(s))
     }
@@ -780,7 +858,12 @@ impl Vm {
 /// Both operands as floats when they are a mix of int/bool and float.
 #[inline(always)]
 fn num_pair(x: Value, y: Value) -> Option<(f64, f64)> {
-    if (x.tag == TAG_FLOAT || y.tag == TAG_FLOAT) && x.tag >= TAG_BOOL && x.tag <= TAG_FLOAT && y.tag >= TAG_BOOL && y.tag <= TAG_FLOAT {
+    if (x.tag == TAG_FLOAT || y.tag == TAG_FLOAT)
+        && x.tag >= TAG_BOOL
+        && x.tag <= TAG_FLOAT
+        && y.tag >= TAG_BOOL
+        && y.tag <= TAG_FLOAT
+    {
         Some((x.as_number()?, y.as_number()?))
     } else if x.tag == TAG_INT && y.tag == TAG_INT {
         Some((x.as_int() as f64, y.as_int() as f64))

@@ -39,8 +39,8 @@ pub struct Token {
 
 const OPS: &[&str] = &[
     "**=", "//=", ">>=", "<<=", "...", "->", "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "+=", "-=", "*=", "/=",
-    "%=", "&=", "|=", "^=", ":=", "@=", "+", "-", "*", "/", "%", "&", "|", "^", "~", "<", ">", "(", ")", "[", "]",
-    "{", "}", ",", ":", ".", ";", "=", "@",
+    "%=", "&=", "|=", "^=", ":=", "@=", "+", "-", "*", "/", "%", "&", "|", "^", "~", "<", ">", "(", ")", "[", "]", "{",
+    "}", ",", ":", ".", ";", "=", "@",
 ];
 
 struct Lexer<'a> {
@@ -54,7 +54,14 @@ struct Lexer<'a> {
 
 /// Tokenizes a whole source file.
 pub fn tokenize(src: &str) -> Result<Vec<Token>, CompileError> {
-    let mut lx = Lexer { src: src.as_bytes(), pos: 0, line: 1, toks: Vec::new(), indents: vec![0], depth: 0 };
+    let mut lx = Lexer {
+        src: src.as_bytes(),
+        pos: 0,
+        line: 1,
+        toks: Vec::new(),
+        indents: vec![0],
+        depth: 0,
+    };
     lx.run()?;
     Ok(lx.toks)
 }
@@ -149,7 +156,10 @@ impl<'a> Lexer<'a> {
                 self.push(Tok::Dedent);
             }
             if col != *self.indents.last().unwrap() {
-                return err(self.line, "IndentationError: unindent does not match any outer indentation level");
+                return err(
+                    self.line,
+                    "IndentationError: unindent does not match any outer indentation level",
+                );
             }
         }
         Ok(false)
@@ -167,13 +177,18 @@ impl<'a> Lexer<'a> {
             while self.peek(0).is_ascii_alphanumeric() || self.peek(0) == b'_' {
                 self.pos += 1;
             }
-            let text: String = std::str::from_utf8(&self.src[start + 2..self.pos]).unwrap().replace('_', "");
+            let text: String = std::str::from_utf8(&self.src[start + 2..self.pos])
+                .unwrap()
+                .replace('_', "");
             return match i64::from_str_radix(&text, radix) {
                 Ok(v) => {
                     self.push(Tok::Int(v));
                     Ok(())
                 }
-                Err(_) => err(self.line, format!("invalid or too large integer literal (pylite ints are 64-bit)")),
+                Err(_) => err(
+                    self.line,
+                    format!("invalid or too large integer literal (pylite ints are 64-bit)"),
+                ),
             };
         }
         let mut is_float = false;
@@ -199,7 +214,9 @@ impl<'a> Lexer<'a> {
         if matches!(self.peek(0), b'j' | b'J') {
             return err(self.line, "unsupported: complex numbers");
         }
-        let text: String = std::str::from_utf8(&self.src[start..self.pos]).unwrap().replace('_', "");
+        let text: String = std::str::from_utf8(&self.src[start..self.pos])
+            .unwrap()
+            .replace('_', "");
         if is_float {
             match text.parse::<f64>() {
                 Ok(f) => self.push(Tok::Float(f)),
@@ -295,7 +312,9 @@ impl<'a> Lexer<'a> {
                         let h = std::str::from_utf8(self.src.get(self.pos..self.pos + 2).unwrap_or(b""))
                             .ok()
                             .and_then(|h| u8::from_str_radix(h, 16).ok());
-                        let Some(v) = h else { return err(self.line, "invalid \\x escape") };
+                        let Some(v) = h else {
+                            return err(self.line, "invalid \\x escape");
+                        };
                         self.pos += 2;
                         if bytes {
                             out.push(v);
@@ -309,7 +328,9 @@ impl<'a> Lexer<'a> {
                             .ok()
                             .and_then(|h| u32::from_str_radix(h, 16).ok())
                             .and_then(char::from_u32);
-                        let Some(ch) = h else { return err(self.line, "invalid \\u escape") };
+                        let Some(ch) = h else {
+                            return err(self.line, "invalid \\u escape");
+                        };
                         self.pos += 4;
                         let mut buf = [0u8; 4];
                         out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
@@ -352,7 +373,10 @@ impl<'a> Lexer<'a> {
                 return Ok(());
             }
         }
-        let ch = std::str::from_utf8(&self.src[self.pos..]).ok().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ch = std::str::from_utf8(&self.src[self.pos..])
+            .ok()
+            .and_then(|s| s.chars().next())
+            .unwrap_or('?');
         err(self.line, format!("invalid character '{}' in source", ch))
     }
 }

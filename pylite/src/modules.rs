@@ -30,7 +30,11 @@ fn add_module(vm: &mut Vm, name: &str, funcs: &[Member], values: Vec<(&str, Valu
     for (n, v) in values {
         attrs.push((vm.interner.intern(n), v));
     }
-    let p = vm.heap.alloc(ModuleObj { h: Header::new(Kind::Module), name: name.to_string(), attrs });
+    let p = vm.heap.alloc(ModuleObj {
+        h: Header::new(Kind::Module),
+        name: name.to_string(),
+        attrs,
+    });
     let m = Value::obj(p);
     vm.permanent.push(m);
     vm.modules.push((name.to_string(), m));
@@ -62,7 +66,12 @@ pub(crate) fn install(vm: &mut Vm) {
             ("nan", Value::float(f64::NAN)),
         ],
     );
-    add_module(vm, "time", &[("perf_counter", t_perf_counter), ("time", t_time)], vec![]);
+    add_module(
+        vm,
+        "time",
+        &[("perf_counter", t_perf_counter), ("time", t_time)],
+        vec![],
+    );
     let argv = vm.new_list(Vec::new());
     add_module(vm, "sys", &[("exit", s_exit)], vec![("argv", argv)]);
     let err = Value::obj(vm.exc_classes[ExcType::StructError as usize]);
@@ -77,7 +86,12 @@ pub(crate) fn install(vm: &mut Vm) {
         ],
         vec![("error", err)],
     );
-    add_module(vm, "pylite_builtins", &[("opaque_noop", p_noop), ("opaque_call", p_call)], vec![]);
+    add_module(
+        vm,
+        "pylite_builtins",
+        &[("opaque_noop", p_noop), ("opaque_call", p_call)],
+        vec![],
+    );
     refresh_argv(vm);
 }
 
@@ -110,7 +124,11 @@ impl Vm {
         match m.attrs.iter().find(|(k, _)| *k == name) {
             Some(&(_, v)) => Ok(v),
             None => {
-                let msg = format!("cannot import name '{}' from '{}' (unknown location)", self.interner.name(name), m.name);
+                let msg = format!(
+                    "cannot import name '{}' from '{}' (unknown location)",
+                    self.interner.name(name),
+                    m.name
+                );
                 Err(self.err(ExcType::ImportError, msg))
             }
         }
@@ -215,12 +233,16 @@ float_fn!(m_cos, "cos", f64::cos, |x| x.is_finite());
 
 fn t_perf_counter(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "perf_counter", a, 0, 0)?;
-    Ok(Value::float(START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64()))
+    Ok(Value::float(
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64(),
+    ))
 }
 
 fn t_time(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "time", a, 0, 0)?;
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     Ok(Value::float(d.as_secs_f64()))
 }
 

@@ -97,11 +97,21 @@ pub struct Header {
 impl Header {
     /// A header for a built-in kind.
     pub fn new(kind: Kind) -> Header {
-        Header { class: std::ptr::null_mut(), kind, mark: 0, _pad: [0; 6] }
+        Header {
+            class: std::ptr::null_mut(),
+            kind,
+            mark: 0,
+            _pad: [0; 6],
+        }
     }
     /// A header for an instance of `class`.
     pub fn with_class(kind: Kind, class: *mut ClassObj) -> Header {
-        Header { class, kind, mark: 0, _pad: [0; 6] }
+        Header {
+            class,
+            kind,
+            mark: 0,
+            _pad: [0; 6],
+        }
     }
 }
 
@@ -162,7 +172,12 @@ pub const INSTANCE_SLOTS_OFFSET: usize = std::mem::size_of::<Instance>();
 impl Instance {
     /// Initializes the fixed part (the caller allocates room for the slots).
     pub fn header(class: *mut ClassObj, nslots: u32) -> Instance {
-        Instance { h: Header::with_class(Kind::Instance, class), nslots, _pad: 0, extra: std::ptr::null_mut() }
+        Instance {
+            h: Header::with_class(Kind::Instance, class),
+            nslots,
+            _pad: 0,
+            extra: std::ptr::null_mut(),
+        }
     }
     /// Pointer to inline slot `i` (caller ensures `i < nslots`).
     #[inline(always)]
@@ -231,7 +246,14 @@ pub struct GeneratorObj {
 impl GeneratorObj {
     /// A suspended generator at pc 0 with the given frame slots.
     pub fn new(code: *const Code, slots: Vec<Value>) -> Self {
-        GeneratorObj { h: Header::new(Kind::Generator), code, pc: 0, state: GEN_SUSPENDED, _pad: [0; 3], slots: RawBuf::from_vec(slots) }
+        GeneratorObj {
+            h: Header::new(Kind::Generator),
+            code,
+            pc: 0,
+            state: GEN_SUSPENDED,
+            _pad: [0; 3],
+            slots: RawBuf::from_vec(slots),
+        }
     }
 }
 /// A built-in module.

@@ -149,7 +149,15 @@ impl Vm {
                 if b < 0 {
                     return Err(self.err(ExcType::ValueError, "negative shift count"));
                 }
-                Some(if b >= 64 { if a < 0 { -1 } else { 0 } } else { a >> b })
+                Some(if b >= 64 {
+                    if a < 0 {
+                        -1
+                    } else {
+                        0
+                    }
+                } else {
+                    a >> b
+                })
             }
             Arith::And => Some(a & b),
             Arith::Or => Some(a | b),
@@ -204,7 +212,10 @@ impl Vm {
 
     fn binop_type_error(&mut self, op: Arith, a: Value, b: Value) -> Value {
         let (ta, tb) = (self.type_name(a), self.type_name(b));
-        self.err(ExcType::TypeError, format!("unsupported operand type(s) for {}: '{}' and '{}'", op.symbol(), ta, tb))
+        self.err(
+            ExcType::TypeError,
+            format!("unsupported operand type(s) for {}: '{}' and '{}'", op.symbol(), ta, tb),
+        )
     }
 
     /// Generic binary operation (all type combinations).
@@ -226,7 +237,10 @@ impl Vm {
             }
             (Arith::Add, Some(Kind::Str), _) => {
                 let tb = self.type_name(b);
-                Err(self.err(ExcType::TypeError, format!("can only concatenate str (not \"{}\") to str", tb)))
+                Err(self.err(
+                    ExcType::TypeError,
+                    format!("can only concatenate str (not \"{}\") to str", tb),
+                ))
             }
             (Arith::Add, Some(Kind::Bytes), Some(Kind::Bytes)) => {
                 let mut v = as_bytes(a).unwrap().to_vec();
@@ -246,19 +260,30 @@ impl Vm {
             (Arith::Add, Some(k @ (Kind::Tuple | Kind::List)), _) => {
                 let (ta, tb) = (self.type_name(a), self.type_name(b));
                 let _ = k;
-                Err(self.err(ExcType::TypeError, format!("can only concatenate {} (not \"{}\") to {}", ta, tb, ta)))
+                Err(self.err(
+                    ExcType::TypeError,
+                    format!("can only concatenate {} (not \"{}\") to {}", ta, tb, ta),
+                ))
             }
             (Arith::Mul, Some(ka), kb)
-                if matches!(ka, Kind::Str | Kind::Bytes | Kind::Tuple | Kind::List) && b.as_intlike().is_none() && kb.is_some() =>
+                if matches!(ka, Kind::Str | Kind::Bytes | Kind::Tuple | Kind::List)
+                    && b.as_intlike().is_none()
+                    && kb.is_some() =>
             {
                 let tb = self.type_name(b);
-                Err(self.err(ExcType::TypeError, format!("can't multiply sequence by non-int of type '{}'", tb)))
+                Err(self.err(
+                    ExcType::TypeError,
+                    format!("can't multiply sequence by non-int of type '{}'", tb),
+                ))
             }
             (Arith::Mul, Some(_), None) | (Arith::Mul, None, Some(_)) => {
                 let (seq, n) = if a.is_obj() { (a, b) } else { (b, a) };
                 let Some(n) = n.as_intlike() else {
                     let tn = self.type_name(n);
-                    return Err(self.err(ExcType::TypeError, format!("can't multiply sequence by non-int of type '{}'", tn)));
+                    return Err(self.err(
+                        ExcType::TypeError,
+                        format!("can't multiply sequence by non-int of type '{}'", tn),
+                    ));
                 };
                 self.repeat(seq, n)
             }
@@ -284,7 +309,10 @@ impl Vm {
             Some(Kind::List) => Ok(self.new_list(as_seq(seq).unwrap().repeat(n))),
             _ => {
                 let t = self.type_name(seq);
-                Err(self.err(ExcType::TypeError, format!("can't multiply sequence by non-int of type '{}'", t)))
+                Err(self.err(
+                    ExcType::TypeError,
+                    format!("can't multiply sequence by non-int of type '{}'", t),
+                ))
             }
         }
     }
@@ -303,7 +331,10 @@ impl Vm {
             (b'~', TAG_INT | TAG_BOOL) => Ok(Value::int(!a.as_intlike().unwrap())),
             _ => {
                 let t = self.type_name(a);
-                Err(self.err(ExcType::TypeError, format!("bad operand type for unary {}: '{}'", op as char, t)))
+                Err(self.err(
+                    ExcType::TypeError,
+                    format!("bad operand type for unary {}: '{}'", op as char, t),
+                ))
             }
         }
     }
@@ -312,7 +343,10 @@ impl Vm {
     #[inline]
     pub(crate) fn check_bound(&mut self, v: Value) -> PyResult<()> {
         if v.is_undef() {
-            return Err(self.err(ExcType::UnboundLocalError, "local variable referenced before assignment"));
+            return Err(self.err(
+                ExcType::UnboundLocalError,
+                "local variable referenced before assignment",
+            ));
         }
         Ok(())
     }
@@ -436,7 +470,10 @@ impl Vm {
                 Some(s) => Ok(as_str(container).unwrap().contains(s)),
                 None => {
                     let t = self.type_name(item);
-                    Err(self.err(ExcType::TypeError, format!("'in <string>' requires string as left operand, not {}", t)))
+                    Err(self.err(
+                        ExcType::TypeError,
+                        format!("'in <string>' requires string as left operand, not {}", t),
+                    ))
                 }
             },
             Some(Kind::Bytes) => {
@@ -452,7 +489,11 @@ impl Vm {
             Some(Kind::Range) => {
                 let r = cast::<RangeObj>(container).unwrap();
                 let Some(i) = item.as_intlike() else { return Ok(false) };
-                let inside = if r.step > 0 { r.start <= i && i < r.stop } else { r.stop < i && i <= r.start };
+                let inside = if r.step > 0 {
+                    r.start <= i && i < r.stop
+                } else {
+                    r.stop < i && i <= r.start
+                };
                 Ok(inside && (i - r.start) % r.step == 0)
             }
             _ => {
@@ -465,7 +506,10 @@ impl Vm {
     fn index_of(&mut self, len: usize, idx: Value, what: &str) -> PyResult<usize> {
         let Some(i) = idx.as_intlike() else {
             let t = self.type_name(idx);
-            return Err(self.err(ExcType::TypeError, format!("{} indices must be integers or slices, not {}", what, t)));
+            return Err(self.err(
+                ExcType::TypeError,
+                format!("{} indices must be integers or slices, not {}", what, t),
+            ));
         };
         let j = if i < 0 { i + len as i64 } else { i };
         if j < 0 || j >= len as i64 {
@@ -531,7 +575,10 @@ impl Vm {
             return Ok(());
         }
         let t = self.type_name(obj);
-        Err(self.err(ExcType::TypeError, format!("'{}' object does not support item assignment", t)))
+        Err(self.err(
+            ExcType::TypeError,
+            format!("'{}' object does not support item assignment", t),
+        ))
     }
 
     /// `obj[lo:hi]`.
@@ -555,7 +602,11 @@ impl Vm {
         Ok(match obj.kind().unwrap() {
             Kind::Str => {
                 let s = as_str(obj).unwrap();
-                let sub: String = if s.is_ascii() { s[a..b].to_string() } else { s.chars().skip(a).take(b - a).collect() };
+                let sub: String = if s.is_ascii() {
+                    s[a..b].to_string()
+                } else {
+                    s.chars().skip(a).take(b - a).collect()
+                };
                 self.new_string(sub)
             }
             Kind::Bytes => {
@@ -576,7 +627,11 @@ impl Vm {
 
 /// Number of elements of `range(start, stop, step)`.
 pub fn range_len(start: i64, stop: i64, step: i64) -> i64 {
-    let (lo, hi, st) = if step > 0 { (start as i128, stop as i128, step as i128) } else { (stop as i128, start as i128, -(step as i128)) };
+    let (lo, hi, st) = if step > 0 {
+        (start as i128, stop as i128, step as i128)
+    } else {
+        (stop as i128, start as i128, -(step as i128))
+    };
     if lo >= hi {
         0
     } else {

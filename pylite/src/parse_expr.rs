@@ -22,7 +22,10 @@ impl Parser {
                 }
                 items.push(self.bitor()?);
             }
-            Expr { kind: ExprKind::Tuple(items), line }
+            Expr {
+                kind: ExprKind::Tuple(items),
+                line,
+            }
         } else {
             first
         };
@@ -54,12 +57,17 @@ impl Parser {
             }
             items.push(self.test()?);
         }
-        Ok(Expr { kind: ExprKind::Tuple(items), line })
+        Ok(Expr {
+            kind: ExprKind::Tuple(items),
+            line,
+        })
     }
 
     fn at_expr_end(&self) -> bool {
-        matches!(self.peek(), Tok::Newline | Tok::Eof | Tok::Op("=") | Tok::Op(")") | Tok::Op("]") | Tok::Op(":") | Tok::Op(";"))
-            || matches!(self.peek(), Tok::Op(o) if o.ends_with('=') && *o != "==" && *o != "<=" && *o != ">=" && *o != "!=")
+        matches!(
+            self.peek(),
+            Tok::Newline | Tok::Eof | Tok::Op("=") | Tok::Op(")") | Tok::Op("]") | Tok::Op(":") | Tok::Op(";")
+        ) || matches!(self.peek(), Tok::Op(o) if o.ends_with('=') && *o != "==" && *o != "<=" && *o != ">=" && *o != "!=")
     }
 
     pub(crate) fn test(&mut self) -> PResult<Expr> {
@@ -88,7 +96,10 @@ impl Parser {
             let cond = self.or_test()?;
             self.expect_kw("else")?;
             let other = self.test()?;
-            return Ok(Expr { kind: ExprKind::IfExp(Box::new(cond), Box::new(e), Box::new(other)), line });
+            return Ok(Expr {
+                kind: ExprKind::IfExp(Box::new(cond), Box::new(e), Box::new(other)),
+                line,
+            });
         }
         Ok(e)
     }
@@ -99,7 +110,10 @@ impl Parser {
             let line = self.line();
             self.pos += 1;
             let r = self.and_test()?;
-            e = Expr { kind: ExprKind::Or(Box::new(e), Box::new(r)), line };
+            e = Expr {
+                kind: ExprKind::Or(Box::new(e), Box::new(r)),
+                line,
+            };
         }
         Ok(e)
     }
@@ -109,7 +123,10 @@ impl Parser {
             let line = self.line();
             self.pos += 1;
             let r = self.not_test()?;
-            e = Expr { kind: ExprKind::And(Box::new(e), Box::new(r)), line };
+            e = Expr {
+                kind: ExprKind::And(Box::new(e), Box::new(r)),
+                line,
+            };
         }
         Ok(e)
     }
@@ -118,7 +135,10 @@ impl Parser {
             let line = self.line();
             self.pos += 1;
             let e = self.not_test()?;
-            return Ok(Expr { kind: ExprKind::Unary(UnOp::Not, Box::new(e)), line });
+            return Ok(Expr {
+                kind: ExprKind::Unary(UnOp::Not, Box::new(e)),
+                line,
+            });
         }
         self.comparison()
     }
@@ -155,7 +175,10 @@ impl Parser {
         if rest.is_empty() {
             Ok(first)
         } else {
-            Ok(Expr { kind: ExprKind::Compare(Box::new(first), rest), line })
+            Ok(Expr {
+                kind: ExprKind::Compare(Box::new(first), rest),
+                line,
+            })
         }
     }
 
@@ -170,7 +193,10 @@ impl Parser {
                     let line = self.line();
                     self.pos += 1;
                     let r = next(self)?;
-                    e = Expr { kind: ExprKind::Bin(*op, Box::new(e), Box::new(r)), line };
+                    e = Expr {
+                        kind: ExprKind::Bin(*op, Box::new(e), Box::new(r)),
+                        line,
+                    };
                     continue 'outer;
                 }
             }
@@ -197,7 +223,12 @@ impl Parser {
             return Err(CompileError::unsupported(self.line(), "matrix multiplication '@'"));
         }
         self.binary_level(
-            &[("*", BinOp::Mul), ("/", BinOp::Div), ("//", BinOp::FloorDiv), ("%", BinOp::Mod)],
+            &[
+                ("*", BinOp::Mul),
+                ("/", BinOp::Div),
+                ("//", BinOp::FloorDiv),
+                ("%", BinOp::Mod),
+            ],
             Parser::factor,
         )
     }
@@ -220,12 +251,25 @@ impl Parser {
         // Fold negative literals so `-9223372036854775808`-style constants and `-1.5` are constants.
         if op == UnOp::Neg {
             match e.kind {
-                ExprKind::Int(i) => return Ok(Expr { kind: ExprKind::Int(i.wrapping_neg()), line }),
-                ExprKind::Float(f) => return Ok(Expr { kind: ExprKind::Float(-f), line }),
+                ExprKind::Int(i) => {
+                    return Ok(Expr {
+                        kind: ExprKind::Int(i.wrapping_neg()),
+                        line,
+                    })
+                }
+                ExprKind::Float(f) => {
+                    return Ok(Expr {
+                        kind: ExprKind::Float(-f),
+                        line,
+                    })
+                }
                 _ => {}
             }
         }
-        Ok(Expr { kind: ExprKind::Unary(op, Box::new(e)), line })
+        Ok(Expr {
+            kind: ExprKind::Unary(op, Box::new(e)),
+            line,
+        })
     }
     fn power(&mut self) -> PResult<Expr> {
         let line = self.line();
@@ -235,7 +279,10 @@ impl Parser {
         let e = self.primary()?;
         if self.eat_op("**") {
             let r = self.factor()?;
-            return Ok(Expr { kind: ExprKind::Bin(BinOp::Pow, Box::new(e), Box::new(r)), line });
+            return Ok(Expr {
+                kind: ExprKind::Bin(BinOp::Pow, Box::new(e), Box::new(r)),
+                line,
+            });
         }
         Ok(e)
     }
@@ -246,7 +293,10 @@ impl Parser {
             let line = self.line();
             if self.eat_op(".") {
                 let n = self.name()?;
-                e = Expr { kind: ExprKind::Attr(Box::new(e), n), line };
+                e = Expr {
+                    kind: ExprKind::Attr(Box::new(e), n),
+                    line,
+                };
             } else if self.is_op("(") {
                 self.pos += 1;
                 e = self.call_args(e, line)?;
@@ -296,18 +346,37 @@ impl Parser {
             }
         }
         self.expect_op(")")?;
-        Ok(Expr { kind: ExprKind::Call { func: Box::new(func), args, star, kwargs }, line })
+        Ok(Expr {
+            kind: ExprKind::Call {
+                func: Box::new(func),
+                args,
+                star,
+                kwargs,
+            },
+            line,
+        })
     }
 
     fn subscript(&mut self, obj: Expr, line: u32) -> PResult<Expr> {
-        let lo = if self.is_op(":") { None } else { Some(Box::new(self.test()?)) };
+        let lo = if self.is_op(":") {
+            None
+        } else {
+            Some(Box::new(self.test()?))
+        };
         if self.eat_op(":") {
-            let hi = if self.is_op("]") || self.is_op(":") { None } else { Some(Box::new(self.test()?)) };
+            let hi = if self.is_op("]") || self.is_op(":") {
+                None
+            } else {
+                Some(Box::new(self.test()?))
+            };
             if self.is_op(":") {
                 return Err(CompileError::unsupported(line, "slices with a step"));
             }
             self.expect_op("]")?;
-            return Ok(Expr { kind: ExprKind::Slice(Box::new(obj), lo, hi), line });
+            return Ok(Expr {
+                kind: ExprKind::Slice(Box::new(obj), lo, hi),
+                line,
+            });
         }
         let mut idx = *lo.unwrap();
         if self.is_op(",") {
@@ -318,10 +387,16 @@ impl Parser {
                 }
                 items.push(self.test()?);
             }
-            idx = Expr { kind: ExprKind::Tuple(items), line };
+            idx = Expr {
+                kind: ExprKind::Tuple(items),
+                line,
+            };
         }
         self.expect_op("]")?;
-        Ok(Expr { kind: ExprKind::Subscript(Box::new(obj), Box::new(idx)), line })
+        Ok(Expr {
+            kind: ExprKind::Subscript(Box::new(obj), Box::new(idx)),
+            line,
+        })
     }
 
     fn atom(&mut self) -> PResult<Expr> {
@@ -348,7 +423,10 @@ impl Parser {
             },
             Tok::Op("(") => {
                 if self.eat_op(")") {
-                    return Ok(Expr { kind: ExprKind::Tuple(Vec::new()), line });
+                    return Ok(Expr {
+                        kind: ExprKind::Tuple(Vec::new()),
+                        line,
+                    });
                 }
                 if self.is_kw("yield") {
                     let y = self.yield_expr()?;
@@ -410,11 +488,19 @@ impl Parser {
             conds.push(self.or_test()?);
         }
         if self.is_kw("for") {
-            return Err(CompileError::unsupported(line, "list comprehensions with several 'for' clauses"));
+            return Err(CompileError::unsupported(
+                line,
+                "list comprehensions with several 'for' clauses",
+            ));
         }
         self.expect_op("]")?;
         Ok(Expr {
-            kind: ExprKind::ListComp { elt: Box::new(elt), target: Box::new(target), iter: Box::new(iter), conds },
+            kind: ExprKind::ListComp {
+                elt: Box::new(elt),
+                target: Box::new(target),
+                iter: Box::new(iter),
+                conds,
+            },
             line,
         })
     }
@@ -449,16 +535,25 @@ impl Parser {
             n += 1;
         }
         if let Some(b) = bytes {
-            return Ok(Expr { kind: ExprKind::Bytes(b), line });
+            return Ok(Expr {
+                kind: ExprKind::Bytes(b),
+                line,
+            });
         }
         if !any_f {
             let s = match parts.pop() {
                 Some(FPart::Lit(s)) => s,
                 _ => String::new(),
             };
-            return Ok(Expr { kind: ExprKind::Str(s), line });
+            return Ok(Expr {
+                kind: ExprKind::Str(s),
+                line,
+            });
         }
-        Ok(Expr { kind: ExprKind::FString(parts), line })
+        Ok(Expr {
+            kind: ExprKind::FString(parts),
+            line,
+        })
     }
 
     fn fstring_parts(&self, s: &str, line: u32, parts: &mut Vec<FPart>) -> PResult<()> {
@@ -532,7 +627,10 @@ impl Parser {
                 let mut j = sp + 1;
                 while j < chars.len() && chars[j] != '}' {
                     if chars[j] == '{' {
-                        return Err(CompileError::unsupported(line, "nested replacement fields in f-string format specs"));
+                        return Err(CompileError::unsupported(
+                            line,
+                            "nested replacement fields in f-string format specs",
+                        ));
                     }
                     j += 1;
                 }
@@ -550,7 +648,12 @@ impl Parser {
                 return Err(CompileError::unsupported(line, "f-string '=' specifier"));
             }
             let toks = tokenize(expr_text.trim())?;
-            let mut sub = Parser { toks, pos: 0, line_offset: line - 1, depth: self.depth };
+            let mut sub = Parser {
+                toks,
+                pos: 0,
+                line_offset: line - 1,
+                depth: self.depth,
+            };
             let e = sub.testlist()?;
             if !matches!(sub.peek(), Tok::Newline | Tok::Eof) {
                 return ferr("invalid expression");

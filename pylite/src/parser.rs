@@ -23,7 +23,12 @@ pub(crate) const KEYWORDS: &[&str] = &[
 /// Parses a whole module.
 pub fn parse(src: &str) -> PResult<Vec<Stmt>> {
     let toks = tokenize(src)?;
-    let mut p = Parser { toks, pos: 0, line_offset: 0, depth: 0 };
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        line_offset: 0,
+        depth: 0,
+    };
     let mut out = Vec::new();
     while p.peek() != &Tok::Eof {
         if p.peek() == &Tok::Newline {
@@ -176,7 +181,9 @@ impl Parser {
                     None
                 };
                 if self.is_op(",") {
-                    return self.err("unsupported construct: 'with' with several context managers (outside the pylite subset)");
+                    return self.err(
+                        "unsupported construct: 'with' with several context managers (outside the pylite subset)",
+                    );
                 }
                 let body = self.block()?;
                 StmtKind::With(ctx, target, body)
@@ -210,7 +217,10 @@ impl Parser {
         let line = self.line();
         if self.is_kw("def") {
             let f = self.funcdef(decorators)?;
-            out.push(Stmt { kind: StmtKind::Def(Box::new(f)), line });
+            out.push(Stmt {
+                kind: StmtKind::Def(Box::new(f)),
+                line,
+            });
             Ok(())
         } else if self.is_kw("class") {
             Err(CompileError::unsupported(line, "class decorators"))
@@ -279,11 +289,17 @@ impl Parser {
         let mut defaults = Vec::new();
         while !self.is_op(")") {
             if self.is_op("*") || self.is_op("**") || self.is_op("/") {
-                return Err(CompileError::unsupported(self.line(), "'*args', '**kwargs' or '/' in a parameter list"));
+                return Err(CompileError::unsupported(
+                    self.line(),
+                    "'*args', '**kwargs' or '/' in a parameter list",
+                ));
             }
             let p = self.name()?;
             if params.contains(&p) {
-                return self.err(format!("SyntaxError: duplicate argument '{}' in function definition", p));
+                return self.err(format!(
+                    "SyntaxError: duplicate argument '{}' in function definition",
+                    p
+                ));
             }
             if self.is_op(":") {
                 return Err(CompileError::unsupported(self.line(), "parameter annotations"));
@@ -303,7 +319,14 @@ impl Parser {
             return Err(CompileError::unsupported(self.line(), "return annotations"));
         }
         let body = self.block()?;
-        Ok(FuncDef { name, params, defaults, body, decorators, line })
+        Ok(FuncDef {
+            name,
+            params,
+            defaults,
+            body,
+            decorators,
+            line,
+        })
     }
 
     fn classdef(&mut self) -> PResult<StmtKind> {
@@ -315,7 +338,10 @@ impl Parser {
             if !self.is_op(")") {
                 base = Some(self.test()?);
                 if self.eat_op(",") && !self.is_op(")") {
-                    return Err(CompileError::unsupported(self.line(), "multiple inheritance or class keywords"));
+                    return Err(CompileError::unsupported(
+                        self.line(),
+                        "multiple inheritance or class keywords",
+                    ));
                 }
             }
             self.expect_op(")")?;
@@ -343,19 +369,37 @@ impl Parser {
                 }
             }
             let hbody = self.block()?;
-            handlers.push(Handler { ty, name, body: hbody, line });
+            handlers.push(Handler {
+                ty,
+                name,
+                body: hbody,
+                line,
+            });
         }
         let orelse = if !handlers.is_empty() { self.else_block()? } else { None };
-        let finally = if self.eat_kw("finally") { Some(self.block()?) } else { None };
+        let finally = if self.eat_kw("finally") {
+            Some(self.block()?)
+        } else {
+            None
+        };
         if handlers.is_empty() && finally.is_none() {
             return self.err("SyntaxError: expected 'except' or 'finally' block");
         }
-        Ok(StmtKind::Try { body, handlers, orelse, finally })
+        Ok(StmtKind::Try {
+            body,
+            handlers,
+            orelse,
+            finally,
+        })
     }
 
     fn simple_stmt(&mut self) -> PResult<StmtKind> {
         let line = self.line();
-        let kw = if let Tok::Name(n) = self.peek() { n.clone() } else { String::new() };
+        let kw = if let Tok::Name(n) = self.peek() {
+            n.clone()
+        } else {
+            String::new()
+        };
         match kw.as_str() {
             "pass" => {
                 self.pos += 1;
@@ -443,13 +487,21 @@ impl Parser {
             }
             _ => {}
         }
-        let first = if self.is_kw("yield") { self.yield_expr()? } else { self.testlist_star()? };
+        let first = if self.is_kw("yield") {
+            self.yield_expr()?
+        } else {
+            self.testlist_star()?
+        };
         if self.is_op("=") {
             let mut targets = vec![first];
             let mut value;
             loop {
                 self.expect_op("=")?;
-                value = if self.is_kw("yield") { self.yield_expr()? } else { self.testlist_star()? };
+                value = if self.is_kw("yield") {
+                    self.yield_expr()?
+                } else {
+                    self.testlist_star()?
+                };
                 if self.is_op("=") {
                     targets.push(value);
                 } else {
@@ -485,7 +537,11 @@ impl Parser {
                     ExprKind::Name(_) | ExprKind::Attr(..) | ExprKind::Subscript(..) => {}
                     _ => return self.err("SyntaxError: illegal expression for augmented assignment"),
                 }
-                let value = if self.is_kw("yield") { self.yield_expr()? } else { self.testlist()? };
+                let value = if self.is_kw("yield") {
+                    self.yield_expr()?
+                } else {
+                    self.testlist()?
+                };
                 return Ok(StmtKind::AugAssign(first, op, value));
             }
         }
@@ -512,7 +568,10 @@ impl Parser {
         } else {
             Some(Box::new(self.testlist()?))
         };
-        Ok(Expr { kind: ExprKind::Yield(v), line })
+        Ok(Expr {
+            kind: ExprKind::Yield(v),
+            line,
+        })
     }
 }
 

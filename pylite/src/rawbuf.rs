@@ -26,7 +26,11 @@ impl<T: Copy> RawBuf<T> {
     /// Takes ownership of a `Vec`.
     pub fn from_vec(v: Vec<T>) -> Self {
         let mut v = ManuallyDrop::new(v);
-        RawBuf { ptr: v.as_mut_ptr(), len: v.len(), cap: v.capacity() }
+        RawBuf {
+            ptr: v.as_mut_ptr(),
+            len: v.len(),
+            cap: v.capacity(),
+        }
     }
     /// An empty buffer.
     pub fn new() -> Self {

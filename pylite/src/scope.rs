@@ -55,9 +55,18 @@ fn binds_anywhere(body: &[Stmt], name: &str) -> bool {
         StmtKind::Def(f) => f.name == name || binds_anywhere(&f.body, name),
         StmtKind::Class(c) => c.name == name || binds_anywhere(&c.body, name),
         StmtKind::Global(ns) => ns.iter().any(|n| n == name),
-        StmtKind::If(arms, e) => arms.iter().any(|a| binds_anywhere(&a.1, name)) || e.as_ref().is_some_and(|b| binds_anywhere(b, name)),
-        StmtKind::While(_, b, e) | StmtKind::For(_, _, b, e) => binds_anywhere(b, name) || e.as_ref().is_some_and(|b| binds_anywhere(b, name)),
-        StmtKind::Try { body, handlers, orelse, finally } => {
+        StmtKind::If(arms, e) => {
+            arms.iter().any(|a| binds_anywhere(&a.1, name)) || e.as_ref().is_some_and(|b| binds_anywhere(b, name))
+        }
+        StmtKind::While(_, b, e) | StmtKind::For(_, _, b, e) => {
+            binds_anywhere(b, name) || e.as_ref().is_some_and(|b| binds_anywhere(b, name))
+        }
+        StmtKind::Try {
+            body,
+            handlers,
+            orelse,
+            finally,
+        } => {
             binds_anywhere(body, name)
                 || handlers.iter().any(|h| binds_anywhere(&h.body, name))
                 || orelse.as_ref().is_some_and(|b| binds_anywhere(b, name))
@@ -149,7 +158,12 @@ fn stmt(st: &Stmt, s: &mut ScopeInfo) {
             }
             s.bind(&c.name);
         }
-        StmtKind::Try { body, handlers, orelse, finally } => {
+        StmtKind::Try {
+            body,
+            handlers,
+            orelse,
+            finally,
+        } => {
             stmts(body, s);
             for h in handlers {
                 if let Some(t) = &h.ty {
@@ -199,7 +213,12 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk_expr(a, f);
             rest.iter().for_each(|(_, x)| walk_expr(x, f))
         }
-        ExprKind::Call { func, args, star, kwargs } => {
+        ExprKind::Call {
+            func,
+            args,
+            star,
+            kwargs,
+        } => {
             walk_expr(func, f);
             args.iter().for_each(|x| walk_expr(x, f));
             if let Some(s) = star {
@@ -222,7 +241,12 @@ pub fn walk_expr(e: &Expr, f: &mut dyn FnMut(&Expr)) {
             walk_expr(b, f)
         }
         ExprKind::Yield(Some(v)) => walk_expr(v, f),
-        ExprKind::ListComp { elt, target, iter, conds } => {
+        ExprKind::ListComp {
+            elt,
+            target,
+            iter,
+            conds,
+        } => {
             walk_expr(elt, f);
             walk_expr(target, f);
             walk_expr(iter, f);
@@ -257,7 +281,12 @@ pub fn walk_stmts(body: &[Stmt], f: &mut dyn FnMut(&Stmt)) {
                     walk_stmts(b, f)
                 }
             }
-            StmtKind::Try { body, handlers, orelse, finally } => {
+            StmtKind::Try {
+                body,
+                handlers,
+                orelse,
+                finally,
+            } => {
                 walk_stmts(body, f);
                 handlers.iter().for_each(|h| walk_stmts(&h.body, f));
                 if let Some(b) = orelse {
@@ -278,7 +307,13 @@ pub fn class_slots(body: &[Stmt]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut defs: Vec<&FuncDef> = body
         .iter()
-        .filter_map(|s| if let StmtKind::Def(f) = &s.kind { Some(&**f) } else { None })
+        .filter_map(|s| {
+            if let StmtKind::Def(f) = &s.kind {
+                Some(&**f)
+            } else {
+                None
+            }
+        })
         .collect();
     defs.sort_by_key(|f| f.name != "__init__");
     for f in defs {

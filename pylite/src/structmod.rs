@@ -75,28 +75,50 @@ pub fn parse(fmt: &str) -> Result<StructFmt, String> {
         while i < b.len() && b[i].is_ascii_digit() {
             i += 1;
         }
-        let count: usize = if i > start { fmt[start..i].parse().map_err(|_| "repeat count too large".to_string())? } else { 1 };
-        let Some(&code) = b.get(i) else { return Err("repeat count given without format specifier".into()) };
+        let count: usize = if i > start {
+            fmt[start..i]
+                .parse()
+                .map_err(|_| "repeat count too large".to_string())?
+        } else {
+            1
+        };
+        let Some(&code) = b.get(i) else {
+            return Err("repeat count given without format specifier".into());
+        };
         i += 1;
-        let Some(sz) = item_size(code) else { return Err("bad char in struct format".into()) };
+        let Some(sz) = item_size(code) else {
+            return Err("bad char in struct format".into());
+        };
         if align && sz > 1 && code != b's' {
             off = off.div_ceil(sz) * sz;
         }
         match code {
             b'x' => off += count,
             b's' => {
-                fields.push(Field { code, offset: off, size: count });
+                fields.push(Field {
+                    code,
+                    offset: off,
+                    size: count,
+                });
                 off += count;
             }
             _ => {
                 for _ in 0..count {
-                    fields.push(Field { code, offset: off, size: sz });
+                    fields.push(Field {
+                        code,
+                        offset: off,
+                        size: sz,
+                    });
                     off += sz;
                 }
             }
         }
     }
-    Ok(StructFmt { fields, size: off, little })
+    Ok(StructFmt {
+        fields,
+        size: off,
+        little,
+    })
 }
 
 fn struct_error(vm: &mut Vm, msg: impl Into<String>) -> Value {
@@ -109,7 +131,10 @@ fn get_fmt(vm: &mut Vm, v: Value) -> PyResult<Rc<StructFmt>> {
         (None, Some(b)) => std::str::from_utf8(b).unwrap_or("?"),
         _ => {
             let t = vm.type_name(v);
-            return Err(vm.err(ExcType::TypeError, format!("Struct() argument 1 must be a str or bytes object, not {}", t)));
+            return Err(vm.err(
+                ExcType::TypeError,
+                format!("Struct() argument 1 must be a str or bytes object, not {}", t),
+            ));
         }
     };
     if let Some((_, f)) = vm.struct_cache.iter().find(|(k, _)| k == s) {
@@ -174,7 +199,10 @@ fn buffer_arg<'a>(vm: &mut Vm, v: Value) -> PyResult<&'a [u8]> {
         Some(b) => Ok(b),
         None => {
             let t = vm.type_name(v);
-            Err(vm.err(ExcType::TypeError, format!("a bytes-like object is required, not '{}'", t)))
+            Err(vm.err(
+                ExcType::TypeError,
+                format!("a bytes-like object is required, not '{}'", t),
+            ))
         }
     }
 }
@@ -184,7 +212,11 @@ pub(crate) fn unpack_from(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "unpack_from", a, 2, 3)?;
     let f = get_fmt(vm, a[0])?;
     let buf = buffer_arg(vm, a[1])?;
-    let off = if a.len() == 3 { crate::builtins::int_arg(vm, a[2])? } else { 0 };
+    let off = if a.len() == 3 {
+        crate::builtins::int_arg(vm, a[2])?
+    } else {
+        0
+    };
     let off = if off < 0 { off + buf.len() as i64 } else { off };
     if off < 0 || off as usize + f.size > buf.len() {
         let msg = format!(
@@ -205,7 +237,10 @@ pub(crate) fn unpack(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     let f = get_fmt(vm, a[0])?;
     let buf = buffer_arg(vm, a[1])?;
     if buf.len() != f.size {
-        return Err(struct_error(vm, format!("unpack requires a buffer of {} bytes", f.size)));
+        return Err(struct_error(
+            vm,
+            format!("unpack requires a buffer of {} bytes", f.size),
+        ));
     }
     decode(vm, &f, buf)
 }
@@ -232,7 +267,14 @@ pub(crate) fn pack(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     let f = get_fmt(vm, a[0])?;
     let vals = &a[1..];
     if vals.len() != f.fields.len() {
-        return Err(struct_error(vm, format!("pack expected {} items for packing (got {})", f.fields.len(), vals.len())));
+        return Err(struct_error(
+            vm,
+            format!(
+                "pack expected {} items for packing (got {})",
+                f.fields.len(),
+                vals.len()
+            ),
+        ));
     }
     let mut out = vec![0u8; f.size];
     let l = f.little;
@@ -240,7 +282,9 @@ pub(crate) fn pack(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
         let o = fl.offset;
         match fl.code {
             b'd' | b'f' => {
-                let Some(x) = v.as_number() else { return Err(struct_error(vm, "required argument is not a float")) };
+                let Some(x) = v.as_number() else {
+                    return Err(struct_error(vm, "required argument is not a float"));
+                };
                 if fl.code == b'd' {
                     wr!(out, o, x, l)
                 } else {
@@ -248,12 +292,16 @@ pub(crate) fn pack(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
                 }
             }
             b's' | b'c' => {
-                let Some(b) = as_bytes(v) else { return Err(struct_error(vm, "argument for 's' must be a bytes object")) };
+                let Some(b) = as_bytes(v) else {
+                    return Err(struct_error(vm, "argument for 's' must be a bytes object"));
+                };
                 let n = b.len().min(fl.size);
                 out[o..o + n].copy_from_slice(&b[..n]);
             }
             code => {
-                let Some(x) = v.as_intlike() else { return Err(struct_error(vm, "required argument is not an integer")) };
+                let Some(x) = v.as_intlike() else {
+                    return Err(struct_error(vm, "required argument is not an integer"));
+                };
                 let (lo, hi): (i128, i128) = match code {
                     b'b' => (-128, 127),
                     b'B' => (0, 255),

@@ -59,33 +59,57 @@ impl std::fmt::Debug for Value {
 
 impl Value {
     /// The unbound marker.
-    pub const UNDEF: Value = Value { tag: TAG_UNDEF, payload: 0 };
+    pub const UNDEF: Value = Value {
+        tag: TAG_UNDEF,
+        payload: 0,
+    };
     /// `None`.
-    pub const NONE: Value = Value { tag: TAG_NONE, payload: 0 };
+    pub const NONE: Value = Value {
+        tag: TAG_NONE,
+        payload: 0,
+    };
     /// `True`.
-    pub const TRUE: Value = Value { tag: TAG_BOOL, payload: 1 };
+    pub const TRUE: Value = Value {
+        tag: TAG_BOOL,
+        payload: 1,
+    };
     /// `False`.
-    pub const FALSE: Value = Value { tag: TAG_BOOL, payload: 0 };
+    pub const FALSE: Value = Value {
+        tag: TAG_BOOL,
+        payload: 0,
+    };
 
     /// An int.
     #[inline(always)]
     pub fn int(i: i64) -> Value {
-        Value { tag: TAG_INT, payload: i as u64 }
+        Value {
+            tag: TAG_INT,
+            payload: i as u64,
+        }
     }
     /// A float.
     #[inline(always)]
     pub fn float(f: f64) -> Value {
-        Value { tag: TAG_FLOAT, payload: f.to_bits() }
+        Value {
+            tag: TAG_FLOAT,
+            payload: f.to_bits(),
+        }
     }
     /// A bool.
     #[inline(always)]
     pub fn bool(b: bool) -> Value {
-        Value { tag: TAG_BOOL, payload: b as u64 }
+        Value {
+            tag: TAG_BOOL,
+            payload: b as u64,
+        }
     }
     /// A reference to a heap object.
     #[inline(always)]
     pub fn obj<T>(p: *mut T) -> Value {
-        Value { tag: TAG_OBJ, payload: p as u64 }
+        Value {
+            tag: TAG_OBJ,
+            payload: p as u64,
+        }
     }
     /// The int payload (caller checked the tag).
     #[inline(always)]

@@ -171,7 +171,8 @@ impl Vm {
 
     /// Reads and runs a file.
     pub fn run_file(&mut self, path: &str) -> Result<(), PyliteError> {
-        let src = std::fs::read_to_string(path).map_err(|e| PyliteError::Io(format!("can't open file '{}': {}", path, e)))?;
+        let src =
+            std::fs::read_to_string(path).map_err(|e| PyliteError::Io(format!("can't open file '{}': {}", path, e)))?;
         self.run_source(&src, path)
     }
 
@@ -181,7 +182,13 @@ impl Vm {
         let compiled = crate::parser::parse(src).and_then(|ast| crate::compiler::compile_module(self, &ast, file));
         let code_idx = match compiled {
             Ok(c) => c,
-            Err(e) => return Err(PyliteError::Compile { file: file.to_string(), line: e.line, msg: e.msg }),
+            Err(e) => {
+                return Err(PyliteError::Compile {
+                    file: file.to_string(),
+                    line: e.line,
+                    msg: e.msg,
+                })
+            }
         };
         let code: *const Code = &*self.codes[code_idx];
         let result = self.run_code(code);
@@ -246,13 +253,24 @@ impl Vm {
         let exc_type = unsafe { (*cls).name.clone() };
         if exc_type == "SystemExit" {
             let args = self.exc_args(exc);
-            let code = args.first().and_then(|a| a.as_intlike()).unwrap_or(if args.is_empty() { 0 } else { 1 });
+            let code = args
+                .first()
+                .and_then(|a| a.as_intlike())
+                .unwrap_or(if args.is_empty() { 0 } else { 1 });
             return PyliteError::Exit(code as i32);
         }
         let msg = self.to_str(exc);
-        let message = if msg.is_empty() { exc_type.clone() } else { format!("{}: {}", exc_type, msg) };
+        let message = if msg.is_empty() {
+            exc_type.clone()
+        } else {
+            format!("{}: {}", exc_type, msg)
+        };
         let mut tb = String::from("Traceback (most recent call last):\n");
-        let entries: Vec<_> = if self.tb_exc.is(exc) { self.tb.iter().rev().copied().collect() } else { Vec::new() };
+        let entries: Vec<_> = if self.tb_exc.is(exc) {
+            self.tb.iter().rev().copied().collect()
+        } else {
+            Vec::new()
+        };
         for (code, line) in &entries {
             // SAFETY: codes live as long as the VM.
             let c = unsafe { &**code };
@@ -268,7 +286,12 @@ impl Vm {
         let line = entries.last().map(|e| e.1).unwrap_or(0);
         self.frames.clear();
         self.stack_top = 0;
-        PyliteError::Runtime { exc_type, message, line, traceback: tb }
+        PyliteError::Runtime {
+            exc_type,
+            message,
+            line,
+            traceback: tb,
+        }
     }
 
     // ------------------------------------------------------------------ globals
@@ -295,34 +318,51 @@ impl Vm {
     /// A new `str` from an owned string.
     pub fn new_string(&mut self, s: String) -> Value {
         let n = s.len();
-        let p = self.heap.alloc(StrObj { h: Header::new(Kind::Str), data: RawBuf::from_vec(s.into_bytes()) });
+        let p = self.heap.alloc(StrObj {
+            h: Header::new(Kind::Str),
+            data: RawBuf::from_vec(s.into_bytes()),
+        });
         self.heap.account(n);
         Value::obj(p)
     }
     /// A new `bytes`.
     pub fn new_bytes(&mut self, b: Vec<u8>) -> Value {
         let n = b.len();
-        let p = self.heap.alloc(BytesObj { h: Header::new(Kind::Bytes), data: RawBuf::from_vec(b) });
+        let p = self.heap.alloc(BytesObj {
+            h: Header::new(Kind::Bytes),
+            data: RawBuf::from_vec(b),
+        });
         self.heap.account(n);
         Value::obj(p)
     }
     /// A new tuple.
     pub fn new_tuple(&mut self, items: Vec<Value>) -> Value {
         let n = items.len();
-        let p = self.heap.alloc(TupleObj { h: Header::new(Kind::Tuple), items: RawBuf::from_vec(items) });
+        let p = self.heap.alloc(TupleObj {
+            h: Header::new(Kind::Tuple),
+            items: RawBuf::from_vec(items),
+        });
         self.heap.account(16 * n);
         Value::obj(p)
     }
     /// A new list.
     pub fn new_list(&mut self, items: Vec<Value>) -> Value {
         let n = items.len();
-        let p = self.heap.alloc(ListObj { h: Header::new(Kind::List), items: RawBuf::from_vec(items) });
+        let p = self.heap.alloc(ListObj {
+            h: Header::new(Kind::List),
+            items: RawBuf::from_vec(items),
+        });
         self.heap.account(16 * n);
         Value::obj(p)
     }
     /// A new native function object kept alive for the VM's lifetime.
     pub(crate) fn new_builtin(&mut self, name: &'static str, f: NativeFn, id: u16) -> Value {
-        let p = self.heap.alloc(BuiltinObj { h: Header::new(Kind::Builtin), f, name, id });
+        let p = self.heap.alloc(BuiltinObj {
+            h: Header::new(Kind::Builtin),
+            f,
+            name,
+            id,
+        });
         let v = Value::obj(p);
         self.permanent.push(v);
         v
@@ -333,7 +373,11 @@ impl Vm {
     fn init_exceptions(&mut self) {
         let args = self.names.args;
         for &t in ExcType::ALL {
-            let base = if t == ExcType::BaseException { std::ptr::null_mut() } else { self.exc_classes[t.parent() as usize] };
+            let base = if t == ExcType::BaseException {
+                std::ptr::null_mut()
+            } else {
+                self.exc_classes[t.parent() as usize]
+            };
             let mut slot_index = HashMap::new();
             slot_index.insert(args, 0);
             let cls = self.heap.alloc(ClassObj {
@@ -352,7 +396,8 @@ impl Vm {
                 self.builtins.insert(t.name(), Value::obj(cls));
             }
         }
-        self.builtins.insert("IOError", Value::obj(self.exc_classes[ExcType::OSError as usize]));
+        self.builtins
+            .insert("IOError", Value::obj(self.exc_classes[ExcType::OSError as usize]));
     }
 
     /// A new exception instance of class `cls` with `args`.

@@ -15,10 +15,19 @@ fn output_cases() {
         if let Err(e) = &res {
             failures.push(format!("case {}: {:?}\n--- source\n{}\n--- error\n{}", i, src, src, e));
         } else if out != *want {
-            failures.push(format!("case {}:\n--- source\n{}\n--- want\n{}--- got\n{}", i, src, want, out));
+            failures.push(format!(
+                "case {}:\n--- source\n{}\n--- want\n{}--- got\n{}",
+                i, src, want, out
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} output cases failed:\n{}", failures.len(), OUTPUT_CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} output cases failed:\n{}",
+        failures.len(),
+        OUTPUT_CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -27,18 +36,35 @@ fn runtime_error_cases() {
     for (i, (src, msg, line)) in RUNTIME_ERROR_CASES.iter().enumerate() {
         let (_, res) = pylite::run_capture(src, "case.py", &[]);
         match res {
-            Err(pylite::PyliteError::Runtime { message, line: l, traceback, .. }) => {
+            Err(pylite::PyliteError::Runtime {
+                message,
+                line: l,
+                traceback,
+                ..
+            }) => {
                 if message != *msg || l != *line {
-                    failures.push(format!("case {}: {:?}\n  want {:?} at line {}\n  got  {:?} at line {}\n{}", i, src, msg, line, message, l, traceback));
+                    failures.push(format!(
+                        "case {}: {:?}\n  want {:?} at line {}\n  got  {:?} at line {}\n{}",
+                        i, src, msg, line, message, l, traceback
+                    ));
                 }
                 if !traceback.starts_with("Traceback (most recent call last):") {
                     failures.push(format!("case {}: bad traceback {}", i, traceback));
                 }
             }
-            other => failures.push(format!("case {}: {:?}: expected runtime error {:?}, got {:?}", i, src, msg, other)),
+            other => failures.push(format!(
+                "case {}: {:?}: expected runtime error {:?}, got {:?}",
+                i, src, msg, other
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} error cases failed:\n{}", failures.len(), RUNTIME_ERROR_CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} error cases failed:\n{}",
+        failures.len(),
+        RUNTIME_ERROR_CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -49,37 +75,77 @@ fn compile_error_cases() {
         match res {
             Err(pylite::PyliteError::Compile { msg, line: l, .. }) => {
                 if !msg.contains(frag) || l != *line {
-                    failures.push(format!("case {}: {:?}\n  want {:?} at line {}\n  got  {:?} at line {}", i, src, frag, line, msg, l));
+                    failures.push(format!(
+                        "case {}: {:?}\n  want {:?} at line {}\n  got  {:?} at line {}",
+                        i, src, frag, line, msg, l
+                    ));
                 }
                 if !out.is_empty() {
                     failures.push(format!("case {}: compile error but program printed {:?}", i, out));
                 }
             }
-            other => failures.push(format!("case {}: {:?}: expected compile error {:?}, got {:?}", i, src, frag, other)),
+            other => failures.push(format!(
+                "case {}: {:?}: expected compile error {:?}, got {:?}",
+                i, src, frag, other
+            )),
         }
     }
-    assert!(failures.is_empty(), "{} of {} compile-error cases failed:\n{}", failures.len(), COMPILE_ERROR_CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} compile-error cases failed:\n{}",
+        failures.len(),
+        COMPILE_ERROR_CASES.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn compile_error_display_has_file_and_line() {
     let (_, res) = pylite::run_capture("x = 1\ny = lambda: 0\n", "prog.py", &[]);
     let text = res.unwrap_err().to_string();
-    assert!(text.starts_with("prog.py:2: unsupported construct: 'lambda'"), "{}", text);
+    assert!(
+        text.starts_with("prog.py:2: unsupported construct: 'lambda'"),
+        "{}",
+        text
+    );
 }
 
 #[test]
 fn traceback_lists_frames() {
     let src = "def inner():\n    return 1 / 0\ndef outer():\n    return inner()\nouter()\n";
     let (_, res) = pylite::run_capture(src, "tb.py", &[]);
-    let Err(pylite::PyliteError::Runtime { traceback, .. }) = res else { panic!("expected runtime error") };
+    let Err(pylite::PyliteError::Runtime { traceback, .. }) = res else {
+        panic!("expected runtime error")
+    };
     let want = "Traceback (most recent call last):\n  File \"tb.py\", line 5, in <module>\n    outer()\n  File \"tb.py\", line 4, in outer\n    return inner()\n  File \"tb.py\", line 2, in inner\n    return 1 / 0\nZeroDivisionError: division by zero\n";
     assert_eq!(traceback, want);
 }
 
 #[test]
 fn no_panic_on_garbage_input() {
-    let inputs = ["\u{0}\u{1}", "((((((", "def", "class", "x = = 1", "if:", "'''", "f(", "1 +", "x[", "for in", "\tx\n y", "@", "\\", "lambda", "import", "from x", "try:\n pass", "a.b.c = ", "x = 1 +* 2", "def f(:\n pass"];
+    let inputs = [
+        "\u{0}\u{1}",
+        "((((((",
+        "def",
+        "class",
+        "x = = 1",
+        "if:",
+        "'''",
+        "f(",
+        "1 +",
+        "x[",
+        "for in",
+        "\tx\n y",
+        "@",
+        "\\",
+        "lambda",
+        "import",
+        "from x",
+        "try:\n pass",
+        "a.b.c = ",
+        "x = 1 +* 2",
+        "def f(:\n pass",
+    ];
     for src in inputs {
         let (_, res) = pylite::run_capture(src, "bad.py", &[]);
         assert!(res.is_err(), "{:?} should fail", src);
@@ -108,9 +174,16 @@ fn memory_stays_bounded() {
     }
     let mut vm = pylite::Vm::with_output(Box::new(W(buf.clone())));
     vm.run_source(src, "gc.py").unwrap();
-    assert_eq!(String::from_utf8(buf.borrow().clone()).unwrap(), "1999999000002\n".replace("1999999000002", &(1999999000000i64 + 2 * 2000000).to_string()));
+    assert_eq!(
+        String::from_utf8(buf.borrow().clone()).unwrap(),
+        "1999999000002\n".replace("1999999000002", &(1999999000000i64 + 2 * 2000000).to_string())
+    );
     assert!(vm.gc_count() > 0, "collector never ran");
-    assert!(vm.heap_objects() < 200_000, "heap grew to {} objects", vm.heap_objects());
+    assert!(
+        vm.heap_objects() < 200_000,
+        "heap grew to {} objects",
+        vm.heap_objects()
+    );
 }
 
 #[test]

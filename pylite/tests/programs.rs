@@ -9,7 +9,10 @@ fn programs_dir() -> PathBuf {
 }
 
 fn strip_timings(s: &str) -> String {
-    s.lines().filter(|l| !l.ends_with(" secs")).map(|l| format!("{}\n", l)).collect()
+    s.lines()
+        .filter(|l| !l.ends_with(" secs"))
+        .map(|l| format!("{}\n", l))
+        .collect()
 }
 
 fn check(name: &str, args: &[&str]) {
@@ -70,6 +73,9 @@ fn readpoly() {
     let data = dir.join("poly.bin");
     let data = data.to_str().unwrap();
     check("readpoly", &["3000", data]);
-    assert_eq!(timing_names("readpoly", &["10", &format!("{}.small", data)]), ["read_loop", "read_proto"]);
+    assert_eq!(
+        timing_names("readpoly", &["10", &format!("{}.small", data)]),
+        ["read_loop", "read_proto"]
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -431,4 +431,3 @@ impl Machine<'_, '_> {
         Some(r.bits)
     }
 }
-

@@ -122,14 +122,26 @@ impl ExitState {
         let frames = snapshot
             .frames
             .iter()
-            .map(|f| ExitFrame { frame: f.frame, pc: f.pc, slots: f.slots.iter().map(&mut slot).collect() })
+            .map(|f| ExitFrame {
+                frame: f.frame,
+                pc: f.pc,
+                slots: f.slots.iter().map(&mut slot).collect(),
+            })
             .collect();
         let virtuals = snapshot
             .virtuals
             .iter()
-            .map(|vo| ExitVirtual { layout: vo.layout, fields: vo.fields.iter().map(|(f, sv)| (*f, slot(sv))).collect() })
+            .map(|vo| ExitVirtual {
+                layout: vo.layout,
+                fields: vo.fields.iter().map(|(f, sv)| (*f, slot(sv))).collect(),
+            })
             .collect();
-        ExitState { guard, frames, virtuals, exception_pending }
+        ExitState {
+            guard,
+            frames,
+            virtuals,
+            exception_pending,
+        }
     }
 }
 

@@ -233,9 +233,17 @@ pub const COMPILE_ERROR_CASES: &[(&str, &str, u32)] = &[
     ("d = {1: 2}", "dict and set displays", 1),
     ("def f(*args):\n    pass", "'*args', '**kwargs'", 1),
     ("x = 1\ndel x", "'del' statement", 2),
-    ("def f():\n    x = 1\n    def g():\n        return x\n    return g", "closures", 4),
+    (
+        "def f():\n    x = 1\n    def g():\n        return x\n    return g",
+        "closures",
+        4,
+    ),
     ("def f():\n    nonlocal x", "'nonlocal'", 2),
-    ("x = [y for y in range(3) for z in range(2)]", "several 'for' clauses", 1),
+    (
+        "x = [y for y in range(3) for z in range(2)]",
+        "several 'for' clauses",
+        1,
+    ),
     ("x = (y for y in range(3))", "generator expressions", 1),
     ("async def f():\n    pass", "'async'", 1),
     ("x: int = 5", "variable annotations", 1),
@@ -267,5 +275,9 @@ pub const COMPILE_ERROR_CASES: &[(&str, &str, u32)] = &[
     ("with a as b, c as d:\n    pass", "several context managers", 1),
     ("try:\n    pass\nexcept* ValueError:\n    pass", "'except*'", 3),
     ("x = (yield)", "'yield' outside function", 1),
-    ("def f():\n    with open('x') as g:\n        yield 1", "'yield' inside 'with'", 3),
+    (
+        "def f():\n    with open('x') as g:\n        yield 1",
+        "'yield' inside 'with'",
+        3,
+    ),
 ];
