@@ -1,0 +1,278 @@
+//! # The example host: a register VM with the Leones engine
+//!
+//! The VM has one frame of [`NREGS`] `i64` registers and seven instructions; its loop
+//! headers are the targets of backward branches. [`interpret`] is the VM alone;
+//! [`Vm::run`] is the same VM with the JIT: loops and bridges are recorded, optimized,
+//! compiled by LLVM and run natively, and side exits resume the interpreter. (This is
+//! `tracer/tests/regvm`, moved from the reference interpreter onto the engine.)
+
+#![allow(dead_code)]
+
+use leones::engine::{Engine, EngineConfig, EngineStats, Entered, FrameRef, HeaderAction, HeapMaterializer};
+use leones_ir::interp::{Heap, Val};
+use leones_ir::{BinaryOp, UnaryOp};
+use leones_tracer::{Abort, Location, Params, Recorder, Registry};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub const NREGS: usize = 9;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Ins {
+    /// `r = k`
+    Const(u8, i64),
+    /// `r = a + b`, an error on overflow.
+    Add(u8, u8, u8),
+    /// `r = a - b`, an error on overflow.
+    Sub(u8, u8, u8),
+    /// `r = a * b`, wrapping.
+    Mul(u8, u8, u8),
+    /// `r = (a < b) as i64`
+    Lt(u8, u8, u8),
+    /// `if a < b goto t`
+    BrLt(u8, u8, u32),
+    Halt,
+}
+
+/// How a run ended.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Halt,
+    /// An `Add`/`Sub` at this pc overflowed.
+    Overflow(u32),
+}
+
+/// Executes the instruction at `pc`: the new pc, or how the run stopped.
+fn step(code: &[Ins], regs: &mut [i64], pc: u32) -> Result<u32, Stop> {
+    let r = |x: u8| regs[x as usize];
+    let (d, v) = match code[pc as usize] {
+        Ins::Const(d, k) => (d, k),
+        Ins::Add(d, a, b) => (d, r(a).checked_add(r(b)).ok_or(Stop::Overflow(pc))?),
+        Ins::Sub(d, a, b) => (d, r(a).checked_sub(r(b)).ok_or(Stop::Overflow(pc))?),
+        Ins::Mul(d, a, b) => (d, r(a).wrapping_mul(r(b))),
+        Ins::Lt(d, a, b) => (d, (r(a) < r(b)) as i64),
+        Ins::BrLt(a, b, t) => return Ok(if r(a) < r(b) { t } else { pc + 1 }),
+        Ins::Halt => return Err(Stop::Halt),
+    };
+    regs[d as usize] = v;
+    Ok(pc + 1)
+}
+
+/// The VM without a JIT.
+pub fn interpret(code: &[Ins], mut regs: Vec<i64>) -> (Vec<i64>, Stop) {
+    let mut pc = 0;
+    loop {
+        match step(code, &mut regs, pc) {
+            Ok(next) => pc = next,
+            Err(stop) => return (regs, stop),
+        }
+    }
+}
+
+/// Reports the instruction at `pc` to the recorder, before the VM executes it.
+fn record(rec: &mut Recorder, code: &[Ins], regs: &[i64], pc: u32) -> Result<(), Abort> {
+    rec.set_pc(pc)?;
+    let ovf = |op: BinaryOp, a: u8, b: u8| {
+        let (x, y) = (regs[a as usize], regs[b as usize]);
+        match op {
+            BinaryOp::IAddOvf => x.overflowing_add(y).1,
+            _ => x.overflowing_sub(y).1,
+        }
+    };
+    let (d, tv) = match code[pc as usize] {
+        Ins::Const(d, k) => (d, rec.constant(k)),
+        Ins::Add(d, a, b) | Ins::Sub(d, a, b) => {
+            let op = if matches!(code[pc as usize], Ins::Add(..)) {
+                BinaryOp::IAddOvf
+            } else {
+                BinaryOp::ISubOvf
+            };
+            let (x, y) = (rec.slot(a as usize)?, rec.slot(b as usize)?);
+            (d, rec.binary_ovf(op, x, y, ovf(op, a, b))?)
+        }
+        Ins::Mul(d, a, b) => {
+            let (x, y) = (rec.slot(a as usize)?, rec.slot(b as usize)?);
+            (d, rec.binary(BinaryOp::IMul, x, y)?)
+        }
+        Ins::Lt(d, a, b) => {
+            let (x, y) = (rec.slot(a as usize)?, rec.slot(b as usize)?);
+            let c = rec.binary(BinaryOp::ILt, x, y)?;
+            (d, rec.unary(UnaryOp::B2I, c)?)
+        }
+        Ins::BrLt(a, b, _) => {
+            let (x, y) = (rec.slot(a as usize)?, rec.slot(b as usize)?);
+            let c = rec.binary(BinaryOp::ILt, x, y)?;
+            return rec.guard(c, regs[a as usize] < regs[b as usize]);
+        }
+        Ins::Halt => return Err(rec.abort("halt while recording")),
+    };
+    rec.set_slot(d as usize, tv)
+}
+
+/// The register VM as a Leones host: the interpreter above plus an [`Engine`].
+///
+/// At a loop header (the target of a backward branch) the VM calls
+/// [`Engine::on_loop_header`]; while the engine records, each instruction is reported
+/// through [`record`] before it executes; when compiled code exists it calls
+/// [`Engine::enter`] and continues from the frame the exit hands back — executing the
+/// instruction at the resume pc in the interpreter first, even at a header.
+pub struct Vm {
+    pub engine: Engine,
+    pub frame: FrameRef,
+    pub heap: Heap,
+    /// Interrupt exits the VM handled (it clears the flag and carries on).
+    pub interrupts: u64,
+    /// Set just before each native entry (lets another thread wait for compiled code).
+    pub entered: Arc<AtomicBool>,
+}
+
+impl Vm {
+    /// A VM whose engine is set up as `config` says.
+    pub fn new(config: EngineConfig) -> Vm {
+        let reg = Registry::new();
+        let frame = reg.frame("vm", 0, NREGS as u32).unwrap();
+        Vm {
+            engine: Engine::with_config(reg, config).expect("engine"),
+            frame,
+            heap: Heap::new(),
+            interrupts: 0,
+            entered: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    fn frame_vals(regs: &[i64]) -> Vec<Option<Val>> {
+        regs.iter().map(|&r| Some(Val::I64(r))).collect()
+    }
+
+    /// Runs `code` from `regs` with the JIT.
+    pub fn run(&mut self, code: &[Ins], mut regs: Vec<i64>) -> (Vec<i64>, Stop) {
+        let headers: HashSet<u32> = code
+            .iter()
+            .enumerate()
+            .filter_map(|(pc, i)| match *i {
+                Ins::BrLt(_, _, t) if t as usize <= pc => Some(t),
+                _ => None,
+            })
+            .collect();
+        let mut pc = 0u32;
+        let mut resumed = false;
+        loop {
+            // After an exit the instruction at the resume pc runs in the interpreter
+            // first, even at a header: re-entering right away would fail the same guard.
+            let just_resumed = std::mem::take(&mut resumed);
+            if headers.contains(&pc) && !just_resumed {
+                let vals = Self::frame_vals(&regs);
+                let loc = Location(pc.into());
+                if self.engine.on_loop_header(loc, self.frame, pc, &vals) == HeaderAction::Enter {
+                    self.entered.store(true, Ordering::SeqCst);
+                    let reg = self.engine.registry().clone();
+                    let mut mem = HeapMaterializer {
+                        registry: &reg,
+                        heap: &mut self.heap,
+                    };
+                    match self.engine.enter(loc, &vals, &mut mem) {
+                        Ok(Entered::Exit(exit)) => {
+                            let f = &exit.frames[0];
+                            for (r, v) in regs.iter_mut().zip(&f.slots) {
+                                *r = v.and_then(|v| v.as_i64()).expect("every register is live");
+                            }
+                            pc = f.pc;
+                            resumed = true;
+                            if exit.interrupted {
+                                self.interrupts += 1;
+                                self.engine.interrupt_flag().store(0, Ordering::SeqCst);
+                            }
+                            continue;
+                        }
+                        Ok(Entered::NotEntered) => {}
+                        Ok(Entered::Finish(_)) => unreachable!("loops never finish"),
+                        // The unit is retired and the registers are untouched: interpret.
+                        Err(e) => eprintln!("regvm: {e}"),
+                    }
+                }
+            }
+            if let Some(rec) = self.engine.recorder() {
+                if let Err(why) = record(rec, code, &regs, pc) {
+                    self.engine.abort_recording(why);
+                }
+            }
+            match step(code, &mut regs, pc) {
+                Ok(next) => pc = next,
+                Err(stop) => {
+                    if self.engine.is_recording() {
+                        self.engine.abort_recording(Abort::Host("the program stopped".into()));
+                    }
+                    return (regs, stop);
+                }
+            }
+        }
+    }
+}
+
+/// The VM with the JIT: the final registers, how it stopped, and the engine's counters.
+pub fn run_jit(code: &[Ins], regs: Vec<i64>, params: Params) -> (Vec<i64>, Stop, EngineStats) {
+    let mut vm = Vm::new(EngineConfig::new(params));
+    let (r, s) = vm.run(code, regs);
+    (r, s, vm.engine.stats())
+}
+
+/// A small deterministic PRNG for program generation.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// Registers: r0..r3 data, r4/r5 outer counter/limit, r6 = 1, r7/r8 inner counter/limit.
+pub fn gen_program(seed: u64) -> (Vec<Ins>, Vec<i64>) {
+    let mut rng = Rng(seed | 1);
+    let mut code = vec![Ins::Const(6, 1)];
+    for _ in 0..1 + rng.below(2) {
+        loop_(&mut rng, &mut code, 4, 5, 30, true);
+    }
+    code.push(Ins::Halt);
+    let regs = (0..NREGS).map(|_| rng.below(11) as i64 - 5).collect();
+    (code, regs)
+}
+
+fn loop_(rng: &mut Rng, code: &mut Vec<Ins>, ctr: u8, lim: u8, max: u64, outer: bool) {
+    code.push(Ins::Const(ctr, 0));
+    code.push(Ins::Const(lim, rng.below(max) as i64));
+    let header = code.len() as u32;
+    for _ in 0..1 + rng.below(5) {
+        match rng.below(10) {
+            0 if outer => loop_(rng, code, 7, 8, 8, false),
+            1 => {
+                // if a < b, skip the next few ops (a data-dependent branch)
+                let (a, b) = (rng.below(4) as u8, rng.below(4) as u8);
+                let at = code.len();
+                code.push(Ins::Halt);
+                for _ in 0..1 + rng.below(3) {
+                    data_op(rng, code);
+                }
+                code[at] = Ins::BrLt(a, b, code.len() as u32);
+            }
+            _ => data_op(rng, code),
+        }
+    }
+    code.push(Ins::Add(ctr, ctr, 6));
+    code.push(Ins::BrLt(ctr, lim, header));
+}
+
+fn data_op(rng: &mut Rng, code: &mut Vec<Ins>) {
+    let mut r = || rng.below(4) as u8;
+    let (d, a, b) = (r(), r(), r());
+    code.push(match rng.below(6) {
+        0 => Ins::Const(d, rng.below(7) as i64 - 3),
+        1 | 2 => Ins::Add(d, a, b),
+        3 => Ins::Sub(d, a, b),
+        4 => Ins::Mul(d, a, b),
+        _ => Ins::Lt(d, a, b),
+    });
+}

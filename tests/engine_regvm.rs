@@ -1,0 +1,156 @@
+//! The example host (`examples/regvm`) on the engine: loops and bridges recorded,
+//! optimized, compiled by LLVM and run natively must compute exactly what the plain
+//! interpreter computes.
+
+#[path = "../examples/regvm/vm.rs"]
+mod regvm;
+
+use leones::engine::{EngineConfig, EngineStats};
+use leones_tracer::Params;
+use regvm::*;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+fn jit_params() -> Params {
+    Params::parse("threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300").unwrap()
+}
+
+/// `sum += i` for i in 0..n, with a branch at pc 5 taken while i < 10 (recorded taken),
+/// then never: its guard fails, gets hot and gets a bridge back into the loop.
+fn bridge_program(n: i64) -> Vec<Ins> {
+    vec![
+        Ins::Const(1, 0),
+        Ins::Const(2, n),
+        Ins::Const(3, 10),
+        Ins::Const(6, 1),
+        Ins::Add(0, 0, 1),  // 4: header
+        Ins::BrLt(1, 3, 7), // 5
+        Ins::Mul(0, 0, 6),  // 6
+        Ins::Add(1, 1, 6),  // 7
+        Ins::BrLt(1, 2, 4), // 8
+        Ins::Halt,
+    ]
+}
+
+#[test]
+fn five_hundred_generated_programs_agree_with_the_interpreter() {
+    let mut total = EngineStats::default();
+    for seed in 1..=500u64 {
+        let (code, regs) = gen_program(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let want = interpret(&code, regs.clone());
+        let mut vm = Vm::new(EngineConfig::new(jit_params()));
+        let got = vm.run(&code, regs);
+        assert_eq!(got, want, "seed {seed}: {code:?}");
+        // The VM keeps no objects; native code must not have allocated any either.
+        assert_eq!(vm.heap.allocation_count(), 0, "seed {seed}");
+        let s = vm.engine.stats();
+        assert_eq!(
+            (s.verify_failures, s.opt_failures, s.backend_failures, s.native_faults),
+            (0, 0, 0, 0),
+            "seed {seed}: {s:?}"
+        );
+        total.loops_compiled += s.loops_compiled;
+        total.bridges_attached += s.bridges_attached;
+        total.loop_entries += s.loop_entries;
+        total.bridge_entries += s.bridge_entries;
+        total.exits += s.exits;
+        total.bridge_exits += s.bridge_exits;
+    }
+    eprintln!("{total:?}");
+    assert!(total.loops_compiled > 300, "{total:?}");
+    assert!(total.bridges_attached > 20, "{total:?}");
+    assert!(total.loop_entries > 500, "{total:?}");
+    assert!(total.bridge_entries > 200, "{total:?}");
+    assert!(total.bridge_exits > 5, "{total:?}");
+}
+
+#[test]
+fn a_bridge_is_attached_and_taken_natively() {
+    let code = bridge_program(5000);
+    let want = interpret(&code, vec![0; NREGS]);
+    let mut vm = Vm::new(EngineConfig::new(jit_params()));
+    let got = vm.run(&code, vec![0; NREGS]);
+    assert_eq!(got, want);
+    assert_eq!(got.0[0], (0..5000).sum::<i64>());
+    let s = vm.engine.stats();
+    assert_eq!((s.loops_compiled, s.bridges_attached), (1, 1), "{s:?}");
+    // Every iteration from i = 10 on runs the bridge, which jumps back into the loop
+    // unit natively: the host sees only the few exits before the bridge existed and
+    // the final one.
+    assert!(s.bridge_entries > 4900, "{s:?}");
+    assert!(s.exits <= 5, "{s:?}");
+    assert_eq!(s.bridge_exits, 1, "the loop's end is reached inside the bridge: {s:?}");
+}
+
+#[test]
+fn the_summary_reports_the_counts() {
+    let code = bridge_program(1000);
+    let mut vm = Vm::new(EngineConfig::new(jit_params()));
+    vm.run(&code, vec![0; NREGS]);
+    let text = vm.engine.summary();
+    eprintln!("{text}");
+    let line = |name: &str| -> String {
+        let l = text
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no `{name}` line in\n{text}"));
+        l.trim_start()[name.len()..].trim().to_string()
+    };
+    let s = vm.engine.stats();
+    let t = vm.engine.tracer_stats().clone();
+    // Recorded with threshold 2: one loop; its branch guard fails twice (bridge
+    // threshold 2), then a bridge; the last exit is the loop's end in the bridge.
+    assert_eq!(line("loops"), "1");
+    assert_eq!(line("bridges"), "1");
+    assert_eq!(line("recordings"), "2");
+    assert_eq!(line("aborts"), "0");
+    assert_eq!(line("blacklisted"), "0");
+    assert_eq!(line("guard failures"), t.guard_failures.to_string());
+    assert_eq!(t.guard_failures, s.exits);
+    assert_eq!(line("units"), "1 loops, 1 bridges");
+    assert_eq!(line("loop entries"), s.loop_entries.to_string());
+    assert_eq!(line("bridge entries"), s.bridge_entries.to_string());
+    assert_eq!(line("exits"), s.exits.to_string());
+    assert_eq!(line("interrupts"), "0");
+    assert_eq!(line("failures"), "verify 0, optimize 0, backend 0, native 0");
+    assert!(line("compile quick").ends_with("ms"));
+    assert!(line("compile opt").ends_with("ms"));
+    assert!(s.bridge_entries >= 980, "{s:?}");
+}
+
+#[test]
+fn an_interrupt_set_from_another_thread_leaves_compiled_code() {
+    // r0 = r0 + r1 (i), i from 0 to n: long enough that native code is running when
+    // the flag is set.
+    let n: i64 = 400_000_000;
+    let code = vec![
+        Ins::Const(1, 0),
+        Ins::Const(2, n),
+        Ins::Const(6, 1),
+        Ins::Add(0, 0, 1), // 3: header
+        Ins::Add(1, 1, 6),
+        Ins::BrLt(1, 2, 3),
+        Ins::Halt,
+    ];
+    let mut vm = Vm::new(EngineConfig::new(jit_params()));
+    let flag = vm.engine.interrupt_flag();
+    let entered = vm.entered.clone();
+    let setter = std::thread::spawn(move || {
+        while !entered.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+        flag.store(1, Ordering::SeqCst);
+    });
+    let (regs, stop) = vm.run(&code, vec![0; NREGS]);
+    setter.join().unwrap();
+    assert_eq!(stop, Stop::Halt);
+    assert_eq!(regs[1], n);
+    assert_eq!(regs[0], (n - 1) * n / 2);
+    let s = vm.engine.stats();
+    assert_eq!(vm.interrupts, 1, "{s:?}");
+    assert_eq!(s.interrupts, 1, "{s:?}");
+    // The VM cleared the flag and re-entered the loop after one interpreted step.
+    assert!(s.loop_entries >= 2, "{s:?}");
+    assert_eq!(vm.engine.tracer_stats().bridges, 0, "interrupt exits never get bridges");
+}
