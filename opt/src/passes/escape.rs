@@ -247,17 +247,25 @@ fn nonlocal_values(t: &Trace) -> HashSet<Value> {
 }
 
 /// Which arguments of a loop edge can stay virtual: a virtual object of the expected
-/// layout (`want`), passed only once on the edge (else identity would be lost),
-/// without virtual fields.
+/// layout (`want`), passed only once on the edge, without virtual fields, and not
+/// referenced by any other virtual object. The last two keep identity: an exploded
+/// object is rebuilt as a *new* object wherever it is needed, so it must not also be
+/// reachable through an object that gets materialized (passed twice, or stored in a
+/// field of another virtual — which the edge may materialize — it would exist twice).
 fn explodable(w: &Walk, args: &[Value], want: &[Option<LayoutId>]) -> Vec<Option<LayoutId>> {
     let args: Vec<Value> = args.iter().map(|a| w.subst.get(*a)).collect();
     let once = |a: Value| args.iter().filter(|&&b| b == a).count() == 1;
+    let referenced: HashSet<Value> =
+        w.v.objs
+            .values()
+            .flat_map(|o| o.fields.iter().map(|(_, x)| w.subst.get(*x)))
+            .collect();
     args.iter()
         .zip(want)
         .map(|(&a, &l)| {
             let obj = w.v.objs.get(&a)?;
             let nested = obj.fields.iter().any(|(_, x)| w.is_v(*x));
-            let ok = l.map_or(true, |l| l == obj.layout) && !nested && once(a);
+            let ok = l.map_or(true, |l| l == obj.layout) && !nested && once(a) && !referenced.contains(&a);
             ok.then_some(obj.layout)
         })
         .collect()
