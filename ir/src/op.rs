@@ -51,6 +51,17 @@ impl Const {
             Const::Ptr(_) => Type::Ptr,
         }
     }
+    /// The all-zero constant of a type: what a fresh object's fields hold.
+    pub fn zero(ty: Type) -> Const {
+        match ty {
+            Type::I64 => Const::I64(0),
+            Type::F64 => Const::F64(0.0),
+            Type::Bool => Const::Bool(false),
+            Type::Ref => Const::Ref(0),
+            Type::Ptr => Const::Ptr(0),
+        }
+    }
+
     /// The raw 64-bit pattern (floats by their bits, bools as 0/1).
     pub fn bits(self) -> u64 {
         match self {

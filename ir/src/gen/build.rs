@@ -266,7 +266,7 @@ impl<'c> Builder<'c> {
             let c: Vec<Value> = self.env.vals.iter().filter(|(_, vk)| vk.fits(k)).map(|p| p.0).collect();
             let v = match c.len() {
                 // Unreachable: the region's start had a value of every kind it chose.
-                0 => self.konst(super::ops::zero(k.ty())),
+                0 => self.konst(Const::zero(k.ty())),
                 n => c[n - 1 - rng.below(n.min(4))],
             };
             out.push(v);

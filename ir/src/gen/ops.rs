@@ -52,17 +52,6 @@ pub(crate) fn pool_const(ty: Type, pick: u8) -> Const {
     }
 }
 
-/// The zero constant of a type.
-pub(crate) fn zero(ty: Type) -> Const {
-    match ty {
-        Type::I64 => Const::I64(0),
-        Type::F64 => Const::F64(0.0),
-        Type::Bool => Const::Bool(false),
-        Type::Ref => Const::Ref(0),
-        Type::Ptr => Const::Ptr(0),
-    }
-}
-
 const UNARY: [UnaryOp; 10] = {
     use UnaryOp::*;
     [INeg, INot, FNeg, FAbs, BNot, I2F, F2I, B2I, F2Bits, Bits2F]

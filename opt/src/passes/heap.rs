@@ -38,7 +38,7 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use crate::util::{cfg::Cfg, const_table, subst::Subst, zero_of, ConstPool};
+use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
 use leones_ir::{ArrayId, Const, EffectInfo, FieldId, Inst, MemType, Op, Trace, Value};
 use std::collections::{HashMap, HashSet};
 
@@ -124,8 +124,8 @@ impl Walk {
                     .filter(|f| t.field(*f).layout == l)
                     .collect();
                 for f in fields {
-                    let z = self.pool.get(t, zero_of(t.field(f).ty));
-                    self.consts.insert(z, zero_of(t.field(f).ty));
+                    let z = self.pool.get(t, leones_ir::Const::zero(t.field(f).ty));
+                    self.consts.insert(z, leones_ir::Const::zero(t.field(f).ty));
                     self.known.fields.insert((r, f), z);
                 }
             }

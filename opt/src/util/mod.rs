@@ -6,7 +6,7 @@ pub mod range;
 pub mod subst;
 pub mod virtuals;
 
-use leones_ir::{Const, Op, Trace, Type, Value};
+use leones_ir::{Const, Op, Trace, Value};
 use std::collections::HashMap;
 
 /// The constant each `const` op defines, over the whole trace (SSA: valid everywhere).
@@ -18,17 +18,6 @@ pub fn const_table(t: &Trace) -> HashMap<Value, Const> {
         }
     }
     m
-}
-
-/// The all-zero constant of a type (what a fresh object's fields hold).
-pub fn zero_of(ty: Type) -> Const {
-    match ty {
-        Type::I64 => Const::I64(0),
-        Type::F64 => Const::F64(0.0),
-        Type::Bool => Const::Bool(false),
-        Type::Ref => Const::Ref(0),
-        Type::Ptr => Const::Ptr(0),
-    }
 }
 
 /// Interns constants as `const` instructions at the start of block 0 (hoisted constants

@@ -8,7 +8,7 @@
 //! and fields referring to virtual objects become snapshot virtuals `&k` with their
 //! current field values, recursively, cycles included.
 
-use super::{subst::Subst, zero_of, ConstPool};
+use super::{subst::Subst, ConstPool};
 use leones_ir::{FieldId, Inst, LayoutId, Op, SlotValue, Snapshot, Trace, Type, Value, VirtualId, VirtualObject};
 use std::collections::HashMap;
 
@@ -47,7 +47,7 @@ impl Virtuals {
     pub fn read(&self, t: &mut Trace, pool: &mut ConstPool, subst: &Subst, o: Value, f: FieldId) -> Value {
         match self.objs[&o].get(f) {
             Some(v) => subst.get(v),
-            None => pool.get(t, zero_of(t.field(f).ty)),
+            None => pool.get(t, leones_ir::Const::zero(t.field(f).ty)),
         }
     }
 
