@@ -304,28 +304,17 @@ impl BinaryOp {
     pub fn is_ovf(self) -> bool {
         matches!(self, BinaryOp::IAddOvf | BinaryOp::ISubOvf | BinaryOp::IMulOvf)
     }
-    /// Whether `a op b == b op a`.
+    /// Whether `a op b == b op a`, bit for bit.
+    ///
+    /// `fadd` and `fmul` are not: when both operands are NaNs, the hardware returns the
+    /// first one's payload, and NaN payloads are part of the semantics (the reference
+    /// interpreter, the optimizer and native code agree on every bit). `feq`/`fne`
+    /// only compare, so they are.
     pub fn is_commutative(self) -> bool {
         use BinaryOp::*;
         matches!(
             self,
-            IAdd | IMul
-                | IAddOvf
-                | IMulOvf
-                | IAnd
-                | IOr
-                | IXor
-                | IEq
-                | INe
-                | FAdd
-                | FMul
-                | FEq
-                | FNe
-                | BAnd
-                | BOr
-                | BXor
-                | REq
-                | RNe
+            IAdd | IMul | IAddOvf | IMulOvf | IAnd | IOr | IXor | IEq | INe | FEq | FNe | BAnd | BOr | BXor | REq | RNe
         )
     }
     /// Whether the op can fault at run time (division by zero).

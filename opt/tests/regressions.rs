@@ -55,3 +55,14 @@ fn a_loop_carried_object_also_stored_in_another_keeps_its_identity() {
     ];
     assert_pipeline_preserves(&case("escape_identity.ir", inputs));
 }
+
+#[test]
+fn float_operands_keep_their_order_so_nan_payloads_do_not_change() {
+    let nan_123 = InputSpec::F64(f64::from_bits(0x7ff8_0000_0000_0123));
+    let obj = InputSpec::Object {
+        layout: LayoutId::new(0),
+        fields: Vec::new(),
+        nullable: false,
+    };
+    assert_pipeline_preserves(&case("nan_operand_order.ir", vec![nan_123, obj]));
+}
