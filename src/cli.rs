@@ -180,6 +180,7 @@ pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<S
     let ctx = leones_opt::OptContext {
         pure_calls: None,
         verify_each_pass: true,
+        entry_facts: &[],
     };
     let (trace, st) = leones_opt::optimize(&loaded.trace, &list, &ctx).map_err(opt_err)?;
     let mut out = leones_ir::print(&trace);

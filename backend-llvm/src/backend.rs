@@ -97,6 +97,11 @@ pub struct CompiledUnit {
     /// The entry's symbol name.
     pub symbol: String,
     pub timings: Timings,
+    /// Machine-code bytes: the size of the object file's code sections (`.text*`),
+    /// or the whole object file's size if the object cannot be read.
+    pub code_bytes: u64,
+    /// The size of the object file handed to ORC (code, data, relocations, symbols).
+    pub object_bytes: u64,
 }
 
 /// A table slot of some unit: exit slot `g` or target slot `t`.
@@ -233,6 +238,8 @@ impl Backend {
             timings.codegen_us = (t3 - t2).as_micros() as u64;
             obj
         };
+        let object_bytes = obj.object_size();
+        let code_bytes = obj.text_size().unwrap_or(object_bytes);
         let t3 = Instant::now();
         let tracker = self.jit.add_object(obj)?;
         let entry = match self.jit.lookup(&info.symbol) {
@@ -254,6 +261,8 @@ impl Backend {
             level,
             symbol: info.symbol,
             timings,
+            code_bytes,
+            object_bytes,
         };
         self.next_id += 1;
         let record = UnitRecord {
@@ -429,4 +438,25 @@ fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_units_report_their_code_size() {
+        let trace = leones_ir::parse(
+            "trace sum\nframe main code 0x1 slots 2\n\nblock0(v0: i64, v1: i64):\n    v2 = const 0\n    \
+             v3 = igt v0, v2\n    guard_true v3 [main@3(v0, v1)]\n    v4 = iadd v1, v0\n    v5 = const 1\n    \
+             v6 = isub v0, v5\n    jump block0(v6, v4)\n",
+        )
+        .unwrap();
+        let mut backend = Backend::new(Level::Quick).unwrap();
+        let unit = backend.compile(&trace, &UnitOptions::default()).unwrap();
+        assert!(unit.code_bytes > 0, "{unit:?}");
+        assert!(unit.code_bytes < unit.object_bytes, "{unit:?}");
+        // A loop with one guard is a few dozen instructions, not kilobytes.
+        assert!(unit.code_bytes < 1024, "{unit:?}");
+    }
 }

@@ -150,6 +150,47 @@ impl ObjectBuffer {
     }
 }
 
+impl ObjectBuffer {
+    /// The object file's size in bytes.
+    pub(crate) fn object_size(&self) -> u64 {
+        // SAFETY: we own a live buffer.
+        unsafe { inkwell::llvm_sys::core::LLVMGetBufferSize(self.0) as u64 }
+    }
+
+    /// The total size of the object's code sections (`.text*` in ELF, `__text` in
+    /// Mach-O), read with LLVM's object-file API; `None` if it cannot parse the object.
+    pub(crate) fn text_size(&self) -> Option<u64> {
+        use inkwell::llvm_sys::object::*;
+        let mut err = std::ptr::null_mut();
+        // SAFETY: the binary borrows our buffer (it does not take ownership) and is
+        // disposed of before we return; a null context is allowed for object files.
+        unsafe {
+            let bin = LLVMCreateBinary(self.0, std::ptr::null_mut(), &mut err);
+            if bin.is_null() {
+                if !err.is_null() {
+                    inkwell::llvm_sys::core::LLVMDisposeMessage(err);
+                }
+                return None;
+            }
+            let it = LLVMObjectFileCopySectionIterator(bin);
+            let mut total = 0;
+            while LLVMObjectFileIsSectionIteratorAtEnd(bin, it) == 0 {
+                let name = LLVMGetSectionName(it);
+                if !name.is_null() {
+                    let name = CStr::from_ptr(name).to_bytes();
+                    if name.starts_with(b".text") || name == b"__text" {
+                        total += LLVMGetSectionSize(it);
+                    }
+                }
+                LLVMMoveToNextSection(it);
+            }
+            LLVMDisposeSectionIterator(it);
+            LLVMDisposeBinary(bin);
+            Some(total)
+        }
+    }
+}
+
 impl Drop for ObjectBuffer {
     fn drop(&mut self) {
         // SAFETY: we own the buffer (it was never handed over, see `into_raw`).

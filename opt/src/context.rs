@@ -4,8 +4,27 @@
 //! arguments are all constants, it asks the engine through [`PureCallEvaluator`]; an
 //! engine that cannot (or a test that does not want to) passes none, and such calls
 //! stay (they are still CSE'd).
+//!
+//! A caller may also tell the optimizer what holds for `block0`'s parameters on entry
+//! ([`EntryFact`]): an engine optimizing a bridge knows what its parent trace proved
+//! about the exit values before the exit (classes and non-null from `guard_class`,
+//! `guard_nonnull` and `new`, constants from `guard_value`), and the `guards` pass
+//! then drops the bridge's re-checks of them. A fact that does not hold makes the
+//! optimized trace wrong: the caller is responsible for them.
 
-use leones_ir::{CallDescr, Const};
+use leones_ir::{CallDescr, Const, LayoutId};
+
+/// Something true of a `block0` parameter whenever the trace is entered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryFact {
+    /// A non-null object of this layout (its class word is the layout's class; the id
+    /// is in the optimized trace's own layout table).
+    Class(LayoutId),
+    /// A non-null reference or pointer.
+    NonNull,
+    /// Always this constant.
+    Const(Const),
+}
 
 /// Evaluates a `pure` host function at compile time.
 pub trait PureCallEvaluator {
@@ -22,6 +41,9 @@ pub struct OptContext<'a> {
     pub pure_calls: Option<&'a dyn PureCallEvaluator>,
     /// Run the verifier after every pass (default: on in debug builds).
     pub verify_each_pass: bool,
+    /// Facts about `block0`'s parameters on entry, by parameter index (default: none).
+    /// Indices out of range are ignored.
+    pub entry_facts: &'a [(usize, EntryFact)],
 }
 
 impl Default for OptContext<'_> {
@@ -29,6 +51,7 @@ impl Default for OptContext<'_> {
         OptContext {
             pure_calls: None,
             verify_each_pass: cfg!(debug_assertions),
+            entry_facts: &[],
         }
     }
 }

@@ -11,6 +11,6 @@ pub mod passes;
 pub mod pipeline;
 pub mod util;
 
-pub use context::{OptContext, PureCallEvaluator};
+pub use context::{EntryFact, OptContext, PureCallEvaluator};
 pub use pass::{OptError, Pass, PassList, PassStats, Stats};
 pub use pipeline::{default_pipeline, opt_text, optimize, pass_by_name, pass_names, passes_named};

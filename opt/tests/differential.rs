@@ -35,6 +35,7 @@ fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
     let ctx = OptContext {
         pure_calls: Some(&eval),
         verify_each_pass: true,
+        entry_facts: &[],
     };
     let (opt, _) = optimize(&case.trace, passes, &ctx).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let after = observe(case, &opt)

@@ -38,6 +38,7 @@ fn run_file(path: &Path) -> Result<(), String> {
     let ctx = OptContext {
         pure_calls: Some(&eval),
         verify_each_pass: true,
+        entry_facts: &[],
     };
     let (out, _) = optimize(&trace, &passes, &ctx).map_err(|e| e.to_string())?;
     let got = leones_ir::print(&out);

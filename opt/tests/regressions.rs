@@ -25,6 +25,7 @@ fn assert_pipeline_preserves(case: &TestCase) {
     let ctx = OptContext {
         pure_calls: Some(&eval),
         verify_each_pass: true,
+        entry_facts: &[],
     };
     let (opt, _) = optimize(&case.trace, &default_pipeline(), &ctx).expect("optimizes");
     let after = observe(case, &opt).expect("the optimized trace runs");

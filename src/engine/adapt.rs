@@ -1,6 +1,7 @@
 //! # Trace surgery the engine does between the recorder and the backend
 //!
-//! Two small rewrites, each leaving a trace that verifies (the caller re-verifies):
+//! Two small rewrites, each leaving a trace that verifies (the caller re-verifies),
+//! and one analysis:
 //!
 //! - [`adapt_bridge`]: a bridge is recorded from the *resumed* host state, so its
 //!   `block0` takes one parameter per live host slot. Native code, however, enters an
@@ -8,23 +9,39 @@
 //!   ([`exit_values`]: distinct SSA values, constants and virtuals excluded). The adapter
 //!   gives the bridge exactly those parameters and rewrites every slot parameter to
 //!   the exit value it came from, or to a `const` for a slot the snapshot knew as a
-//!   constant. A snapshot slot holding a *virtual* object would need the bridge to
-//!   allocate it on entry; that is not done yet, so such a bridge is not attachable
-//!   (the exit keeps returning to the interpreter; counted as `bridges unattachable`).
+//!   constant. A slot holding a *virtual* object (the host saw a materialized object
+//!   there when the bridge was recorded) is rebuilt at the bridge's entry from the
+//!   exit values: every virtual of the snapshot is allocated first (`new`), then
+//!   their fields are set (`setfield`), so virtuals referring to each other, cycles
+//!   included, come out as they would from [`resume`](leones_tracer::resume). The
+//!   bridge's recorded ops then see a real object; the optimizer's escape analysis
+//!   keeps it virtual again where it does not escape. Layouts and fields the bridge
+//!   did not record are copied into its descriptor tables (matched by name).
 //!
 //!   ```text
-//!   parent guard:  guard_true v9 [vm@5(v3, 1, v3)]      exit values: (v3)
-//!   recorded:      block0(v0: i64, v1: i64, v2: i64): ...
-//!   adapted:       block0(v7: i64): v8 = const 1 ... (v0 -> v7, v1 -> v8, v2 -> v7)
+//!   parent guard:  guard_true v9 [vm@5(v3, 1, v3, &0)] {&0 = Node{val: v4, next: &0}}
+//!                                                   exit values: (v3, v4)
+//!   recorded:      block0(v0: i64, v1: i64, v2: i64, v3: ref): ...
+//!   adapted:       block0(v7: i64, v8: i64): v9 = const 1; v10 = new Node;
+//!                  setfield v10, Node.val, v8; setfield v10, Node.next, v10; ...
+//!                  (v0 -> v7, v1 -> v9, v2 -> v7, v3 -> v10)
 //!   ```
+//!
+//! - [`entry_facts`]: what the parent trace proved about the exit values before the
+//!   exit (classes, non-null, constants), for the bridge's optimizer to drop its
+//!   re-checks of them.
 //!
 //! - [`count_entries`]: prepends `*counter += 1` (a raw `load`/`iadd`/`store` on a
 //!   constant address the engine owns), so the engine can tell how often native code
 //!   entered a bridge through an exit slot, which it never sees otherwise.
 
 use leones_backend_llvm::abi::exit_values;
-use leones_ir::{BinaryOp, Const, Inst, MemType, Op, SlotValue, Snapshot, Trace, Type, Value};
-use leones_opt::util::subst::Subst;
+use leones_ir::{
+    BinaryOp, Const, FieldId, GuardInfo, GuardKind, Inst, LayoutId, MemType, Op, SlotValue, Snapshot, Trace, Type,
+    Value,
+};
+use leones_opt::util::{cfg::Cfg, subst::Subst};
+use leones_opt::EntryFact;
 use std::collections::HashMap;
 
 /// Rewrites `bridge` (recorded from the resumed state of the exit with `snapshot`, a
@@ -35,13 +52,22 @@ pub(crate) fn adapt_bridge(parent: &Trace, snapshot: &Snapshot, bridge: &Trace) 
     let live = exit_values(snapshot);
     let fresh: Vec<Value> = live.iter().map(|v| t.new_value(parent.value_type(*v))).collect();
     let by_exit: HashMap<Value, Value> = live.iter().copied().zip(fresh.iter().copied()).collect();
-    let mut subst = Subst::new();
     let mut prologue = Vec::new();
-    let mut k = 0;
-    for slot in snapshot.frames.iter().flat_map(|f| f.slots.iter()) {
-        let to = match *slot {
-            SlotValue::Dead => continue,
-            SlotValue::Virtual(_) => return None,
+    // All virtuals first (so fields may refer to any of them), then their fields.
+    let mut objects = Vec::with_capacity(snapshot.virtuals.len());
+    for vo in &snapshot.virtuals {
+        let l = import_layout(parent, &mut t, vo.layout);
+        let v = t.new_value(Type::Ref);
+        prologue.push(Inst {
+            result: Some(v),
+            op: Op::New(l),
+        });
+        objects.push(v);
+    }
+    let value_of = |t: &mut Trace, prologue: &mut Vec<Inst>, slot: SlotValue| -> Option<Option<Value>> {
+        Some(Some(match slot {
+            SlotValue::Dead => return Some(None),
+            SlotValue::Virtual(k) => *objects.get(k.index())?,
             SlotValue::Value(v) => *by_exit.get(&v)?,
             SlotValue::Const(c) => {
                 let v = t.new_value(c.ty());
@@ -51,6 +77,28 @@ pub(crate) fn adapt_bridge(parent: &Trace, snapshot: &Snapshot, bridge: &Trace) 
                 });
                 v
             }
+        }))
+    };
+    for (vo, &obj) in snapshot.virtuals.iter().zip(&objects) {
+        for &(f, slot) in &vo.fields {
+            let Some(x) = value_of(&mut t, &mut prologue, slot)? else {
+                continue;
+            };
+            let field = import_field(parent, &mut t, f);
+            if t.value_type(x) != t.field(field).ty {
+                return None;
+            }
+            prologue.push(Inst {
+                result: None,
+                op: Op::SetField(obj, field, x),
+            });
+        }
+    }
+    let mut subst = Subst::new();
+    let mut k = 0;
+    for slot in snapshot.frames.iter().flat_map(|f| f.slots.iter()) {
+        let Some(to) = value_of(&mut t, &mut prologue, *slot)? else {
+            continue;
         };
         let p = *old.get(k)?;
         if t.value_type(p) != t.value_type(to) {
@@ -67,6 +115,74 @@ pub(crate) fn adapt_bridge(parent: &Trace, snapshot: &Snapshot, bridge: &Trace) 
     subst.apply(&mut t);
     leones_ir::verify(&t).ok()?;
     Some(t)
+}
+
+/// The id in `t` of `parent`'s layout `l` (matched by name; copied if `t` lacks it).
+fn import_layout(parent: &Trace, t: &mut Trace, l: LayoutId) -> LayoutId {
+    let layout = parent.layout(l);
+    t.layout_named(&layout.name).unwrap_or_else(|| {
+        t.layouts.push(layout.clone());
+        LayoutId::new(t.layouts.len() - 1)
+    })
+}
+
+/// The id in `t` of `parent`'s field `f` (matched by layout and name; copied if absent).
+fn import_field(parent: &Trace, t: &mut Trace, f: FieldId) -> FieldId {
+    let fd = parent.field(f);
+    let l = import_layout(parent, t, fd.layout);
+    t.field_named(l, &fd.name).unwrap_or_else(|| {
+        let mut copy = fd.clone();
+        copy.layout = l;
+        t.fields.push(copy);
+        FieldId::new(t.fields.len() - 1)
+    })
+}
+
+/// What `parent` proved about the exit values of guard `exit` before that guard, as
+/// facts about the adapted bridge's `block0` parameters (exit value `j` is parameter
+/// `j`, see [`adapt_bridge`]): `guard_class` / `new` give the class, `guard_nonnull`
+/// non-null, `guard_value` the constant. Only guards that dominate the exit count —
+/// those earlier in its block and in the blocks on its dominator chain — so every fact
+/// holds whenever the exit is taken. A class whose layout `bridge` does not have is
+/// stated as non-null only (the bridge cannot test it anyway).
+pub(crate) fn entry_facts(parent: &Trace, exit: &GuardInfo, bridge: &Trace) -> Vec<(usize, EntryFact)> {
+    let live = exit_values(parent.snapshot(exit.snapshot));
+    let param = |v: Value| live.iter().position(|x| *x == v);
+    let class = |l: LayoutId| match bridge.layout_named(&parent.layout(l).name) {
+        Some(b) => EntryFact::Class(b),
+        None => EntryFact::NonNull,
+    };
+    let cfg = Cfg::new(parent);
+    let mut facts = Vec::new();
+    let mut b = exit.block.index();
+    loop {
+        let insts = &parent.blocks[b].insts;
+        let upto = if b == exit.block.index() {
+            exit.inst
+        } else {
+            insts.len()
+        };
+        for inst in &insts[..upto] {
+            let (v, fact) = match inst.op {
+                Op::Guard(GuardKind::Class(v, l), _) => (v, class(l)),
+                Op::Guard(GuardKind::NonNull(v), _) => (v, EntryFact::NonNull),
+                Op::Guard(GuardKind::Value(v, k), _) => (v, EntryFact::Const(k)),
+                Op::New(l) => match inst.result {
+                    Some(r) => (r, class(l)),
+                    None => continue,
+                },
+                _ => continue,
+            };
+            if let Some(j) = param(v) {
+                facts.push((j, fact));
+            }
+        }
+        if b == 0 {
+            break;
+        }
+        b = cfg.idom[b];
+    }
+    facts
 }
 
 /// Prepends `*(counter as *mut i64) += 1` to `trace`'s entry block.

@@ -21,9 +21,10 @@
 //!           objects through the host's callbacks, cycles included) ─► frames + pcs
 //!        ─► side-exit counter; past `bridge_threshold` a bridge recording starts from
 //!           the exit's state; when it reaches the loop's header it is adapted to the
-//!           exit's values, optimized, compiled, attached to the exit slot, and its
-//!           `jump @loop` linked to the loop unit: from then on that path never leaves
-//!           native code.
+//!           exit's values (virtual objects at the exit rebuilt at its entry),
+//!           optimized with what the parent's guards proved about those values,
+//!           compiled, attached to the exit slot, and its `jump @loop` linked to the
+//!           loop unit: from then on that path never leaves native code.
 //! ```
 //!
 //! ## Invariants
@@ -134,6 +135,9 @@
 //! ```
 
 mod adapt;
+mod install;
+mod run;
+mod stats;
 
 use adapt::{adapt_bridge, count_entries};
 use leones_backend_llvm::abi::{JitState, TakeExceptionFn};
@@ -154,7 +158,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use install::BREAK_PASS;
 pub use leones_tracer::{FrameRef, HeapMaterializer};
+pub use stats::EngineStats;
 
 /// What the host's memory must offer native code and exits.
 ///
@@ -172,11 +178,6 @@ impl HostMemory for HeapMaterializer<'_> {
     fn alloc_raw(&mut self, size: u64) -> u64 {
         self.heap.alloc_raw(size as usize)
     }
-}
-
-unsafe extern "C" fn alloc_trampoline<M: HostMemory>(ctx: *mut c_void, size: u64) -> u64 {
-    // SAFETY: `run_native` passes the `&mut M` it holds exclusively for the call.
-    unsafe { (*(ctx as *mut M)).alloc_raw(size) }
 }
 
 /// What the host does at a loop header.
@@ -274,35 +275,6 @@ impl EngineConfig {
     }
 }
 
-/// The engine's own counters (the tracer's are in [`Engine::tracer_stats`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct EngineStats {
-    /// Loop units compiled and installed.
-    pub loops_compiled: u64,
-    /// Bridge units compiled and attached to their exit slot.
-    pub bridges_attached: u64,
-    /// Bridges recorded whose exit hands over a virtual object (not attached).
-    pub bridges_unattachable: u64,
-    /// Calls of [`Engine::enter`] that ran native code.
-    pub loop_entries: u64,
-    /// Times native code entered an attached bridge (counted by the bridge itself).
-    pub bridge_entries: u64,
-    /// Exits handed back to the host (interrupts included).
-    pub exits: u64,
-    /// Exits through `guard_no_interrupt` with the flag set.
-    pub interrupts: u64,
-    /// Exits that left from a bridge unit.
-    pub bridge_exits: u64,
-    /// Recorded traces that failed the engine's verification.
-    pub verify_failures: u64,
-    /// Optimizer errors.
-    pub opt_failures: u64,
-    /// Backend errors (compile, attach, link).
-    pub backend_failures: u64,
-    /// Native faults (see [`EngineError::Fault`]).
-    pub native_faults: u64,
-}
-
 /// What is being recorded.
 #[derive(Copy, Clone, Debug)]
 enum Mode {
@@ -325,30 +297,6 @@ struct UnitMeta {
     /// Index into `Engine::counters` (bridges).
     counter: Option<usize>,
 }
-
-/// Where a failure happened between recording and installed code.
-#[derive(Debug)]
-enum Stage {
-    Verify(String),
-    Optimize(String),
-    Backend(String),
-}
-
-/// A pass that breaks every trace ([`InjectFailure::Optimize`]).
-struct BreakPass;
-
-impl Pass for BreakPass {
-    fn name(&self) -> &'static str {
-        "inject_break"
-    }
-    fn run(&self, trace: &mut Trace, _: &OptContext) {
-        if let Some(b) = trace.blocks.last_mut() {
-            b.insts.pop();
-        }
-    }
-}
-
-static BREAK_PASS: BreakPass = BreakPass;
 
 /// The tracing JIT for one host VM; see the [module docs](self).
 pub struct Engine {
@@ -520,355 +468,5 @@ impl Engine {
     /// Whether a compiled loop exists at `loc`.
     pub fn has_loop(&self, loc: Location) -> bool {
         self.loops.contains_key(&loc)
-    }
-
-    /// Runs the compiled loop at `loc` natively from the header frame's `slots`, with
-    /// `memory` serving allocations and exits, until it leaves.
-    pub fn enter<M: HostMemory>(
-        &mut self,
-        loc: Location,
-        slots: &[Option<Val>],
-        memory: &mut M,
-    ) -> Result<Entered, EngineError> {
-        let Some(lp) = self.loops.get(&loc) else {
-            return Ok(Entered::NotEntered);
-        };
-        let Ok(mut inputs) = lp.target.shape.inputs(&[slots]) else {
-            return Ok(Entered::NotEntered);
-        };
-        let mut unit = lp.unit;
-        self.stats.loop_entries += 1;
-        loop {
-            let (left, outcome) = match self.run_native(unit, &inputs, memory) {
-                Ok(x) => x,
-                Err((left, msg)) => {
-                    self.stats.native_faults += 1;
-                    self.retire(left);
-                    return Err(EngineError::Fault(msg));
-                }
-            };
-            match outcome {
-                Outcome::Finish(vals) => return Ok(Entered::Finish(vals)),
-                Outcome::Jump { target, args } => {
-                    // A target that was not linked (or was unlinked): enter it here.
-                    let name = self
-                        .backend()
-                        .trace(left)
-                        .and_then(|t| t.targets.get(target.index()))
-                        .map(|t| t.name.clone());
-                    let to = self.loops.values().find(|l| Some(&l.target.name) == name.as_ref());
-                    match to {
-                        Some(l) => {
-                            unit = l.unit;
-                            inputs = args;
-                        }
-                        None => return Err(EngineError::Fault(format!("jump to unknown unit {name:?}"))),
-                    }
-                }
-                Outcome::Exit(exit) => return Ok(Entered::Exit(self.exited(left, &exit, memory)?)),
-            }
-        }
-    }
-
-    fn backend(&self) -> &Backend {
-        self.backend.as_ref().expect("units exist only with a backend")
-    }
-
-    /// One native run of `unit`: which unit left, and how.
-    fn run_native<M: HostMemory>(
-        &mut self,
-        unit: BUnit,
-        inputs: &[Val],
-        memory: &mut M,
-    ) -> Result<(BUnit, Outcome), (BUnit, String)> {
-        let backend = self.backend.as_ref().expect("units exist only with a backend");
-        let entry = backend.unit(unit).ok_or((unit, "no such unit".to_string()))?.entry;
-        let n = backend.max_slots_needed().max(inputs.len());
-        if self.slots.len() < n {
-            self.slots.resize(n, 0);
-        }
-        for (s, v) in self.slots.iter_mut().zip(inputs) {
-            *s = v.to_bits();
-        }
-        let mut state = JitState::new(&mut self.slots);
-        state.alloc = alloc_trampoline::<M>;
-        state.alloc_ctx = memory as *mut M as *mut c_void;
-        state.interrupt = Arc::as_ptr(&self.interrupt);
-        if let Some(f) = self.take_exception {
-            state.take_exception = f;
-        }
-        // SAFETY: the unit was compiled from a trace the host recorded over its own
-        // objects; inputs fit its entry shape (checked by the caller); the state, slot
-        // buffer, memory and interrupt word outlive the call.
-        let code = unsafe { entry(&mut state) };
-        let left = BUnit(state.unit as u32);
-        let trace = backend.trace(left).ok_or((left, format!("unknown unit {left} left")))?;
-        decode_outcome(trace, code, &state, &self.slots)
-            .map(|o| (left, o))
-            .map_err(|f| (left, f.to_string()))
-    }
-
-    /// Resumes an exit of unit `left`, counts it and maybe starts a bridge recording.
-    fn exited<M: HostMemory>(
-        &mut self,
-        left: BUnit,
-        exit: &leones_ir::interp::ExitState,
-        memory: &mut M,
-    ) -> Result<Exit, EngineError> {
-        let backend = self.backend.as_ref().expect("units exist only with a backend");
-        let trace = backend.trace(left).expect("the unit that left is installed");
-        let back = resume(&self.registry, trace, exit, memory).map_err(|e| EngineError::Fault(e.to_string()))?;
-        let guard = back.guard;
-        let info = trace.guards().into_iter().nth(guard.index());
-        let interrupted = info.is_some_and(|g| {
-            matches!(
-                trace.blocks[g.block.index()].insts[g.inst].op,
-                Op::Guard(GuardKind::NoInterrupt, _)
-            )
-        });
-        self.stats.exits += 1;
-        let Some(meta) = self.units.get(&left) else {
-            return Err(EngineError::Fault(format!("unit {left} is not the engine's")));
-        };
-        let root = meta.root;
-        if meta.kind == UnitKind::Bridge {
-            self.stats.bridge_exits += 1;
-        }
-        if self.log.exit {
-            let mut s = format!(
-                "; exit {} guard {guard}{}:",
-                trace.name,
-                if interrupted { " (interrupt)" } else { "" }
-            );
-            for f in &back.frames {
-                let _ = write!(s, " {:?}@{} {:?}", f.frame, f.pc, f.slots);
-            }
-            self.emit_log(&s);
-        }
-        let mut recording_bridge = false;
-        if interrupted {
-            self.stats.interrupts += 1;
-        } else if self.hot.exit_taken(UnitId(left.0.into()), guard) == Action::Record
-            && self.recording.is_none()
-            && !self.no_bridge.contains(&(left, guard))
-        {
-            if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
-                match Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target) {
-                    Ok(r) => {
-                        let mode = Mode::Bridge {
-                            parent: left,
-                            guard,
-                            root,
-                        };
-                        self.recording = Some((r, mode));
-                        recording_bridge = true;
-                    }
-                    Err(why) => drop(self.hot.bridge_aborted(UnitId(left.0.into()), guard, &why)),
-                }
-            }
-        }
-        Ok(Exit {
-            frames: back.frames,
-            exception_pending: back.exception_pending,
-            interrupted,
-            recording_bridge,
-        })
-    }
-
-    /// A recording closed: compile and install it.
-    fn finish(&mut self, mode: Mode, done: Recorded) {
-        match mode {
-            Mode::Loop(loc) => {
-                let target = done.target().expect("a loop recording");
-                match self.compile(done.trace, loc, UnitKind::Loop) {
-                    Ok(unit) => {
-                        // Counted as recorded only once installed, so that failures
-                        // keep accumulating towards the blacklist.
-                        self.hot.recorded(loc);
-                        self.stats.loops_compiled += 1;
-                        self.loops.insert(loc, LoopUnit { unit, target });
-                    }
-                    Err(stage) => self.failed(Mode::Loop(loc), stage),
-                }
-            }
-            Mode::Bridge { parent, guard, root } => {
-                let Some(loop_unit) = self.loops.get(&root).map(|l| l.unit) else {
-                    return;
-                };
-                let adapted = {
-                    let Some(pt) = self.backend().trace(parent) else { return };
-                    let Some(g) = pt.guards().into_iter().nth(guard.index()) else {
-                        return;
-                    };
-                    adapt_bridge(pt, pt.snapshot(g.snapshot), &done.trace)
-                };
-                let Some(trace) = adapted else {
-                    self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
-                    self.stats.bridges_unattachable += 1;
-                    self.no_bridge.insert((parent, guard));
-                    return;
-                };
-                let unit = match self.compile(trace, root, UnitKind::Bridge) {
-                    Ok(u) => u,
-                    Err(stage) => return self.failed(mode, stage),
-                };
-                let backend = self.backend.as_mut().expect("compiled");
-                let wired = backend
-                    .link_target(unit, TargetId(0), loop_unit)
-                    .and_then(|()| backend.attach_bridge(parent, guard, unit));
-                match wired {
-                    Ok(()) => {
-                        self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
-                        self.stats.bridges_attached += 1;
-                    }
-                    Err(e) => {
-                        self.retire(unit);
-                        self.failed(mode, Stage::Backend(e.to_string()));
-                    }
-                }
-            }
-        }
-    }
-
-    /// Counts and logs a failure after recording; backs the key off like an abort.
-    fn failed(&mut self, mode: Mode, stage: Stage) {
-        let (counter, msg) = match &stage {
-            Stage::Verify(m) => (&mut self.stats.verify_failures, m),
-            Stage::Optimize(m) => (&mut self.stats.opt_failures, m),
-            Stage::Backend(m) => (&mut self.stats.backend_failures, m),
-        };
-        *counter += 1;
-        let why = Abort::Invalid(format!("{stage:?}"));
-        if self.log.any() {
-            self.emit_log(&format!("; compile failed, interpreting: {msg}"));
-        }
-        match mode {
-            Mode::Loop(loc) => drop(self.hot.aborted(loc, &why)),
-            Mode::Bridge { parent, guard, .. } => drop(self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why)),
-        }
-    }
-
-    /// Verify, optimize, (instrument), compile.
-    fn compile(&mut self, mut trace: Trace, root: Location, kind: UnitKind) -> Result<BUnit, Stage> {
-        if self.inject == Some(InjectFailure::Verify) {
-            trace.blocks[0].insts.pop();
-        }
-        if self.log.trace {
-            self.emit_log(&format!("; recorded\n{}", leones_ir::print(&trace)));
-        }
-        leones_ir::verify(&trace).map_err(|e| Stage::Verify(e.to_string()))?;
-        let t0 = Instant::now();
-        let ctx = OptContext {
-            pure_calls: None,
-            verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
-        };
-        let (mut opt, _) =
-            leones_opt::optimize(&trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;
-        leones_ir::verify(&opt).map_err(|e| Stage::Optimize(format!("the optimized trace does not verify: {e}")))?;
-        self.hot.stats_mut().add_compile_time("opt", t0.elapsed());
-        if self.log.opt {
-            self.emit_log(&format!("; optimized\n{}", leones_ir::print(&opt)));
-        }
-        let counter = (kind == UnitKind::Bridge).then(|| {
-            self.counters.push(Box::new(AtomicU64::new(0)));
-            let c = self.counters.last().expect("pushed");
-            count_entries(&mut opt, c.as_ref() as *const AtomicU64 as u64);
-            self.counters.len() - 1
-        });
-        if self.inject == Some(InjectFailure::Backend) {
-            opt.blocks[0].insts.pop();
-        }
-        let opts = UnitOptions::default();
-        if self.log.llvm {
-            let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
-            let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));
-            self.emit_log(&format!("; llvm {}\n{ir}", opt.name));
-        }
-        let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
-        let t1 = Instant::now();
-        let tier = format!("{:?}", backend.level()).to_lowercase();
-        let unit = backend
-            .compile(&opt, &opts)
-            .map_err(|e| Stage::Backend(e.to_string()))?;
-        self.hot.stats_mut().add_compile_time(&tier, t1.elapsed());
-        self.units.insert(unit.id, UnitMeta { root, kind, counter });
-        Ok(unit.id)
-    }
-
-    /// Removes a unit (after a fault or a failed wiring).
-    fn retire(&mut self, unit: BUnit) {
-        self.loops.retain(|_, l| l.unit != unit);
-        self.units.remove(&unit);
-        if let Some(b) = self.backend.as_mut() {
-            let _ = b.remove(unit);
-        }
-    }
-
-    /// The engine's counters.
-    pub fn stats(&self) -> EngineStats {
-        let mut s = self.stats.clone();
-        s.bridge_entries = self
-            .units
-            .values()
-            .filter_map(|m| m.counter)
-            .map(|c| self.counters[c].load(Ordering::Relaxed))
-            .sum();
-        s
-    }
-
-    /// The tracer's counters (recordings, aborts by reason, blacklisted, guard
-    /// failures) with the engine's compile times.
-    pub fn tracer_stats(&self) -> &Stats {
-        self.hot.stats()
-    }
-
-    /// The summary `LEONES_LOG=summary` prints.
-    pub fn summary(&self) -> String {
-        let t = self.hot.stats();
-        let e = self.stats();
-        let mut s = t.summary();
-        // The tracer's last line is code bytes, which the backend does not report.
-        if let Some(i) = s.rfind("  code bytes") {
-            s.truncate(i);
-        }
-        let _ = writeln!(s, "  code bytes      n/a (the backend does not report unit sizes)");
-        let _ = writeln!(
-            s,
-            "  units           {} loops, {} bridges",
-            e.loops_compiled, e.bridges_attached
-        );
-        let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
-        let _ = writeln!(s, "  loop entries    {}", e.loop_entries);
-        let _ = writeln!(s, "  bridge entries  {}", e.bridge_entries);
-        let _ = writeln!(s, "  exits           {}", e.exits);
-        let _ = writeln!(s, "  bridge exits    {}", e.bridge_exits);
-        let _ = writeln!(s, "  interrupts      {}", e.interrupts);
-        let _ = writeln!(
-            s,
-            "  failures        verify {}, optimize {}, backend {}, native {}",
-            e.verify_failures, e.opt_failures, e.backend_failures, e.native_faults
-        );
-        s
-    }
-
-    /// Writes the summary to the log (stderr or the configured file).
-    pub fn print_summary(&mut self) {
-        let s = self.summary();
-        self.emit_log(s.trim_end());
-    }
-
-    fn emit_log(&mut self, text: &str) {
-        match self.log_file.as_mut() {
-            Some(f) => drop(writeln!(f, "{text}")),
-            None => eprintln!("{text}"),
-        }
-    }
-}
-
-impl Drop for Engine {
-    fn drop(&mut self) {
-        if self.log.summary {
-            self.print_summary();
-        }
     }
 }

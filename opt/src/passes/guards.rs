@@ -34,12 +34,17 @@
 //! (`v0 < 10` implies `v0 < 20`; `v0 + 1` cannot overflow once `v0 < 10`; the second
 //! class guard is implied by the first.)
 //!
+//! **Entry facts.** Facts the caller vouches for about `block0`'s parameters
+//! ([`OptContext::entry_facts`]) seed the table every block starts from: a bridge
+//! whose parent already ran `guard_class v, P` on an exit value enters with its
+//! parameter known to be a `P`, and its own `guard_class` of it goes.
+//!
 //! **Source.** PyPy's `optimizeopt/intbounds.py` (integer bounds, `_ovf` removal) and
 //! `rewrite.py` (`guard_class`/`guard_nonnull` known from earlier guards,
 //! `guard_true (int_eq)` → `guard_value`); LuaJIT's `lj_opt_narrow.c` and loop-guard
 //! elimination by implication.
 
-use crate::context::OptContext;
+use crate::context::{EntryFact, OptContext};
 use crate::pass::Pass;
 use crate::util::range::Range;
 use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
@@ -266,7 +271,7 @@ impl Pass for Guards {
     fn name(&self) -> &'static str {
         "guards"
     }
-    fn run(&self, t: &mut Trace, _ctx: &OptContext) {
+    fn run(&self, t: &mut Trace, ctx: &OptContext) {
         let cfg = Cfg::new(t);
         let layouts: Vec<Option<u64>> = t.layouts.iter().map(|l| l.class).collect();
         let class_of = |l: leones_ir::LayoutId| layouts.get(l.index()).copied().flatten();
@@ -283,6 +288,22 @@ impl Pass for Guards {
             const_vals: HashSet::new(),
         };
         w.const_vals = w.facts.consts.keys().copied().collect();
+        let params = t.blocks.first().map(|b| b.params.clone()).unwrap_or_default();
+        for &(i, fact) in ctx.entry_facts {
+            let Some(&p) = params.get(i) else { continue };
+            let f = &mut w.facts;
+            match fact {
+                EntryFact::Class(l) => {
+                    if let Some(c) = class_of(l) {
+                        f.class.insert(p, c);
+                    }
+                    f.nonnull.insert(p);
+                }
+                EntryFact::NonNull => drop(f.nonnull.insert(p)),
+                EntryFact::Const(k) if k.ty() == t.value_type(p) => f.set_const(p, k),
+                EntryFact::Const(_) => {}
+            }
+        }
         let globals = w.facts.clone();
         let mut ends: Vec<Facts> = Vec::with_capacity(t.blocks.len());
         for b in 0..t.blocks.len() {

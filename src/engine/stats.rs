@@ -1,0 +1,109 @@
+//! # Counters, the summary and the log
+//!
+//! The engine's own counters ([`EngineStats`]), the tracer's (with the engine's compile
+//! times and code bytes), the `LEONES_LOG=summary` text and where log lines go.
+
+use super::*;
+
+/// The engine's own counters (the tracer's are in [`Engine::tracer_stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    /// Loop units compiled and installed.
+    pub loops_compiled: u64,
+    /// Bridge units compiled and attached to their exit slot.
+    pub bridges_attached: u64,
+    /// Attached bridges whose exit held virtual objects (rebuilt at the bridge's entry).
+    pub bridges_from_virtuals: u64,
+    /// Bridges recorded that could not be adapted to their exit's values (the recorded
+    /// entry does not match the exit's slots or types; not attached, never recorded
+    /// again). Exits holding virtual objects are adapted (the bridge allocates them).
+    pub bridges_unattachable: u64,
+    /// Calls of [`Engine::enter`] that ran native code.
+    pub loop_entries: u64,
+    /// Times native code entered an attached bridge (counted by the bridge itself).
+    pub bridge_entries: u64,
+    /// Exits handed back to the host (interrupts included).
+    pub exits: u64,
+    /// Exits through `guard_no_interrupt` with the flag set.
+    pub interrupts: u64,
+    /// Exits that left from a bridge unit.
+    pub bridge_exits: u64,
+    /// Recorded traces that failed the engine's verification.
+    pub verify_failures: u64,
+    /// Optimizer errors.
+    pub opt_failures: u64,
+    /// Backend errors (compile, attach, link).
+    pub backend_failures: u64,
+    /// Native faults (see [`EngineError::Fault`]).
+    pub native_faults: u64,
+    /// Machine-code bytes compiled, all units ever installed (the backend's
+    /// `CompiledUnit::code_bytes`: the object files' code sections). Not reduced when
+    /// a unit is retired.
+    pub code_bytes: u64,
+}
+
+impl Engine {
+    /// The engine's counters.
+    pub fn stats(&self) -> EngineStats {
+        let mut s = self.stats.clone();
+        s.bridge_entries = self
+            .units
+            .values()
+            .filter_map(|m| m.counter)
+            .map(|c| self.counters[c].load(Ordering::Relaxed))
+            .sum();
+        s
+    }
+
+    /// The tracer's counters (recordings, aborts by reason, blacklisted, guard
+    /// failures) with the engine's compile times.
+    pub fn tracer_stats(&self) -> &Stats {
+        self.hot.stats()
+    }
+
+    /// The summary `LEONES_LOG=summary` prints.
+    pub fn summary(&self) -> String {
+        let t = self.hot.stats();
+        let e = self.stats();
+        // The tracer's summary ends with code bytes, which the engine adds per unit.
+        let mut s = t.summary();
+        let _ = writeln!(
+            s,
+            "  units           {} loops, {} bridges",
+            e.loops_compiled, e.bridges_attached
+        );
+        let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
+        let _ = writeln!(s, "  loop entries    {}", e.loop_entries);
+        let _ = writeln!(s, "  bridge entries  {}", e.bridge_entries);
+        let _ = writeln!(s, "  exits           {}", e.exits);
+        let _ = writeln!(s, "  bridge exits    {}", e.bridge_exits);
+        let _ = writeln!(s, "  interrupts      {}", e.interrupts);
+        let _ = writeln!(
+            s,
+            "  failures        verify {}, optimize {}, backend {}, native {}",
+            e.verify_failures, e.opt_failures, e.backend_failures, e.native_faults
+        );
+        s
+    }
+
+    /// Writes the summary to the log (stderr or the configured file).
+    pub fn print_summary(&mut self) {
+        let s = self.summary();
+        self.emit_log(s.trim_end());
+    }
+
+    pub(super) fn emit_log(&mut self, text: &str) {
+        match self.log_file.as_mut() {
+            Some(f) => drop(writeln!(f, "{text}")),
+            None => eprintln!("{text}"),
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if self.log.summary {
+            self.print_summary();
+        }
+    }
+}
