@@ -1,5 +1,6 @@
 //! The example register VM: interpreted alone vs with the tracing "JIT" (recorded traces
-//! run by the reference interpreter, resumed through `resume`) must agree.
+//! run by the reference interpreter, resumed through `resume`) must agree, on the
+//! registers and on the final object heap.
 
 mod regvm;
 
@@ -34,9 +35,10 @@ fn counting_loop_with_a_data_dependent_branch() {
         Ins::Halt,
     ];
     let regs = vec![0; NREGS];
-    let (want, stop) = interpret(&code, regs.clone());
-    let (got, jstop, report) = run_jit(&code, regs, jit_params());
+    let (want, stop, objs) = interpret_objects(&code, regs.clone());
+    let (got, jstop, jobjs, report) = run_jit_objects(&code, regs, jit_params());
     assert_eq!((got, jstop), (want.clone(), stop));
+    assert_eq!(jobjs.dump(), objs.dump());
     assert_eq!(want[0], (0..40).sum::<i64>() + 37);
     assert_eq!(report.stats.loops, 1, "{report:?}");
     assert!(report.loop_entries >= 1, "{report:?}");
@@ -61,9 +63,10 @@ fn bridges_are_recorded_and_entered() {
         Ins::Halt,
     ];
     let regs = vec![0; NREGS];
-    let (want, stop) = interpret(&code, regs.clone());
-    let (got, jstop, report) = run_jit(&code, regs, jit_params());
+    let (want, stop, objs) = interpret_objects(&code, regs.clone());
+    let (got, jstop, jobjs, report) = run_jit_objects(&code, regs, jit_params());
     assert_eq!((got, jstop), (want, stop));
+    assert_eq!(jobjs.dump(), objs.dump());
     assert_eq!(report.stats.bridges, 1, "{report:?}");
     assert!(report.bridge_entries > 10, "{report:?}");
 }
@@ -76,9 +79,10 @@ fn generated_programs_smoke() {
         if std::env::var("REGVM_DEBUG").is_ok() {
             eprintln!("seed {seed}: {code:?} {regs:?}");
         }
-        let want = interpret(&code, regs.clone());
-        let (r, s, report) = run_jit(&code, regs, jit_params());
-        assert_eq!((r, s), want, "seed {seed}: {code:?}");
+        let (want_r, want_s, want_objs) = interpret_objects(&code, regs.clone());
+        let (r, s, objs, report) = run_jit_objects(&code, regs, jit_params());
+        assert_eq!((r, s), (want_r, want_s), "seed {seed}: {code:?}");
+        assert_eq!(objs.dump(), want_objs.dump(), "seed {seed}: {code:?}");
         traced += report.stats.loops;
         bridges += report.stats.bridges;
         bridge_entries += report.bridge_entries;
@@ -97,8 +101,9 @@ proptest! {
     fn jit_agrees_with_the_interpreter(seed in any::<u64>(), threshold in 1u32..4, bridge in 1u32..4) {
         let (code, regs) = gen_program(seed);
         let p = Params::parse(&format!("threshold={threshold},bridge_threshold={bridge},trace_limit=200")).unwrap();
-        let want = interpret(&code, regs.clone());
-        let (r, s, _) = run_jit(&code, regs, p);
-        prop_assert_eq!((r, s), want, "{:?}", code);
+        let (want_r, want_s, want_objs) = interpret_objects(&code, regs.clone());
+        let (r, s, objs, _) = run_jit_objects(&code, regs, p);
+        prop_assert_eq!((r, s), (want_r, want_s), "{:?}", code);
+        prop_assert_eq!(objs.dump(), want_objs.dump(), "{:?}", code);
     }
 }
