@@ -7,7 +7,7 @@ use leones_ir::interp::{Interpreter, Outcome};
 use leones_ir::{verify, GuardKind, Op, SlotValue};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, TestRunner};
+use proptest::test_runner::TestRunner;
 use std::collections::BTreeSet;
 
 /// Generous bound on executed instructions (loops run at most `max_loop_iters` times).
@@ -185,10 +185,9 @@ fn loop_nesting(t: &leones_ir::Trace) -> usize {
 
 #[test]
 fn generator_covers_everything() {
-    let mut runner = TestRunner::new(Config {
-        rng_algorithm: proptest::test_runner::RngAlgorithm::ChaCha,
-        ..Config::default()
-    });
+    // A fixed seed: coverage is a property of the generator, and a random seed made this
+    // test fail now and then on outcome features (e.g. no guard_false ever failing).
+    let mut runner = TestRunner::deterministic();
     let strategy = arb_case(GenConfig::everything());
     let mut feats = BTreeSet::new();
     for _ in 0..400 {

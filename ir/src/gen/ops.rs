@@ -65,17 +65,8 @@ const BINARY: [BinaryOp; 34] = {
 };
 const OVF: [BinaryOp; 3] = [BinaryOp::IAddOvf, BinaryOp::ISubOvf, BinaryOp::IMulOvf];
 /// Memory types plain raw loads/stores use (`ref`/`ptr`/`bool` only in store-load pairs).
-const RAW_MT: [MemType; 9] = [
-    MemType::I8S,
-    MemType::I8U,
-    MemType::I16S,
-    MemType::I16U,
-    MemType::I32S,
-    MemType::I32U,
-    MemType::I64,
-    MemType::F32,
-    MemType::F64,
-];
+/// (The numeric memory types: the first nine of `MemType::ALL`.)
+const RAW_MT: &[MemType] = MemType::ALL.split_at(9).0;
 
 fn bump(s: SnapSel, by: u32) -> SnapSel {
     SnapSel {
