@@ -117,12 +117,7 @@ pub fn parse_input(s: &str) -> Result<Val, CliError> {
         Some((t, l)) => (Some(Type::from_name(t).ok_or_else(|| bad("unknown type"))?), l),
         None => (None, s),
     };
-    // Reuse the text format's literal syntax by parsing a one-constant trace.
-    let probe = format!("trace input\n\nblock0():\n    v0 = const {lit}\n    finish v0\n");
-    let parsed = leones_ir::parse(&probe).map_err(|e| bad(&e.message))?;
-    let leones_ir::Op::Const(k) = parsed.blocks[0].insts[0].op else {
-        return Err(bad("not a constant"));
-    };
+    let k = leones_ir::text::parse::parse_const(lit).map_err(|e| bad(&e.message))?;
     let k = match (ty, k) {
         (None, k) => k,
         (Some(Type::F64), Const::I64(i)) => Const::F64(i as f64),

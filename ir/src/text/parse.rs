@@ -32,19 +32,28 @@ pub fn parse(src: &str) -> Result<Trace, ParseError> {
 
 /// Parses a trace and also returns the positions of its pieces.
 pub fn parse_with_source_map(src: &str) -> Result<(Trace, SourceMap), ParseError> {
-    let toks = lex(src)?;
-    let mut p = Parser {
-        toks,
-        at: 0,
-        trace: Trace::default(),
-        map: SourceMap::default(),
-        values: ValueTable::default(),
-        selects: Vec::new(),
-        block_refs: Vec::new(),
-        virtual_count_hint: 0,
-    };
+    let mut p = Parser::new(src)?;
     p.trace_()?;
     Ok((p.trace, p.map))
+}
+
+/// Parses one constant literal of the text format (`5`, `-2.5`, `nan(0x7ff8000000000001)`,
+/// `true`, `null`, `ref(0x10)`, `ptr(0x10)`), for tools that take values on their
+/// command line.
+///
+/// ```
+/// use leones_ir::{text::parse::parse_const, Const};
+/// assert_eq!(parse_const("-3").unwrap(), Const::I64(-3));
+/// assert_eq!(parse_const("1e300").unwrap(), Const::F64(1e300));
+/// assert!(parse_const("5 6").is_err());
+/// ```
+pub fn parse_const(src: &str) -> Result<Const, ParseError> {
+    let mut p = Parser::new(src)?;
+    let k = p.literal()?;
+    if *p.peek() != Tok::Eof {
+        return p.unexpected("the end of the constant");
+    }
+    Ok(k)
 }
 
 #[derive(Default)]
@@ -72,6 +81,19 @@ struct Parser {
 type R<T> = Result<T, ParseError>;
 
 impl Parser {
+    fn new(src: &str) -> R<Parser> {
+        Ok(Parser {
+            toks: lex(src)?,
+            at: 0,
+            trace: Trace::default(),
+            map: SourceMap::default(),
+            values: ValueTable::default(),
+            selects: Vec::new(),
+            block_refs: Vec::new(),
+            virtual_count_hint: 0,
+        })
+    }
+
     // ---- token plumbing ----
     fn peek(&self) -> &Tok {
         &self.toks[self.at].0
