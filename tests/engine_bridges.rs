@@ -20,39 +20,14 @@ use leones_ir::interp::{Heap, Val};
 use leones_ir::{BinaryOp, MemType, Type};
 use leones_tracer::{Abort, FieldRef, LayoutRef, Location, LogConfig, Params, Recorder, Registry};
 
-struct World {
-    reg: Registry,
-    main: FrameRef,
-    helper: FrameRef,
-    node: LayoutRef,
-    next: FieldRef,
-    val: FieldRef,
-}
-
-fn world() -> World {
-    let reg = Registry::new();
-    let node = reg.layout("Node", 24, Some(0x4e0de)).unwrap();
-    World {
-        main: reg.frame("main", 1, 4).unwrap(),
-        helper: reg.frame("helper", 2, 4).unwrap(),
-        next: reg.field(node, "next", 8, Type::Ref, false).unwrap(),
-        val: reg.field(node, "val", 16, Type::I64, false).unwrap(),
-        node,
-        reg,
-    }
-}
+#[path = "support/nodes.rs"]
+mod nodes;
+use nodes::{addr, int, world, World};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Frame {
     Main { pc: u32, i: i64, n: i64, lim: i64, s: i64 },
     Helper { pc: u32, x: i64, lim: i64, a: u64, b: u64 },
-}
-
-fn int(v: Option<Val>) -> i64 {
-    v.and_then(|v| v.as_i64()).expect("an i64 slot")
-}
-fn addr(v: Option<Val>) -> u64 {
-    v.and_then(|v| v.as_addr()).unwrap_or(0)
 }
 
 /// Reports one step to the recorder, if one is under way; aborts it on failure.
@@ -241,7 +216,7 @@ fn run(w: &World, heap: &mut Heap, mut engine: Option<&mut Engine>, n: i64, lim:
 
 #[test]
 fn a_bridge_from_an_exit_holding_virtual_objects_is_attached_and_runs_natively() {
-    let w = world();
+    let w = world(4);
     let (n, lim) = (1000, 10);
     let mut heap = Heap::new();
     let want = run(&w, &mut heap, None, n, lim);
@@ -286,7 +261,7 @@ fn a_bridge_from_an_exit_holding_virtual_objects_is_attached_and_runs_natively()
 
 #[test]
 fn many_shapes_of_the_virtual_bridge_agree_with_the_interpreter() {
-    let w = world();
+    let w = world(4);
     for (n, lim) in [(50, 0), (50, 7), (300, 40), (200, 199), (5, 3)] {
         let want = run(&w, &mut Heap::new(), None, n, lim);
         for params in ["threshold=2,bridge_threshold=1", "threshold=3,bridge_threshold=4"] {

@@ -14,44 +14,19 @@
 //! `lim` the guard at helper@3 fails natively and the exit must rebuild `main@1`,
 //! `helper@3` and the two objects pointing at each other.
 
-use leones::engine::{Engine, EngineConfig, Entered, FrameRef, HeaderAction, HeapMaterializer};
+use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, HeapMaterializer};
 use leones_ir::interp::{Heap, Val};
-use leones_ir::{BinaryOp, MemType, Type};
-use leones_tracer::{Abort, FieldRef, LayoutRef, Location, LogConfig, Params, Registry};
+use leones_ir::{BinaryOp, MemType};
+use leones_tracer::{Abort, Location, LogConfig, Params};
 
-struct World {
-    reg: Registry,
-    main: FrameRef,
-    helper: FrameRef,
-    node: LayoutRef,
-    next: FieldRef,
-    val: FieldRef,
-}
-
-fn world() -> World {
-    let reg = Registry::new();
-    let node = reg.layout("Node", 24, Some(0x4e0de)).unwrap();
-    World {
-        main: reg.frame("main", 1, 3).unwrap(),
-        helper: reg.frame("helper", 2, 4).unwrap(),
-        next: reg.field(node, "next", 8, Type::Ref, false).unwrap(),
-        val: reg.field(node, "val", 16, Type::I64, false).unwrap(),
-        node,
-        reg,
-    }
-}
+#[path = "support/nodes.rs"]
+mod nodes;
+use nodes::{addr, int, world, World};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Frame {
     Main { pc: u32, i: i64, n: i64, lim: i64 },
     Helper { pc: u32, x: i64, lim: i64, a: u64, b: u64 },
-}
-
-fn i(v: Option<Val>) -> i64 {
-    v.and_then(|v| v.as_i64()).expect("an i64 slot")
-}
-fn r(v: Option<Val>) -> u64 {
-    v.and_then(|v| v.as_addr()).unwrap_or(0)
 }
 
 /// Runs the program; with an engine, compiled code runs the loop. Returns the final
@@ -81,17 +56,17 @@ fn run(w: &World, heap: &mut Heap, mut engine: Option<&mut Engine>) -> (i64, Vec
                                     if f.frame == w.main {
                                         Frame::Main {
                                             pc: f.pc,
-                                            i: i(s[0]),
-                                            n: i(s[1]),
-                                            lim: i(s[2]),
+                                            i: int(s[0]),
+                                            n: int(s[1]),
+                                            lim: int(s[2]),
                                         }
                                     } else {
                                         Frame::Helper {
                                             pc: f.pc,
-                                            x: i(s[0]),
-                                            lim: i(s[1]),
-                                            a: r(s[2]),
-                                            b: r(s[3]),
+                                            x: int(s[0]),
+                                            lim: int(s[1]),
+                                            a: addr(s[2]),
+                                            b: addr(s[3]),
                                         }
                                     }
                                 })
@@ -261,7 +236,7 @@ fn run(w: &World, heap: &mut Heap, mut engine: Option<&mut Engine>) -> (i64, Vec
 
 #[test]
 fn an_exit_rebuilds_two_frames_and_a_cyclic_virtual_graph() {
-    let w = world();
+    let w = world(3);
     let mut heap = Heap::new();
     let (want, none) = run(&w, &mut heap, None);
     assert_eq!((want, none.len()), (1700, 0));
@@ -299,7 +274,7 @@ fn an_exit_rebuilds_two_frames_and_a_cyclic_virtual_graph() {
     );
     assert_eq!((h.frame, h.pc), (w.helper, 3));
     assert_eq!(&h.slots[..2], &[Some(Val::I64(700)), Some(Val::I64(700))]);
-    let (a, b) = (r(h.slots[2]), r(h.slots[3]));
+    let (a, b) = (addr(h.slots[2]), addr(h.slots[3]));
     assert!(a != 0 && b != 0 && a != b);
     // The cycle, rebuilt: a.next = b, b.next = a, and the values.
     assert_eq!(heap.load(a + 8, MemType::Ref).unwrap(), Val::Ref(b));
