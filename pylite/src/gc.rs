@@ -35,6 +35,8 @@ pub struct Heap {
     mark_stack: Vec<*mut Header>,
     /// Number of collections run.
     pub collections: usize,
+    /// Objects allocated so far (all time).
+    pub allocations: u64,
 }
 
 impl Default for Heap {
@@ -45,6 +47,7 @@ impl Default for Heap {
             threshold: MIN_THRESHOLD,
             mark_stack: Vec::new(),
             collections: 0,
+            allocations: 0,
         }
     }
 }
@@ -75,6 +78,7 @@ impl Heap {
     pub fn alloc<T: HeapObj>(&mut self, obj: T) -> *mut T {
         let p = Box::into_raw(Box::new(obj));
         self.objects.push(p as *mut Header);
+        self.allocations += 1;
         self.bytes_since_gc += std::mem::size_of::<T>() + 16;
         p
     }
@@ -100,6 +104,7 @@ impl Heap {
             }
         }
         self.objects.push(p as *mut Header);
+        self.allocations += 1;
         self.bytes_since_gc += layout.size() + 16;
         p
     }

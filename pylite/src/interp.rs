@@ -240,6 +240,7 @@ impl Vm {
                     Instr::Jump { t } => pc = t as usize,
                     Instr::Loop { t } => {
                         pc = t as usize;
+                        self.loop_iterations += 1;
                         // Safepoint (and the future JIT hook: per-loop-header counter here).
                         if self.heap.wants_gc() {
                             save_pc!();

@@ -40,6 +40,7 @@ pub mod fileio;
 pub mod format;
 pub mod gc;
 mod interp;
+pub mod jit;
 pub mod lexer;
 pub mod modules;
 pub mod object;
@@ -56,8 +57,20 @@ pub use error::PyliteError;
 pub use value::Value;
 pub use vm::Vm;
 
-/// Runs `src` with `argv`, capturing everything it prints. For tests.
+/// Runs `src` with `argv` on the interpreter alone, capturing everything it prints. For tests.
 pub fn run_capture(src: &str, file: &str, argv: &[&str]) -> (String, Result<(), PyliteError>) {
+    let (out, result, _) = run_capture_with(src, file, argv, &jit::JitConfig::off());
+    (out, result)
+}
+
+/// Runs `src` with `argv` using the JIT as `config` says, capturing everything it
+/// prints; also returns what the JIT did. For tests and differential runs.
+pub fn run_capture_with(
+    src: &str,
+    file: &str,
+    argv: &[&str],
+    config: &jit::JitConfig,
+) -> (String, Result<(), PyliteError>, jit::JitReport) {
     use std::cell::RefCell;
     use std::rc::Rc;
     #[derive(Clone)]
@@ -72,13 +85,14 @@ pub fn run_capture(src: &str, file: &str, argv: &[&str]) -> (String, Result<(), 
         }
     }
     let buf = Shared(Rc::new(RefCell::new(Vec::new())));
-    let result = {
-        let mut vm = Vm::with_output(Box::new(buf.clone()));
+    let (result, report) = {
+        let mut vm = Vm::with_jit(Box::new(buf.clone()), config.clone());
         let mut args = vec![file.to_string()];
         args.extend(argv.iter().map(|s| s.to_string()));
         vm.set_argv(args);
-        vm.run_source(src, file)
+        let r = vm.run_source(src, file);
+        (r, vm.jit_report())
     };
     let out = String::from_utf8_lossy(&buf.0.borrow()).into_owned();
-    (out, result)
+    (out, result, report)
 }

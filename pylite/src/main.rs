@@ -1,9 +1,12 @@
-//! The `pylite` command: `pylite run FILE [args]` and `pylite bench [--runs N] [PROGRAM]`.
+//! The `pylite` command: `pylite run [--jit on|off] [--stats FILE] FILE [args]` and
+//! `pylite bench [--runs N] [PROGRAM]`.
 
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
-    eprintln!("usage: pylite run FILE [args...]\n       pylite bench [--runs N] [--dir DIR] [PROGRAM-PREFIX]");
+    eprintln!(
+        "usage: pylite run [--jit on|off] [--stats FILE.json] FILE [args...]\n       pylite bench [--runs N] [--dir DIR] [PROGRAM-PREFIX]"
+    );
     ExitCode::from(2)
 }
 
@@ -11,11 +14,35 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("run") => {
-            let Some(file) = args.get(2) else { return usage() };
-            let mut vm = pylite::Vm::new();
-            vm.set_argv(args[2..].to_vec());
+            let mut config = pylite::jit::JitConfig::on();
+            let mut stats = None;
+            let mut i = 2;
+            loop {
+                match args.get(i).map(String::as_str) {
+                    Some("--jit") => match args.get(i + 1).map(String::as_str) {
+                        Some("on") => config.enabled = true,
+                        Some("off") => config.enabled = false,
+                        _ => return usage(),
+                    },
+                    Some("--stats") => match args.get(i + 1) {
+                        Some(p) => stats = Some(p.clone()),
+                        None => return usage(),
+                    },
+                    _ => break,
+                }
+                i += 2;
+            }
+            let Some(file) = args.get(i) else { return usage() };
+            let out = Box::new(std::io::BufWriter::new(std::io::stdout()));
+            let mut vm = pylite::Vm::with_jit(out, config);
+            vm.set_argv(args[i..].to_vec());
             let r = vm.run_file(file);
             vm.flush();
+            if let Some(path) = stats {
+                if let Err(e) = std::fs::write(&path, vm.jit_report().to_json() + "\n") {
+                    eprintln!("pylite: cannot write {}: {}", path, e);
+                }
+            }
             match r {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(pylite::PyliteError::Exit(c)) => ExitCode::from(c as u8),

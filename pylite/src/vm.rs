@@ -99,6 +99,10 @@ pub struct Vm {
     pub(crate) struct_cache: Vec<(String, std::rc::Rc<crate::structmod::StructFmt>)>,
     /// Scratch buffer for `*args` calls.
     pub(crate) arg_buf: Vec<Value>,
+    /// How this VM uses the JIT.
+    pub(crate) jit_config: crate::jit::JitConfig,
+    /// `Loop` back-edges the interpreter executed.
+    pub(crate) loop_iterations: u64,
 }
 
 impl Default for Vm {
@@ -156,11 +160,30 @@ impl Vm {
             sources: HashMap::new(),
             struct_cache: Vec::new(),
             arg_buf: Vec::new(),
+            jit_config: crate::jit::JitConfig::off(),
+            loop_iterations: 0,
         };
         vm.init_exceptions();
         crate::builtins::install(&mut vm);
         crate::modules::install(&mut vm);
         vm
+    }
+
+    /// A VM printing to `out` that uses the JIT as `config` says.
+    pub fn with_jit(out: Box<dyn Write>, config: crate::jit::JitConfig) -> Vm {
+        let mut vm = Vm::with_output(out);
+        vm.jit_config = config;
+        vm
+    }
+
+    /// What the JIT did so far (zeros and `enabled: false` without it).
+    pub fn jit_report(&self) -> crate::jit::JitReport {
+        crate::jit::JitReport {
+            enabled: self.jit_config.enabled,
+            interp_loop_iterations: self.loop_iterations,
+            allocations_interp: self.heap.allocations,
+            ..Default::default()
+        }
     }
 
     /// Sets `sys.argv` (the first element is the script path).
