@@ -45,7 +45,13 @@ pub fn unary_bits(op: UnaryOp, x: u64) -> u64 {
         // Rust's `as` truncates and saturates, NaN becoming 0.
         UnaryOp::F2I => f64::from_bits(x) as i64 as u64,
         // Bit-preserving: bools are already 0/1, the rest reinterpret.
-        UnaryOp::B2I | UnaryOp::F2Bits | UnaryOp::Bits2F | UnaryOp::Ptr2I | UnaryOp::I2Ptr => x,
+        UnaryOp::B2I
+        | UnaryOp::F2Bits
+        | UnaryOp::Bits2F
+        | UnaryOp::Ptr2I
+        | UnaryOp::I2Ptr
+        | UnaryOp::Ref2I
+        | UnaryOp::I2Ref => x,
     }
 }
 

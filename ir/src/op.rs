@@ -127,11 +127,16 @@ pub enum UnaryOp {
     Ptr2I,
     /// i64 → ptr.
     I2Ptr,
+    /// ref → i64 (the object's address; hosts with a non-moving heap store references
+    /// in untyped 64-bit words, e.g. a tagged value's payload).
+    Ref2I,
+    /// i64 → ref (the inverse of `ref2i`; the word must hold an object's address or 0).
+    I2Ref,
 }
 
 impl UnaryOp {
     /// All unary ops.
-    pub const ALL: [UnaryOp; 12] = [
+    pub const ALL: [UnaryOp; 14] = [
         UnaryOp::INeg,
         UnaryOp::INot,
         UnaryOp::FNeg,
@@ -144,6 +149,8 @@ impl UnaryOp {
         UnaryOp::Bits2F,
         UnaryOp::Ptr2I,
         UnaryOp::I2Ptr,
+        UnaryOp::Ref2I,
+        UnaryOp::I2Ref,
     ];
     /// Text mnemonic.
     pub fn name(self) -> &'static str {
@@ -160,6 +167,8 @@ impl UnaryOp {
             UnaryOp::Bits2F => "bits2f",
             UnaryOp::Ptr2I => "ptr2i",
             UnaryOp::I2Ptr => "i2ptr",
+            UnaryOp::Ref2I => "ref2i",
+            UnaryOp::I2Ref => "i2ref",
         }
     }
     /// (operand type, result type).
@@ -176,6 +185,8 @@ impl UnaryOp {
             UnaryOp::Bits2F => (I64, F64),
             UnaryOp::Ptr2I => (Ptr, I64),
             UnaryOp::I2Ptr => (I64, Ptr),
+            UnaryOp::Ref2I => (Ref, I64),
+            UnaryOp::I2Ref => (I64, Ref),
         }
     }
 }

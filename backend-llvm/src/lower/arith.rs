@@ -80,6 +80,8 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             UnaryOp::Bits2F => b.build_bit_cast(self.v(a)?, t.f64, "")?,
             UnaryOp::Ptr2I => b.build_ptr_to_int(self.pointer(a)?, t.i64, "")?.into(),
             UnaryOp::I2Ptr => b.build_int_to_ptr(self.int(a)?, t.ptr, "")?.into(),
+            UnaryOp::Ref2I => b.build_ptr_to_int(self.pointer(a)?, t.i64, "")?.into(),
+            UnaryOp::I2Ref => b.build_int_to_ptr(self.int(a)?, t.ptr, "")?.into(),
         })
     }
 

@@ -3,7 +3,7 @@
 //! **Idea.** Every op whose operands are constants is computed now, with exactly the
 //! reference interpreter's semantics (wrapping integers, shifts mod 64, IEEE floats,
 //! saturating `f2i`); identities (`x + 0`, `x * 1`, `x - x`, `x & x`, `x == x`,
-//! `bnot (bnot x)`, `select c, a, a`, ...) replace an op by one of its operands or a
+//! `bnot (bnot x)`, `bits2f (f2bits x)`, `i2ref (ref2i r)`, `ine (b2i c), 0`, `select c, a, a`, ...) replace an op by one of its operands or a
 //! constant. An `*_ovf` op whose result is known not to overflow (constant operands,
 //! `x + 0`, `x * 1`, `x * 0`) disappears together with its `guard_no_overflow`; one
 //! that always overflows is kept (its guard always exits). Guards on constants that
@@ -62,12 +62,19 @@ pub(crate) fn simplify(op: &mut Op, consts: &HashMap<Value, Const>, defs: &HashM
                 if inner == u && matches!(u, UnaryOp::INeg | UnaryOp::INot | UnaryOp::BNot | UnaryOp::FNeg) {
                     return Simple::Value(*x);
                 }
+                if reinterprets_back(*inner, *u) {
+                    return Simple::Value(*x);
+                }
             }
             Simple::Keep
         }
         Op::Binary(b, x, y) => {
             if b.is_commutative() && k(x).is_some() && k(y).is_none() {
                 std::mem::swap(x, y);
+            }
+            // `ine (b2i c), 0` is `c`: how a host reads back a bool it stored as a word.
+            if let (BinaryOp::INe, Some(Op::Unary(UnaryOp::B2I, c)), Some(Const::I64(0))) = (*b, defs.get(x), k(y)) {
+                return Simple::Value(*c);
             }
             binary(*b, *x, *y, k(x), k(y))
         }
@@ -84,6 +91,17 @@ pub(crate) fn simplify(op: &mut Op, consts: &HashMap<Value, Const>, defs: &HashM
         Op::Guard(kind, _) => guard(kind, consts, defs),
         _ => Simple::Keep,
     }
+}
+
+/// Whether `outer (inner x)` is `x` bit for bit: a value stored as a 64-bit word and
+/// read back (`bits2f (f2bits x)`, `i2ref (ref2i r)`, ...). NaN payloads survive, since
+/// both directions only reinterpret bits.
+fn reinterprets_back(inner: UnaryOp, outer: UnaryOp) -> bool {
+    use UnaryOp::*;
+    matches!(
+        (inner, outer),
+        (F2Bits, Bits2F) | (Bits2F, F2Bits) | (Ref2I, I2Ref) | (I2Ref, Ref2I) | (Ptr2I, I2Ptr) | (I2Ptr, Ptr2I)
+    )
 }
 
 fn binary(op: BinaryOp, x: Value, y: Value, kx: Option<Const>, ky: Option<Const>) -> Simple {
