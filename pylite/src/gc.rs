@@ -52,8 +52,13 @@ impl Default for Heap {
     }
 }
 
+/// The allocation of an object with `n` inline values after a fixed part of `head` bytes.
+fn inline_layout(head: usize, n: usize) -> Layout {
+    Layout::from_size_align(head + 16 * n, 8).expect("inline object layout")
+}
+
 fn instance_layout(nslots: u32) -> Layout {
-    Layout::from_size_align(INSTANCE_SLOTS_OFFSET + 16 * nslots as usize, 8).expect("instance layout")
+    inline_layout(INSTANCE_SLOTS_OFFSET, nslots as usize)
 }
 
 fn approx_size(p: *mut Header) -> usize {
@@ -62,7 +67,7 @@ fn approx_size(p: *mut Header) -> usize {
         match (*p).kind {
             Kind::Str => 32 + (*(p as *mut StrObj)).data.cap,
             Kind::Bytes => 32 + (*(p as *mut BytesObj)).data.cap,
-            Kind::Tuple => 48 + 16 * (*(p as *mut TupleObj)).items.cap,
+            Kind::Tuple => TUPLE_ITEMS_OFFSET + 16 * (*(p as *mut TupleObj)).len,
             Kind::List => 48 + 16 * (*(p as *mut ListObj)).items.cap,
             Kind::Instance => INSTANCE_SLOTS_OFFSET + 16 * (*(p as *mut Instance)).nslots as usize,
             Kind::Generator => 64 + 16 * (*(p as *mut GeneratorObj)).slots.cap,
@@ -103,10 +108,42 @@ impl Heap {
                 Instance::slot_ptr(p, i).write(Value::UNDEF);
             }
         }
-        self.objects.push(p as *mut Header);
-        self.allocations += 1;
-        self.bytes_since_gc += layout.size() + 16;
+        self.register(p as *mut Header, layout.size());
         p
+    }
+    /// Allocates a tuple holding `items`.
+    pub fn alloc_tuple(&mut self, items: &[Value]) -> *mut TupleObj {
+        let layout = inline_layout(TUPLE_ITEMS_OFFSET, items.len());
+        // SAFETY: non-zero size; the header and every item are written before use.
+        let p = unsafe { alloc(layout) } as *mut TupleObj;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        unsafe {
+            p.write(TupleObj::header(items.len()));
+            let first = (p as *mut u8).add(TUPLE_ITEMS_OFFSET) as *mut Value;
+            std::ptr::copy_nonoverlapping(items.as_ptr(), first, items.len());
+        }
+        self.register(p as *mut Header, layout.size());
+        p
+    }
+    /// Allocates `size` zeroed bytes for an object whose header compiled code writes
+    /// (a JIT's `new` of an instance or tuple layout: both are a 32-byte fixed part
+    /// and 16-byte values). No collection runs before the header is written.
+    pub fn alloc_zeroed_object(&mut self, size: usize) -> *mut Header {
+        let layout = Layout::from_size_align(size.max(TUPLE_ITEMS_OFFSET), 8).expect("object layout");
+        // SAFETY: non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) } as *mut Header;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        self.register(p, layout.size());
+        p
+    }
+    fn register(&mut self, p: *mut Header, size: usize) {
+        self.objects.push(p);
+        self.allocations += 1;
+        self.bytes_since_gc += size + 16;
     }
     /// Whether a collection is due (polled at safepoints).
     #[inline(always)]
@@ -170,7 +207,7 @@ impl Heap {
         unsafe {
             match (*p).kind {
                 Kind::Str | Kind::Bytes | Kind::Builtin | Kind::File | Kind::Range | Kind::RangeIter => {}
-                Kind::Tuple => self.mark_all((*(p as *mut TupleObj)).items.as_slice()),
+                Kind::Tuple => self.mark_all(TupleObj::items(p as *mut TupleObj)),
                 Kind::List => self.mark_all((*(p as *mut ListObj)).items.as_slice()),
                 Kind::Instance => {
                     let inst = p as *mut Instance;
@@ -221,7 +258,10 @@ unsafe fn free_object(p: *mut Header) {
     match (*p).kind {
         Kind::Str => free_box!(StrObj),
         Kind::Bytes => free_box!(BytesObj),
-        Kind::Tuple => free_box!(TupleObj),
+        Kind::Tuple => dealloc(
+            p as *mut u8,
+            inline_layout(TUPLE_ITEMS_OFFSET, (*(p as *mut TupleObj)).len),
+        ),
         Kind::List => free_box!(ListObj),
         Kind::Instance => {
             let inst = p as *mut Instance;

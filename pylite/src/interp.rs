@@ -606,7 +606,7 @@ impl Vm {
                         if i.tag == TAG_INT && o.tag == TAG_OBJ {
                             let k = (*o.as_ptr::<Header>()).kind;
                             if k == Kind::List || k == Kind::Tuple {
-                                let items = cast_unchecked::<TupleObj>(o).items.as_slice();
+                                let items = as_seq(o).unwrap_unchecked();
                                 let ix = i.as_int();
                                 let j = if ix < 0 { ix + items.len() as i64 } else { ix };
                                 if j >= 0 && (j as usize) < items.len() {

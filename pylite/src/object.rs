@@ -13,7 +13,9 @@
 //!   per class (its *shape*, computed at compile time from `self.x = ...`
 //!   assignments in the class's methods, base-class slots first); attributes
 //!   outside the shape live in the `extra` side table.
-//! * [`TupleObj`]/[`ListObj`]: header, then a [`RawBuf`] `{ptr, len, cap}` at 16:
+//! * [`TupleObj`]: header, `len` at 16, then `len` inline [`Value`]s from offset 32
+//!   (the same shape as an instance, so a JIT can treat a small tuple as a layout).
+//! * [`ListObj`]: header, then a [`RawBuf`] `{ptr, len, cap}` at 16:
 //!   item `i` is at `*(ptr + 16*i)`.
 //! * [`StrObj`]/[`BytesObj`]: header, then a `RawBuf<u8>` at 16 (UTF-8 for str).
 //! * [`GeneratorObj`]: header, `code` at 16, `pc: u32` at 24, `state` at 28, then
@@ -145,11 +147,34 @@ pub struct BytesObj {
     pub h: Header,
     pub data: RawBuf<u8>,
 }
-/// A tuple.
+/// A tuple: `len` items stored inline right after the struct (offset 32, like an
+/// instance's slots), so a JIT can describe a tuple of `n` items as a fixed layout.
 #[repr(C)]
 pub struct TupleObj {
     pub h: Header,
-    pub items: RawBuf<Value>,
+    pub len: usize,
+    _pad: usize,
+}
+/// Byte offset of a tuple's first item.
+pub const TUPLE_ITEMS_OFFSET: usize = std::mem::size_of::<TupleObj>();
+
+impl TupleObj {
+    /// The fixed part of a tuple of `len` items (the caller allocates room for them).
+    pub fn header(len: usize) -> TupleObj {
+        TupleObj {
+            h: Header::new(Kind::Tuple),
+            len,
+            _pad: 0,
+        }
+    }
+    /// The items of the tuple at `this`.
+    ///
+    /// # Safety
+    /// `this` is a live tuple (allocated with room for `len` items).
+    #[inline(always)]
+    pub unsafe fn items<'a>(this: *const TupleObj) -> &'a [Value] {
+        std::slice::from_raw_parts((this as *const u8).add(TUPLE_ITEMS_OFFSET) as *const Value, (*this).len)
+    }
 }
 /// A list.
 #[repr(C)]
@@ -366,10 +391,9 @@ pub fn as_bytes<'a>(v: Value) -> Option<&'a [u8]> {
 #[inline]
 pub fn as_seq<'a>(v: Value) -> Option<&'a [Value]> {
     match v.kind() {
-        Some(Kind::Tuple) | Some(Kind::List) => {
-            // SAFETY: tuples and lists share the {h, items} layout.
-            Some(unsafe { cast_unchecked::<TupleObj>(v) }.items.as_slice())
-        }
+        // SAFETY: kinds checked; tuples hold their items inline, lists in a RawBuf.
+        Some(Kind::Tuple) => Some(unsafe { TupleObj::items(v.as_ptr()) }),
+        Some(Kind::List) => Some(unsafe { cast_unchecked::<ListObj>(v) }.items.as_slice()),
         _ => None,
     }
 }

@@ -360,13 +360,7 @@ impl Vm {
     }
     /// A new tuple.
     pub fn new_tuple(&mut self, items: Vec<Value>) -> Value {
-        let n = items.len();
-        let p = self.heap.alloc(TupleObj {
-            h: Header::new(Kind::Tuple),
-            items: RawBuf::from_vec(items),
-        });
-        self.heap.account(16 * n);
-        Value::obj(p)
+        Value::obj(self.heap.alloc_tuple(&items))
     }
     /// A new list.
     pub fn new_list(&mut self, items: Vec<Value>) -> Value {

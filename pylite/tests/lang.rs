@@ -192,7 +192,9 @@ fn instruction_is_eight_bytes_and_value_layout() {
     assert_eq!(std::mem::size_of::<pylite::Value>(), 16);
     assert_eq!(std::mem::size_of::<pylite::object::Header>(), 16);
     assert_eq!(pylite::object::INSTANCE_SLOTS_OFFSET, 32);
-    assert_eq!(std::mem::offset_of!(pylite::object::TupleObj, items), 16);
+    assert_eq!(std::mem::offset_of!(pylite::object::TupleObj, len), 16);
+    assert_eq!(pylite::object::TUPLE_ITEMS_OFFSET, 32);
+    assert_eq!(std::mem::offset_of!(pylite::object::ListObj, items), 16);
     assert_eq!(std::mem::offset_of!(pylite::rawbuf::RawBuf<pylite::Value>, ptr), 0);
     assert_eq!(std::mem::offset_of!(pylite::rawbuf::RawBuf<pylite::Value>, len), 8);
     assert_eq!(std::mem::offset_of!(pylite::object::GeneratorObj, slots), 32);
