@@ -41,7 +41,7 @@ impl Vm {
         c.kind = kind;
         c.index = index;
         c.value = value;
-        c.epoch = self.class_epoch;
+        c.epoch = *self.class_epoch;
         ic.set(c);
     }
 
@@ -89,7 +89,7 @@ impl Vm {
         match obj.kind() {
             Some(Kind::Instance) => {
                 let cls = class_of(obj).unwrap();
-                if cls == c.class && c.epoch == self.class_epoch {
+                if cls == c.class && c.epoch == *self.class_epoch {
                     match c.kind {
                         IC_PROPERTY => return Ok(AttrOut::Getter(c.value)),
                         IC_CLASSVAL => return Ok(AttrOut::Value(c.value)),
@@ -218,7 +218,7 @@ impl Vm {
             }
             Some(Kind::Class) => {
                 cast::<ClassObj>(obj).unwrap().attrs.insert(name, v);
-                self.class_epoch = self.class_epoch.wrapping_add(1);
+                *self.class_epoch = self.class_epoch.wrapping_add(1);
                 Ok(())
             }
             _ => {
@@ -235,7 +235,7 @@ impl Vm {
         match obj.kind() {
             Some(Kind::Instance) => {
                 let cls = class_of(obj).unwrap();
-                if cls == c.class && c.epoch == self.class_epoch && c.kind == IC_METHOD {
+                if cls == c.class && c.epoch == *self.class_epoch && c.kind == IC_METHOD {
                     return Ok((c.value, obj));
                 }
                 // SAFETY: classes are permanent.

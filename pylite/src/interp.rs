@@ -41,8 +41,14 @@ use crate::vm::{Frame, FrameKind, Vm, MAX_DEPTH};
 impl Vm {
     /// Runs until the top entry frame returns.
     pub(crate) fn run_frames(&mut self) -> PyResult<Value> {
+        self.run_depth += 1;
         // SAFETY: see the module documentation.
-        unsafe { self.run_loop() }
+        let r = unsafe { self.run_loop() };
+        self.run_depth -= 1;
+        if self.run_depth == 0 && self.recording {
+            self.jit_abort("the program ended");
+        }
+        r
     }
 
     #[allow(unused_assignments)]
@@ -147,6 +153,9 @@ impl Vm {
                     }};
                 }
 
+                if self.recording && self.run_depth == 1 {
+                    self.jit_record(code, pc, regs);
+                }
                 let ins = *code.instrs.get_unchecked(pc);
                 pc += 1;
                 match ins {
@@ -241,10 +250,21 @@ impl Vm {
                     Instr::Loop { t } => {
                         pc = t as usize;
                         self.loop_iterations += 1;
-                        // Safepoint (and the future JIT hook: per-loop-header counter here).
+                        // Safepoint, and the JIT's hook: count, record, enter compiled code.
                         if self.heap.wants_gc() {
                             save_pc!();
                             self.collect();
+                        }
+                        if self.jit.is_some() && self.run_depth == 1 {
+                            save_pc!();
+                            match self.jit_header(pc) {
+                                crate::jit::JitNext::Continue => {}
+                                crate::jit::JitNext::Reload => load_top!(),
+                                crate::jit::JitNext::Throw(e) => {
+                                    load_top!();
+                                    throw!(e)
+                                }
+                            }
                         }
                     }
                     Instr::BrTrue { a, t } => {
@@ -660,7 +680,7 @@ impl Vm {
                         if o.tag == TAG_OBJ {
                             if c.kind == IC_METHOD
                                 && (*o.as_ptr::<Header>()).class == c.class
-                                && c.epoch == self.class_epoch
+                                && c.epoch == *self.class_epoch
                             {
                                 r!(base) = c.value;
                                 r!(base + 1) = o;
@@ -699,7 +719,7 @@ impl Vm {
                     Instr::ClassSet { cls, name, src } => {
                         let sym = code.syms[name as usize];
                         cast_unchecked::<ClassObj>(r!(cls)).attrs.insert(sym, r!(src));
-                        self.class_epoch = self.class_epoch.wrapping_add(1);
+                        *self.class_epoch = self.class_epoch.wrapping_add(1);
                     }
                     Instr::Import { dst, name } => {
                         let sym = code.syms[name as usize];
@@ -761,6 +781,9 @@ impl Vm {
 
     /// Finds a handler for `exc` starting at the top frame; pops frames without one.
     fn unwind(&mut self, exc: Value) -> Result<(), Value> {
+        if self.recording {
+            self.jit_abort("an exception");
+        }
         if !self.tb_exc.is(exc) {
             self.tb.clear();
             self.tb_exc = exc;

@@ -92,7 +92,8 @@ pub struct Vm {
     /// Traceback entries (code, line), innermost first, of `tb_exc`.
     pub(crate) tb: Vec<(*const Code, u32)>,
     pub(crate) tb_exc: Value,
-    pub(crate) class_epoch: u32,
+    /// Bumped when a class attribute changes; boxed so compiled code can read it at a fixed address.
+    pub(crate) class_epoch: Box<u32>,
     pub(crate) out: Box<dyn Write>,
     pub(crate) argv: Vec<String>,
     pub(crate) sources: HashMap<String, String>,
@@ -103,6 +104,19 @@ pub struct Vm {
     pub(crate) jit_config: crate::jit::JitConfig,
     /// `Loop` back-edges the interpreter executed.
     pub(crate) loop_iterations: u64,
+    /// The JIT, when enabled (taken out while it runs, so nested runs see none).
+    pub(crate) jit: Option<Box<crate::jit::Jit>>,
+    /// A recording is under way: report each instruction.
+    pub(crate) recording: bool,
+    /// Compiled code is on the stack: no collection may run.
+    pub(crate) in_native: bool,
+    /// Nesting of interpreter runs (1 = the program's own).
+    pub(crate) run_depth: u32,
+    /// A residual call parked an outcome (see `jit::natives`).
+    pub(crate) jit_raised: bool,
+    pub(crate) jit_pending: Option<crate::jit::Pending>,
+    /// The engine's interrupt flag (raised when a collection is due in compiled code).
+    pub(crate) jit_interrupt: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 impl Default for Vm {
@@ -154,7 +168,7 @@ impl Vm {
             cur_exc: Value::NONE,
             tb: Vec::new(),
             tb_exc: Value::NONE,
-            class_epoch: 0,
+            class_epoch: Box::new(0),
             out,
             argv: vec!["<pylite>".into()],
             sources: HashMap::new(),
@@ -162,6 +176,13 @@ impl Vm {
             arg_buf: Vec::new(),
             jit_config: crate::jit::JitConfig::off(),
             loop_iterations: 0,
+            jit: None,
+            recording: false,
+            in_native: false,
+            run_depth: 0,
+            jit_raised: false,
+            jit_pending: None,
+            jit_interrupt: None,
         };
         vm.init_exceptions();
         crate::builtins::install(&mut vm);
@@ -173,17 +194,29 @@ impl Vm {
     pub fn with_jit(out: Box<dyn Write>, config: crate::jit::JitConfig) -> Vm {
         let mut vm = Vm::with_output(out);
         vm.jit_config = config;
+        vm.jit_init();
         vm
     }
 
     /// What the JIT did so far (zeros and `enabled: false` without it).
     pub fn jit_report(&self) -> crate::jit::JitReport {
-        crate::jit::JitReport {
+        let mut r = crate::jit::JitReport {
             enabled: self.jit_config.enabled,
             interp_loop_iterations: self.loop_iterations,
-            allocations_interp: self.heap.allocations,
             ..Default::default()
+        };
+        let jit_allocs = self.jit.as_ref().map_or(0, |j| j.allocations);
+        r.allocations_jit = jit_allocs;
+        r.allocations_interp = self.heap.allocations - jit_allocs;
+        if let Some(j) = &self.jit {
+            r.fill_from_engine(&j.engine.stats(), j.engine.tracer_stats());
         }
+        r
+    }
+
+    /// The JIT's summary (`LEONES_LOG=summary` text), if the JIT is on.
+    pub fn jit_summary(&self) -> Option<String> {
+        self.jit.as_ref().map(|j| j.engine.summary())
     }
 
     /// Sets `sys.argv` (the first element is the script path).
@@ -201,6 +234,7 @@ impl Vm {
 
     /// Compiles and runs `src` as the main module; `file` names it in errors.
     pub fn run_source(&mut self, src: &str, file: &str) -> Result<(), PyliteError> {
+        let _current = crate::jit::CurrentVm::enter(self as *mut Vm);
         self.sources.insert(file.to_string(), src.to_string());
         let compiled = crate::parser::parse(src).and_then(|ast| crate::compiler::compile_module(self, &ast, file));
         let code_idx = match compiled {
@@ -512,7 +546,17 @@ impl Vm {
 
     /// Runs a collection. Only called at safepoints (see `gc.rs`).
     pub(crate) fn collect(&mut self) {
+        if self.in_native {
+            // Compiled code holds objects in registers: collect at the next safepoint
+            // of the interpreter proper (compiled loops leave at their next header).
+            return;
+        }
         let h = &mut self.heap;
+        if let Some(j) = &self.jit {
+            for &v in &j.roots {
+                h.mark_value(v);
+            }
+        }
         // SAFETY: [0, stack_top) is the live part of the register stack; every
         // slot in it was initialised when its frame was pushed.
         for i in 0..self.stack_top {

@@ -433,6 +433,11 @@ impl Engine {
     pub fn on_loop_header(&mut self, loc: Location, frame: FrameRef, pc: u32, slots: &[Option<Val>]) -> HeaderAction {
         if let Some((rec, _)) = self.recording.as_mut() {
             match rec.at_header(loc) {
+                // Another compiled loop's header: end this recording there instead of
+                // unrolling that loop into it, and run the compiled loop.
+                Ok(None) if self.loops.contains_key(&loc) => {
+                    self.abort_recording(Abort::Unsupported(format!("reached the compiled loop at {}", loc.0)));
+                }
                 Ok(None) => return HeaderAction::Recording,
                 Ok(Some(done)) => {
                     let (_, mode) = self.recording.take().expect("recording");

@@ -1,11 +1,43 @@
 //! # pylite on Leones: the JIT wired into the VM
 //!
-//! (Work in progress: this module is the public surface — configuration and the
-//! report — that the `pylite` command, the tests and the benchmark use.)
+//! pylite links Leones the way any VM would: it registers its world ([`world`]),
+//! reports what its interpreter does while the engine records ([`record`]), enters
+//! compiled loops at loop back-edges, and rebuilds its frames when compiled code
+//! leaves ([`host`]).
+//!
+//! ```text
+//!  Loop (back-edge) ─► Vm::jit_header ─► Engine::on_loop_header(code:pc, frame, slots)
+//!      Recording ─► every instruction: record::record before it executes
+//!      Enter     ─► Engine::enter(slots, memory) ─► native loop ... exit
+//!                   ─► frames rebuilt (inlined calls become real frames, virtual
+//!                      instances and tuples allocated), interpretation resumes at the
+//!                      instruction whose guard failed
+//! ```
+//!
+//! Slots travel unboxed ([`values`]): an int slot is an `i64`, a float an `f64`, so
+//! arithmetic in compiled loops never allocates. Builtins the recorder does not inline
+//! are residual calls ([`natives`]) with their effects declared, so `math.gcd` is pure
+//! and `print` opaque.
+//!
+//! Invariants the VM keeps for compiled code: no collection runs while compiled code
+//! is on the stack (a builtin that wants one raises the interrupt flag instead, and the
+//! interpreter collects at the next loop header); every object whose address a trace
+//! embeds (functions, classes, modules, constants) is kept alive by the JIT; nested
+//! interpreter runs (Python code called from a builtin) neither record nor enter
+//! compiled code.
+
+mod host;
+mod natives;
+mod record;
+mod values;
+mod world;
 
 use leones::engine::EngineStats;
 pub use leones_backend_llvm::Level;
 pub use leones_tracer::Params;
+
+pub(crate) use host::{Jit, JitNext};
+pub(crate) use natives::{CurrentVm, Pending};
 
 /// How a [`crate::Vm`] uses the JIT.
 #[derive(Clone, Debug)]
@@ -98,8 +130,9 @@ impl JitReport {
         )
     }
 
-    #[allow(dead_code)] // used once the engine is wired in
-    pub(crate) fn fill_from_engine(&mut self, s: &EngineStats) {
+    pub(crate) fn fill_from_engine(&mut self, s: &EngineStats, t: &leones_tracer::Stats) {
+        self.aborts = t.total_aborts();
+        self.compile_secs = t.compile_time.values().map(|d| d.as_secs_f64()).sum();
         self.loops = s.loops_compiled;
         self.bridges = s.bridges_attached;
         self.code_bytes = s.code_bytes;

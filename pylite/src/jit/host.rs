@@ -1,0 +1,361 @@
+//! # The host side: loop headers, entering compiled code, rebuilding frames
+//!
+//! [`Vm::jit_header`] runs at every `Loop` back-edge of the outermost interpreter run.
+//! It passes the frame's slots to [`Engine::on_loop_header`]; while a recording is
+//! under way, [`Vm::jit_record`] reports each instruction before it executes. When a
+//! compiled loop exists, the frame's slots go into [`Engine::enter`]; what comes back
+//! is an exit: the frames to resume, outermost first. The first is the frame that
+//! entered (its slots are overwritten); each further one is an inlined call, which
+//! becomes a real frame again — its kind (`__init__` or not) and where its result goes
+//! read off the caller's call instruction, the caller's pc stepped past it.
+//!
+//! An exit through a residual call's `guard_no_exception` means the call already ran:
+//! the parked outcome ([`Pending`]) is thrown at the call or stored in its result
+//! register — the call is never executed twice.
+//!
+//! [`PyMemory`] is pylite's [`HostMemory`]: objects compiled code allocates are
+//! registered with the collector, and virtual instances and tuples are materialized
+//! as real ones.
+
+use super::natives::{take_pending, Pending};
+use super::record::{record, PostCall, Rec};
+use super::values::{const_tv, from_val, to_val};
+use super::world::World;
+use super::JitConfig;
+use crate::bytecode::{Code, Instr};
+use crate::object::*;
+use crate::value::Value;
+use crate::vm::{Frame, FrameKind, Vm, STACK_SLOTS};
+use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, HostMemory};
+use leones_ir::interp::Val;
+use leones_tracer::{Abort, FieldRef, LayoutRef, Location, Materialize, ResumeFrame};
+use std::sync::atomic::Ordering;
+
+/// The JIT state a VM owns.
+pub(crate) struct Jit {
+    pub engine: Engine,
+    pub world: World,
+    /// Objects compiled code refers to by address (GC roots).
+    pub roots: Vec<Value>,
+    /// A residual call recorded but not yet emitted (its result is not known yet).
+    post: Option<PostCall>,
+    /// Recordings started so far, as last seen (to notice a new one).
+    serial: u64,
+    /// Objects compiled code and exits allocated.
+    pub allocations: u64,
+}
+
+/// What the interpreter does after a loop header.
+pub(crate) enum JitNext {
+    /// Keep interpreting at the same pc.
+    Continue,
+    /// Frames changed (an exit): reload the top frame.
+    Reload,
+    /// Frames changed and this exception is to be thrown in the top frame.
+    Throw(Value),
+}
+
+impl Jit {
+    /// A JIT as `config` says; `None` (interpret only) if the engine cannot be set up.
+    pub fn new(config: &JitConfig) -> Result<Jit, String> {
+        let world = World::new();
+        let mut ec = if config.read_env {
+            EngineConfig::from_env(config.params.clone()).map_err(|e| e.to_string())?
+        } else {
+            EngineConfig::new(config.params.clone())
+        };
+        ec.level = config.level;
+        let mut engine = Engine::with_config(world.reg.clone(), ec).map_err(|e| e.to_string())?;
+        engine.set_exception_hook(Some(take_pending));
+        Ok(Jit {
+            engine,
+            world,
+            roots: Vec::new(),
+            post: None,
+            serial: 0,
+            allocations: 0,
+        })
+    }
+}
+
+/// The location of a loop header: the code object and the header's pc.
+fn location(code: *const Code, pc: usize) -> Location {
+    Location(((code as u64) << 16) | pc as u64)
+}
+
+/// pylite's memory, for compiled code's `new` and for materializing virtuals.
+struct PyMemory<'a> {
+    vm: *mut Vm,
+    world: &'a World,
+    allocations: &'a mut u64,
+}
+
+impl Materialize for PyMemory<'_> {
+    fn allocate(&mut self, layout: LayoutRef) -> Result<u64, String> {
+        let l = self.world.layout_info(layout).ok_or("not a pylite layout")?;
+        // SAFETY: the VM outlives the native run that exits here.
+        let heap = unsafe { &mut (*self.vm).heap };
+        *self.allocations += 1;
+        Ok(if l.class.is_null() {
+            heap.alloc_tuple(&vec![Value::NONE; l.values.len()]) as u64
+        } else {
+            heap.alloc_instance(l.class) as u64
+        })
+    }
+    fn set_field(&mut self, obj: u64, field: FieldRef, value: Val) -> Result<(), String> {
+        let (_, _, offset, _) = self.world.reg.field_info(field).ok_or("unknown field")?;
+        // SAFETY: `obj` was just allocated by `allocate` with this field's layout; all
+        // pylite fields are 8-byte words.
+        unsafe { ((obj + offset as u64) as *mut u64).write(value.to_bits()) };
+        Ok(())
+    }
+}
+
+impl HostMemory for PyMemory<'_> {
+    fn alloc_raw(&mut self, size: u64) -> u64 {
+        *self.allocations += 1;
+        // SAFETY: as in `allocate`.
+        unsafe { (*self.vm).heap.alloc_zeroed_object(size as usize) as u64 }
+    }
+}
+
+impl Vm {
+    /// Sets up the JIT if the configuration asks for it (a failure is reported once and
+    /// the VM interprets).
+    pub(crate) fn jit_init(&mut self) {
+        if !self.jit_config.enabled {
+            return;
+        }
+        match Jit::new(&self.jit_config) {
+            Ok(j) => {
+                self.jit_interrupt = Some(j.engine.interrupt_flag());
+                self.jit = Some(Box::new(j));
+            }
+            Err(e) => eprintln!("pylite: JIT disabled: {e}"),
+        }
+    }
+
+    /// Emits a pending residual call now that its result is in the top frame.
+    fn flush_post(&mut self, jit: &mut Jit, regs: *const Value, code: &Code) -> Result<(), Abort> {
+        let Some(p) = jit.post.take() else { return Ok(()) };
+        let Some(r) = jit.engine.recorder() else { return Ok(()) };
+        // SAFETY: dst is a register of the frame that made the call (the top frame).
+        let result = unsafe { *regs.add(p.dst as usize) };
+        let mut x = Rec {
+            r,
+            w: &mut jit.world,
+            roots: &mut jit.roots,
+            vm: self,
+            code,
+            regs,
+            post: &mut None,
+        };
+        x.finish_call(p, result)
+    }
+
+    /// Reports instruction `pc` of the top frame to the recorder (before it executes).
+    pub(crate) fn jit_record(&mut self, code: &Code, pc: usize, regs: *const Value) {
+        let Some(mut jit) = self.jit.take() else { return };
+        let res = self.flush_post(&mut jit, regs, code).and_then(|()| {
+            let Some(r) = jit.engine.recorder() else { return Ok(()) };
+            let mut x = Rec {
+                r,
+                w: &mut jit.world,
+                roots: &mut jit.roots,
+                vm: self,
+                code,
+                regs,
+                post: &mut jit.post,
+            };
+            record(&mut x, pc)
+        });
+        if let Err(why) = res {
+            jit.post = None;
+            jit.engine.abort_recording(why);
+        }
+        self.recording = jit.engine.is_recording();
+        self.jit = Some(jit);
+    }
+
+    /// Gives up a recording under way (an exception, the program ending).
+    pub(crate) fn jit_abort(&mut self, why: &str) {
+        if let Some(jit) = self.jit.as_mut() {
+            jit.post = None;
+            jit.engine.abort_recording(Abort::Host(why.into()));
+        }
+        self.recording = false;
+    }
+
+    /// The top frame arrived at loop header `pc` (through its back-edge).
+    pub(crate) fn jit_header(&mut self, pc: usize) -> JitNext {
+        let Some(mut jit) = self.jit.take() else {
+            return JitNext::Continue;
+        };
+        let next = self.jit_header_with(&mut jit, pc);
+        self.recording = jit.engine.is_recording();
+        self.jit = Some(jit);
+        next
+    }
+
+    fn jit_header_with(&mut self, jit: &mut Jit, pc: usize) -> JitNext {
+        let top = *self.frames.last().expect("a frame at a loop header");
+        // SAFETY: frames reference VM-owned code.
+        let code: &Code = unsafe { &*top.code };
+        if let Err(why) = self.flush_post(jit, top.base, code) {
+            jit.post = None;
+            jit.engine.abort_recording(why);
+        }
+        let Ok(frame) = jit.world.frame(code) else {
+            return JitNext::Continue;
+        };
+        let loc = location(code, pc);
+        // SAFETY: the frame's window holds nslots initialized values.
+        let regs = unsafe { std::slice::from_raw_parts(top.base, code.nslots as usize) };
+        let consts = code.nlocals as usize..(code.nlocals + code.nregconsts) as usize;
+        let vals: Vec<Option<Val>> = regs
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if consts.contains(&i) { None } else { to_val(*v) })
+            .collect();
+        match jit.engine.on_loop_header(loc, frame, pc as u32, &vals) {
+            HeaderAction::Interpret => JitNext::Continue,
+            HeaderAction::Recording => {
+                let serial = jit.engine.tracer_stats().recordings;
+                if serial != jit.serial {
+                    jit.serial = serial;
+                    // A new loop recording: the register constants are constants.
+                    if let Some(r) = jit.engine.recorder() {
+                        for (i, &k) in code.consts[..code.nregconsts as usize].iter().enumerate() {
+                            if let Some(tv) = const_tv(k) {
+                                let _ = r.set_slot(code.nlocals as usize + i, tv);
+                            }
+                        }
+                    }
+                }
+                JitNext::Continue
+            }
+            HeaderAction::Enter => self.jit_enter(jit, loc, &vals),
+        }
+    }
+
+    fn jit_enter(&mut self, jit: &mut Jit, loc: Location, vals: &[Option<Val>]) -> JitNext {
+        let vm: *mut Vm = self;
+        let mut mem = PyMemory {
+            vm,
+            world: &jit.world,
+            allocations: &mut jit.allocations,
+        };
+        self.in_native = true;
+        let entered = jit.engine.enter(loc, vals, &mut mem);
+        self.in_native = false;
+        jit.serial = jit.engine.tracer_stats().recordings;
+        let exit = match entered {
+            Ok(Entered::Exit(exit)) => exit,
+            // Not entered, or a fault (the frame is as it was): interpret.
+            Ok(_) | Err(_) => return JitNext::Continue,
+        };
+        if exit.interrupted {
+            if let Some(f) = &self.jit_interrupt {
+                f.store(0, Ordering::SeqCst);
+            }
+        }
+        if let Err(e) = self.resume_frames(&jit.world, &exit.frames) {
+            // The engine handed back frames pylite cannot rebuild: a bug; fail loudly
+            // rather than compute something else.
+            panic!("pylite: cannot resume from compiled code: {e}");
+        }
+        if !exit.exception_pending {
+            return JitNext::Reload;
+        }
+        if exit.recording_bridge {
+            jit.engine
+                .abort_recording(Abort::Host("an exit through a residual call".into()));
+        }
+        match self.jit_pending.take() {
+            Some(Pending::Exception(e)) => {
+                // unwind() looks for the handler of the instruction before `pc`.
+                self.frames.last_mut().expect("resumed frame").pc += 1;
+                JitNext::Throw(e)
+            }
+            Some(Pending::Result(v)) => {
+                let f = self.frames.last_mut().expect("resumed frame");
+                // SAFETY: the resumed frame's code and registers are valid.
+                let ins = unsafe { (&(*f.code).instrs)[f.pc as usize] };
+                if let Instr::Call { dst, .. } | Instr::CallMethod { dst, .. } = ins {
+                    unsafe { *f.base.add(dst as usize) = v };
+                }
+                f.pc += 1;
+                JitNext::Reload
+            }
+            None => panic!("pylite: an exception exit without a parked outcome"),
+        }
+    }
+
+    /// Rebuilds the interpreter's frames from an exit's (outermost first).
+    fn resume_frames(&mut self, world: &World, frames: &[ResumeFrame]) -> Result<(), String> {
+        let (first, inlined) = frames.split_first().ok_or("an exit without frames")?;
+        let top = self.frames.last_mut().ok_or("no frame to resume")?;
+        // SAFETY: VM-owned code.
+        write_slots(unsafe { &*top.code }, top.base, &first.slots);
+        top.pc = first.pc;
+        for rf in inlined {
+            let caller = self.frames.last_mut().expect("a caller frame");
+            // SAFETY: frames reference VM-owned code and valid register windows.
+            let (ins, caller_regs) = unsafe { ((&(*caller.code).instrs)[caller.pc as usize], caller.base) };
+            let (dst, kind) = match ins {
+                Instr::Call { dst, base, .. } => {
+                    let callee = unsafe { *caller_regs.add(base as usize) };
+                    let init = callee.is_kind(Kind::Class);
+                    (dst, if init { FrameKind::Init } else { FrameKind::Normal })
+                }
+                Instr::CallMethod { dst, .. } | Instr::GetAttr { dst, .. } => (dst, FrameKind::Normal),
+                other => return Err(format!("an inlined frame under {other:?}")),
+            };
+            caller.pc += 1;
+            let code = world.code_of(rf.frame).ok_or("an unknown frame kind")?;
+            // SAFETY: VM-owned code.
+            let nslots = unsafe { (*code).nslots as usize };
+            let base_idx = self.stack_top;
+            if base_idx + nslots > STACK_SLOTS {
+                return Err("the register stack is full".into());
+            }
+            // SAFETY: inside the stack allocation (checked above).
+            let base = unsafe { self.stack.add(base_idx) };
+            write_slots(unsafe { &*code }, base, &rf.slots);
+            self.stack_top += nslots;
+            let init_self = if kind == FrameKind::Init {
+                from_val(rf.slots.first().copied().flatten())
+            } else {
+                Value::UNDEF
+            };
+            self.frames.push(Frame {
+                code,
+                base,
+                pc: rf.pc,
+                ret_dst: dst,
+                kind,
+                entry: false,
+                saved_top: base_idx,
+                gen: std::ptr::null_mut(),
+                exit_pc: 0,
+                init_self,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Writes an exit's slot values into a frame of `code`. A dead slot is unbound, except
+/// the register constants: the loop does not carry them (they are constants in its
+/// trace), so a snapshot may list them as dead.
+fn write_slots(code: &Code, base: *mut Value, slots: &[Option<Val>]) {
+    let nl = code.nlocals as usize;
+    for (i, s) in slots.iter().enumerate() {
+        let v = match s {
+            None if i >= nl && i < nl + code.nregconsts as usize => code.consts[i - nl],
+            _ => from_val(*s),
+        };
+        // SAFETY: `slots` has the frame's nslots entries; base points at that window.
+        unsafe { *base.add(i) = v };
+    }
+}

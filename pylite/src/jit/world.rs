@@ -1,0 +1,224 @@
+//! # pylite's world, as Leones sees it
+//!
+//! Leones never reads pylite's structs; it works on what pylite *registers*: one frame
+//! kind per code object (its slots are the frame's registers), and object layouts whose
+//! offsets are pylite's real `#[repr(C)]` offsets, so compiled code reads and writes the
+//! interpreter's own objects:
+//!
+//! | layout | class word | fields |
+//! |---|---|---|
+//! | `c<addr>_<Name>` per user class | the `ClassObj` address | `kind` @8, `count` (nslots) @16, slot *i*: `t<i>` tag @32+16i, `w<i>` word @40+16i |
+//! | `tuple<n>` per tuple length | none (0) | `kind` @8, `count` (len) @16, item *i*: `t<i>`, `w<i>` |
+//! | `object` (any object) | none | `kind` @8 |
+//! | `list`, `bytes` | none | `ptr` @16 (items / data), `len` @24 |
+//!
+//! A 16-byte [`Value`](crate::Value) in memory is always *two* fields, its tag and its
+//! payload word (`i64`): a float is `f2bits`/`bits2f`, a bool `b2i`/`ine 0`, an object
+//! `ref2i`/`i2ref`. One word field per slot, not one field per payload type: fields of
+//! one layout never overlap, which is what the heap cache and escape analysis assume.
+//! The optimizer folds the conversions away when it forwards a stored value, so a
+//! `Point` that stays virtual keeps its float fields in registers.
+//!
+//! Instances and tuples share a shape (a 32-byte fixed part, then 16-byte values), which
+//! is what lets escape analysis remove them: a virtual one is rebuilt at an exit through
+//! [`Materialize`], and one that escapes inside compiled code is allocated by
+//! `alloc_raw` and initialized by the `setfield`s of its `kind` and `count` words.
+//!
+//! The kind word is the header's `kind` byte with the GC mark byte and padding above it;
+//! marks are only set during a collection, which never overlaps compiled code, so the
+//! word equals the kind whenever compiled code reads it.
+
+use crate::bytecode::Code;
+use crate::object::{ClassObj, Kind, INSTANCE_SLOTS_OFFSET, TUPLE_ITEMS_OFFSET};
+use leones_ir::descr::EffectInfo;
+use leones_ir::Type;
+use leones_tracer::{CallRef, FieldRef, FrameRef, LayoutRef, Registry};
+use std::collections::HashMap;
+
+/// The two fields of a 16-byte value stored inline in an object.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct ValueFields {
+    pub tag: FieldRef,
+    pub word: FieldRef,
+}
+
+/// An instance or tuple layout.
+#[derive(Clone, Debug)]
+pub(crate) struct InlineLayout {
+    pub layout: LayoutRef,
+    pub kind: FieldRef,
+    pub count: FieldRef,
+    pub values: Vec<ValueFields>,
+    /// The class (instances) or null (tuples).
+    pub class: *mut ClassObj,
+}
+
+/// What pylite registered, and the maps back from Leones' handles.
+pub(crate) struct World {
+    pub reg: Registry,
+    frames: HashMap<usize, FrameRef>,
+    codes: HashMap<FrameRef, *const Code>,
+    classes: HashMap<usize, InlineLayout>,
+    tuples: HashMap<usize, InlineLayout>,
+    by_layout: HashMap<LayoutRef, InlineLayout>,
+    calls: HashMap<String, CallRef>,
+    /// `object.kind`.
+    pub object_kind: FieldRef,
+    pub list_ptr: FieldRef,
+    pub list_len: FieldRef,
+    #[allow(dead_code)] // for inlining reads of bytes (struct.unpack_from)
+    pub bytes_ptr: FieldRef,
+    pub bytes_len: FieldRef,
+}
+
+fn ident(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+impl World {
+    pub fn new() -> World {
+        let reg = Registry::new();
+        let object = reg.layout("object", 16, None).expect("object layout");
+        let object_kind = reg.field(object, "kind", 8, Type::I64, true).expect("object.kind");
+        let list = reg.layout("list", 40, None).expect("list layout");
+        let list_ptr = reg.field(list, "ptr", 16, Type::Ptr, false).expect("list.ptr");
+        let list_len = reg.field(list, "len", 24, Type::I64, false).expect("list.len");
+        let bytes = reg.layout("bytes", 40, None).expect("bytes layout");
+        let bytes_ptr = reg.field(bytes, "ptr", 16, Type::Ptr, true).expect("bytes.ptr");
+        let bytes_len = reg.field(bytes, "len", 24, Type::I64, true).expect("bytes.len");
+        World {
+            reg,
+            frames: HashMap::new(),
+            codes: HashMap::new(),
+            classes: HashMap::new(),
+            tuples: HashMap::new(),
+            by_layout: HashMap::new(),
+            calls: HashMap::new(),
+            object_kind,
+            list_ptr,
+            list_len,
+            bytes_ptr,
+            bytes_len,
+        }
+    }
+
+    /// The frame kind of `code`.
+    pub fn frame(&mut self, code: *const Code) -> Result<FrameRef, String> {
+        if let Some(f) = self.frames.get(&(code as usize)) {
+            return Ok(*f);
+        }
+        // SAFETY: code objects live as long as the VM.
+        let c = unsafe { &*code };
+        let name = format!("f{}_{}", self.frames.len(), ident(&c.name));
+        let f = self
+            .reg
+            .frame(&name, code as u64, c.nslots as u32)
+            .map_err(|e| e.to_string())?;
+        self.frames.insert(code as usize, f);
+        self.codes.insert(f, code);
+        Ok(f)
+    }
+
+    /// The code object a frame kind runs.
+    pub fn code_of(&self, f: FrameRef) -> Option<*const Code> {
+        self.codes.get(&f).copied()
+    }
+
+    fn inline_layout(
+        &mut self,
+        name: &str,
+        head: usize,
+        n: usize,
+        class: *mut ClassObj,
+    ) -> Result<InlineLayout, String> {
+        let e = |e: leones_tracer::RegistryError| e.to_string();
+        let size = (head + 16 * n) as u32;
+        let class_word = (!class.is_null()).then_some(class as u64);
+        let layout = self.reg.layout(name, size, class_word).map_err(e)?;
+        let kind = self.reg.field(layout, "kind", 8, Type::I64, true).map_err(e)?;
+        let count = self.reg.field(layout, "count", 16, Type::I64, true).map_err(e)?;
+        let mut values = Vec::with_capacity(n);
+        for i in 0..n {
+            let at = (head + 16 * i) as u32;
+            values.push(ValueFields {
+                tag: self
+                    .reg
+                    .field(layout, &format!("t{i}"), at, Type::I64, false)
+                    .map_err(e)?,
+                word: self
+                    .reg
+                    .field(layout, &format!("w{i}"), at + 8, Type::I64, false)
+                    .map_err(e)?,
+            });
+        }
+        let l = InlineLayout {
+            layout,
+            kind,
+            count,
+            values,
+            class,
+        };
+        self.by_layout.insert(layout, l.clone());
+        Ok(l)
+    }
+
+    /// The layout of instances of `class`.
+    pub fn class(&mut self, class: *mut ClassObj) -> Result<InlineLayout, String> {
+        if let Some(l) = self.classes.get(&(class as usize)) {
+            return Ok(l.clone());
+        }
+        // SAFETY: classes are never freed while code refers to them (the JIT keeps
+        // every class it saw alive).
+        let (name, n) = unsafe {
+            (
+                format!("c{:x}_{}", class as usize, ident(&(*class).name)),
+                (*class).nslots,
+            )
+        };
+        let l = self.inline_layout(&name, INSTANCE_SLOTS_OFFSET, n as usize, class)?;
+        self.classes.insert(class as usize, l.clone());
+        Ok(l)
+    }
+
+    /// The layout of tuples of `n` items.
+    pub fn tuple(&mut self, n: usize) -> Result<InlineLayout, String> {
+        if let Some(l) = self.tuples.get(&n) {
+            return Ok(l.clone());
+        }
+        let l = self.inline_layout(&format!("tuple{n}"), TUPLE_ITEMS_OFFSET, n, std::ptr::null_mut())?;
+        self.tuples.insert(n, l.clone());
+        Ok(l)
+    }
+
+    /// An instance or tuple layout by handle (for materializing virtuals).
+    pub fn layout_info(&self, l: LayoutRef) -> Option<&InlineLayout> {
+        self.by_layout.get(&l)
+    }
+
+    /// A host function, registered once per name.
+    pub fn call(
+        &mut self,
+        name: &str,
+        addr: u64,
+        params: &[Type],
+        ret: Option<Type>,
+        effects: EffectInfo,
+    ) -> Result<CallRef, String> {
+        if let Some(c) = self.calls.get(name) {
+            return Ok(*c);
+        }
+        let c = self
+            .reg
+            .call(name, addr, params, ret, effects)
+            .map_err(|e| e.to_string())?;
+        self.calls.insert(name.to_string(), c);
+        Ok(c)
+    }
+}
+
+/// The kind word of `kind` (what `getfield _.kind` reads).
+pub(crate) fn kind_word(kind: Kind) -> i64 {
+    kind as u8 as i64
+}
