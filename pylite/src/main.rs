@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: pylite run [--jit on|off] [--stats FILE.json] FILE [args...]\n       pylite bench [--runs N] [--dir DIR] [PROGRAM-PREFIX]"
+        "usage: pylite run [--jit on|off] [--jit-level quick|optimized] [--stats FILE.json] FILE [args...]\n       pylite bench [--runs N] [--dir DIR] [PROGRAM-PREFIX]"
     );
     ExitCode::from(2)
 }
@@ -22,6 +22,17 @@ fn main() -> ExitCode {
                     Some("--jit") => match args.get(i + 1).map(String::as_str) {
                         Some("on") => config.enabled = true,
                         Some("off") => config.enabled = false,
+                        _ => return usage(),
+                    },
+                    Some("--jit-level") => match args.get(i + 1).map(String::as_str) {
+                        Some("quick") => {
+                            config.level = pylite::jit::Level::Quick;
+                            config.bridge_level = None;
+                        }
+                        Some("optimized") => {
+                            config.level = pylite::jit::Level::Optimized;
+                            config.bridge_level = None;
+                        }
                         _ => return usage(),
                     },
                     Some("--stats") => match args.get(i + 1) {

@@ -156,7 +156,14 @@ impl Engine {
         if self.inject == Some(InjectFailure::Backend) {
             opt.blocks[0].insts.pop();
         }
-        let opts = UnitOptions::default();
+        let opts = UnitOptions {
+            level: if kind == UnitKind::Bridge {
+                self.bridge_level
+            } else {
+                None
+            },
+            ..UnitOptions::default()
+        };
         if self.log.llvm {
             let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
             let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));
@@ -164,7 +171,7 @@ impl Engine {
         }
         let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
         let t1 = Instant::now();
-        let tier = format!("{:?}", backend.level()).to_lowercase();
+        let tier = format!("{:?}", opts.level.unwrap_or(backend.level())).to_lowercase();
         let unit = backend
             .compile(&opt, &opts)
             .map_err(|e| Stage::Backend(e.to_string()))?;

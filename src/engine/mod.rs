@@ -249,6 +249,9 @@ pub struct EngineConfig {
     pub params: Params,
     pub log: LogConfig,
     pub level: Level,
+    /// The level bridges are compiled at (`None`: `level`). Bridges are many, small and
+    /// often short-lived; a host may trade their code quality for compile latency.
+    pub bridge_level: Option<Level>,
     pub inject: Option<InjectFailure>,
 }
 
@@ -259,6 +262,7 @@ impl EngineConfig {
             params,
             log: LogConfig::default(),
             level: Level::Quick,
+            bridge_level: None,
             inject: None,
         }
     }
@@ -318,6 +322,7 @@ pub struct Engine {
     counters: Vec<Box<AtomicU64>>,
     stats: EngineStats,
     inject: Option<InjectFailure>,
+    bridge_level: Option<Level>,
     take_exception: Option<TakeExceptionFn>,
     slots: Vec<u64>,
     pipeline: PassList,
@@ -367,6 +372,7 @@ impl Engine {
             counters: Vec::new(),
             stats: EngineStats::default(),
             inject: config.inject,
+            bridge_level: config.bridge_level,
             take_exception: None,
             slots: vec![0; 16],
             pipeline,
@@ -431,11 +437,15 @@ impl Engine {
     /// `pc`, with these slot values (`None` = dead). Call it on every arrival except
     /// right after resuming from an exit (see the module invariants).
     pub fn on_loop_header(&mut self, loc: Location, frame: FrameRef, pc: u32, slots: &[Option<Val>]) -> HeaderAction {
-        if let Some((rec, _)) = self.recording.as_mut() {
+        if let Some((rec, mode)) = self.recording.as_mut() {
+            let closes_at = match *mode {
+                Mode::Loop(l) => l,
+                Mode::Bridge { root, .. } => root,
+            };
             match rec.at_header(loc) {
                 // Another compiled loop's header: end this recording there instead of
                 // unrolling that loop into it, and run the compiled loop.
-                Ok(None) if self.loops.contains_key(&loc) => {
+                Ok(None) if loc != closes_at && self.loops.contains_key(&loc) => {
                     self.abort_recording(Abort::Unsupported(format!("reached the compiled loop at {}", loc.0)));
                 }
                 Ok(None) => return HeaderAction::Recording,

@@ -146,7 +146,7 @@ impl Stats {
         writeln!(out, "  blacklisted     {}", self.blacklisted)?;
         writeln!(out, "  guard failures  {}", self.guard_failures)?;
         for (tier, d) in &self.compile_time {
-            writeln!(out, "  compile {:<8}{:.3} ms", tier, d.as_secs_f64() * 1e3)?;
+            writeln!(out, "  compile {:<9} {:.3} ms", tier, d.as_secs_f64() * 1e3)?;
         }
         writeln!(out, "  code bytes      {}", self.code_bytes)
     }

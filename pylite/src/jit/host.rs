@@ -65,6 +65,7 @@ impl Jit {
             EngineConfig::new(config.params.clone())
         };
         ec.level = config.level;
+        ec.bridge_level = config.bridge_level;
         let mut engine = Engine::with_config(world.reg.clone(), ec).map_err(|e| e.to_string())?;
         engine.set_exception_hook(Some(take_pending));
         Ok(Jit {
@@ -212,10 +213,17 @@ impl Vm {
         // SAFETY: the frame's window holds nslots initialized values.
         let regs = unsafe { std::slice::from_raw_parts(top.base, code.nslots as usize) };
         let consts = code.nlocals as usize..(code.nlocals + code.nregconsts) as usize;
+        let live = jit.world.header_live(code);
         let vals: Vec<Option<Val>> = regs
             .iter()
             .enumerate()
-            .map(|(i, v)| if consts.contains(&i) { None } else { to_val(*v) })
+            .map(|(i, v)| {
+                if consts.contains(&i) || !live[i] {
+                    None
+                } else {
+                    to_val(*v)
+                }
+            })
             .collect();
         match jit.engine.on_loop_header(loc, frame, pc as u32, &vals) {
             HeaderAction::Interpret => JitNext::Continue,

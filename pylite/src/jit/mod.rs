@@ -46,8 +46,11 @@ pub struct JitConfig {
     pub enabled: bool,
     /// The engine's parameters (before `LEONES_PARAMS`, when `read_env`).
     pub params: Params,
-    /// LLVM level units are compiled at.
+    /// LLVM level loops are compiled at.
     pub level: Level,
+    /// LLVM level bridges are compiled at (`None`: `level`). Bridges are many and
+    /// small; quick keeps their compile latency down.
+    pub bridge_level: Option<Level>,
     /// Apply `LEONES_PARAMS` and `LEONES_LOG` from the environment.
     pub read_env: bool,
 }
@@ -66,6 +69,7 @@ impl JitConfig {
             enabled: true,
             params: Params::default(),
             level: Level::Optimized,
+            bridge_level: None,
             read_env: true,
         }
     }
@@ -75,6 +79,7 @@ impl JitConfig {
             enabled: true,
             params,
             level: Level::Optimized,
+            bridge_level: None,
             read_env: false,
         }
     }

@@ -395,8 +395,62 @@ impl Rec<'_> {
         }
     }
 
+    /// `struct.unpack_from(fmt, buf[, offset])` for a constant format of native
+    /// doubles (`'dddddd'`): raw loads from the bytes' data into a new tuple, which
+    /// escape analysis then removes when the tuple is only unpacked. `None` for any
+    /// other format or argument types (the residual call handles those).
+    fn unpack_doubles(&mut self, args: &[(Tv, Value)]) -> Result<Option<Tv>, Abort> {
+        let (fmt, buf) = match args {
+            [f, b] | [f, b, _] => (*f, *b),
+            _ => return Ok(None),
+        };
+        let Some(text) = as_str(fmt.1) else { return Ok(None) };
+        let spec = text.trim_start_matches(['@', '=', '<']);
+        if spec.is_empty() || !spec.bytes().all(|c| c == b'd') || !buf.1.is_kind(Kind::Bytes) {
+            return Ok(None);
+        }
+        let n = spec.len();
+        let (off, off_seen) = match args.get(2) {
+            Some(&(tv, v)) if v.is_int() && v.as_int() >= 0 => (tv, v.as_int()),
+            Some(_) => return Ok(None),
+            None => (self.int(0), 0),
+        };
+        if off_seen as usize + 8 * n > as_bytes(buf.1).map_or(0, |b| b.len()) {
+            return Ok(None);
+        }
+        self.promote_obj(fmt.0, fmt.1)?;
+        self.guard_kind(buf.0, Kind::Bytes)?;
+        let z = self.int(0);
+        let nonneg = self.bin(BinaryOp::IGe, off, z)?;
+        self.r.guard(nonneg, true)?;
+        let len = self.r.getfield(buf.0, self.w.bytes_len)?;
+        let size = self.int(8 * n as i64);
+        let end = self.bin(BinaryOp::IAdd, off, size)?;
+        let fits = self.bin(BinaryOp::ILe, end, len)?;
+        self.r.guard(fits, true)?;
+        let data = self.r.getfield(buf.0, self.w.bytes_ptr)?;
+        let at = self.bin(BinaryOp::PtrAdd, data, off)?;
+        let l = self.w.tuple(n).map_err(Abort::Invalid)?;
+        let t = self.r.new_object(l.layout)?;
+        let k = self.int(kind_word(Kind::Tuple));
+        self.r.setfield(t, l.kind, k)?;
+        let c = self.int(n as i64);
+        self.r.setfield(t, l.count, c)?;
+        let float_tag = self.int(TAG_FLOAT as i64);
+        for i in 0..n {
+            let f = self.r.load(MemType::F64, at, 8 * i as i64)?;
+            let w = self.r.unary(UnaryOp::F2Bits, f)?;
+            self.r.setfield(t, l.values[i].tag, float_tag)?;
+            self.r.setfield(t, l.values[i].word, w)?;
+        }
+        Ok(Some(t))
+    }
+
     /// Builtins traced as plain ops; `None` when `name` is not one of them.
     fn intrinsic(&mut self, name: &str, args: &[(Tv, Value)]) -> Result<Option<Tv>, Abort> {
+        if name == "unpack_from" {
+            return self.unpack_doubles(args);
+        }
         let &[(tv, v)] = args else { return Ok(None) };
         Ok(Some(match (name, v.tag) {
             ("abs", TAG_FLOAT) => self.r.unary(UnaryOp::FAbs, tv)?,

@@ -28,7 +28,7 @@
 //! marks are only set during a collection, which never overlaps compiled code, so the
 //! word equals the kind whenever compiled code reads it.
 
-use crate::bytecode::Code;
+use crate::bytecode::{Code, Instr};
 use crate::object::{ClassObj, Kind, INSTANCE_SLOTS_OFFSET, TUPLE_ITEMS_OFFSET};
 use leones_ir::descr::EffectInfo;
 use leones_ir::Type;
@@ -62,11 +62,12 @@ pub(crate) struct World {
     tuples: HashMap<usize, InlineLayout>,
     by_layout: HashMap<LayoutRef, InlineLayout>,
     calls: HashMap<String, CallRef>,
+    /// Per code object: which slots may be live at a loop header (see [`World::header_live`]).
+    header_live: HashMap<usize, Vec<bool>>,
     /// `object.kind`.
     pub object_kind: FieldRef,
     pub list_ptr: FieldRef,
     pub list_len: FieldRef,
-    #[allow(dead_code)] // for inlining reads of bytes (struct.unpack_from)
     pub bytes_ptr: FieldRef,
     pub bytes_len: FieldRef,
 }
@@ -96,6 +97,7 @@ impl World {
             tuples: HashMap::new(),
             by_layout: HashMap::new(),
             calls: HashMap::new(),
+            header_live: HashMap::new(),
             object_kind,
             list_ptr,
             list_len,
@@ -119,6 +121,38 @@ impl World {
         self.frames.insert(code as usize, f);
         self.codes.insert(f, code);
         Ok(f)
+    }
+
+    /// Which slots of a frame of `code` may hold a live value at a loop header: every
+    /// local and register constant, and the temporaries that carry state from one
+    /// iteration to the next (a `for` loop's iterator or range counter, a `with`
+    /// block's context, a saved exception). pylite's compiler allocates every other
+    /// temporary within one statement, and loop headers are statement boundaries, so
+    /// those are dead there; leaving them out keeps stale values out of a loop's
+    /// entry shape and its snapshots.
+    pub fn header_live(&mut self, code: &Code) -> &[bool] {
+        self.header_live.entry(code as *const Code as usize).or_insert_with(|| {
+            let mut live = vec![false; code.nslots as usize];
+            let locals = (code.nlocals + code.nregconsts) as usize;
+            let n = locals.min(live.len());
+            live[..n].iter_mut().for_each(|l| *l = true);
+            let mut mark = |r: u16| {
+                if let Some(l) = live.get_mut(r as usize) {
+                    *l = true;
+                }
+            };
+            for ins in &code.instrs {
+                match *ins {
+                    Instr::ForRange { base, .. } | Instr::RangeInit { base } => (0..3).for_each(|i| mark(base + i)),
+                    Instr::ForIter { it, .. } => mark(it),
+                    Instr::GetIter { dst, .. } => mark(dst),
+                    Instr::WithEnter { ctx, .. } | Instr::WithExit { ctx } => mark(ctx),
+                    Instr::Reraise { src } => mark(src),
+                    _ => {}
+                }
+            }
+            live
+        })
     }
 
     /// The code object a frame kind runs.
