@@ -85,7 +85,7 @@ fn shortest_digits(f: f64) -> (String, i32) {
     let (digits, exp) = sci_digits(&format!("{:e}", f));
     let n = digits.len();
     let last = digits.as_bytes()[n - 1];
-    if (last - b'0') % 2 == 0 {
+    if (last - b'0').is_multiple_of(2) {
         return (digits, exp);
     }
     let mut down = digits.clone().into_bytes();
