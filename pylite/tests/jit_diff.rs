@@ -68,6 +68,16 @@ fn numbered(src: &str) -> String {
         .collect()
 }
 
+/// At most the first 60 lines of an output.
+fn clip(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    let mut text: String = lines.iter().take(60).map(|l| format!("{}\n", l)).collect();
+    if lines.len() > 60 {
+        text += &format!("... ({} more lines)\n", lines.len() - 60);
+    }
+    text
+}
+
 /// Where two outputs first differ, with a few lines of context from each.
 fn first_difference((name_a, a): (&str, &str), (name_b, b): (&str, &str)) -> String {
     let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
@@ -129,13 +139,15 @@ fn check_shard(shard: u64) {
             let (want, got) = (format!("{:?}", base.result), format!("{:?}", jit.result));
             if jit.out != base.out || want != got {
                 failures.push(format!(
-                    "seed {} under {}: differs from the interpreter\n{}\n--- interpreter outcome\n{}\n--- jit outcome\n{}\n--- source\n{}",
+                    "seed {} under {}: differs from the interpreter\n{}\n--- interpreter outcome\n{}\n--- jit outcome\n{}\n--- source\n{}--- interpreter output\n{}--- jit output\n{}",
                     p.seed,
                     label,
                     first_difference(("interpreter", &base.out), ("jit", &jit.out)),
                     want,
                     got,
-                    numbered(&p.source)
+                    numbered(&p.source),
+                    clip(&base.out),
+                    clip(&jit.out)
                 ));
             }
         }
@@ -147,7 +159,7 @@ fn check_shard(shard: u64) {
     let shown: Vec<&String> = failures.iter().take(3).collect();
     assert!(
         failures.is_empty(),
-        "{} of {} runs failed (first {} shown):\n{}",
+        "{} failures in {} programs (first {} shown):\n{}",
         failures.len(),
         count,
         shown.len(),
