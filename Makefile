@@ -3,6 +3,8 @@
 
 CARGO ?= cargo
 export LLVM_SYS_191_PREFIX ?= /usr/lib/llvm-19
+# Where cargo puts binaries (honours CARGO_TARGET_DIR).
+TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
 .PHONY: setup demo test bench build fmt-check clean
 
@@ -12,21 +14,23 @@ setup:
 build: setup
 	$(CARGO) build --release --workspace
 
-# The demo: the research CLI on sample traces, and the talk's programs on pylite.
+# The demo: the research CLI on sample traces, the talk's programs on pylite with the
+# JIT, and the benchmark table at small sizes (about a minute in all).
 demo: setup
 	$(CARGO) build --release -p leones --bin leones -p pylite
-	@bash scripts/demo.sh target/release/leones target/release/pylite
+	@bash scripts/demo.sh $(TARGET_DIR)/release/leones $(TARGET_DIR)/release/pylite
 
 # Everything CI runs: the whole workspace's tests (unit, integration, filetests,
 # property tests, doc tests). Heavy runs (long fuzzing, benchmarks) are not here.
 test: setup
 	$(CARGO) test --workspace --release
 
-# Benchmarks (not part of `make test`): pylite vs python3 on the talk's programs,
-# medians of interleaved runs in one invocation.
+# Benchmarks (not part of `make test`): the talk's programs at their default sizes on
+# pylite, pylite + JIT, python3 and pypy3 (when installed), medians of interleaved runs;
+# writes target/bench.json and docs/benchmarks.md.
 bench: setup
 	$(CARGO) build --release -p pylite
-	target/release/pylite bench --runs 3
+	$(TARGET_DIR)/release/pylite bench --runs 3 --json target/bench.json --markdown docs/benchmarks.md
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

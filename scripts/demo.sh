@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The demo: the research CLI on sample traces, then the talk's programs on pylite's
-# interpreter (the JIT is wired into pylite by a later issue).
+# The demo: the research CLI on sample traces, then the talk's programs on pylite with
+# the JIT, then the benchmark table (pylite, pylite + JIT, python3, pypy3) at small sizes.
 set -euo pipefail
 LEONES=${1:-target/release/leones}
 PYLITE=${2:-target/release/pylite}
@@ -17,10 +17,16 @@ show check $FT/invalid/unexpected_token.ir
 show opt $FT/leibniz.ir --stats
 
 echo
-echo "== pylite: the talk's programs (interpreter; small sizes) =="
+echo "== pylite: the talk's programs with the Leones JIT (the talk's sizes) =="
 P=pylite/programs
-for prog in "pi.py 6" "pi_blocker.py 6" "data_driven.py 20000 5" "pythagorean.py 200000" "readpoly.py 50000"; do
-  set -- $prog
-  echo; echo "\$ pylite run $P/$*"
-  "$PYLITE" run "$P/$1" "${@:2}"
+for prog in pi.py pi_blocker.py data_driven.py pythagorean.py readpoly.py; do
+  echo; echo "\$ pylite run --jit on $P/$prog"
+  "$PYLITE" run --jit on "$P/$prog"
 done
+
+echo
+echo "== the benchmark table at small sizes (make bench: the talk's sizes) =="
+echo "\$ pylite bench --size small --runs 3    # 3 interleaved rounds of every runtime: ~15 s"
+# The rows also stream to stderr as they come in; the final report (stdout) has them all.
+"$PYLITE" bench --size small --runs 3 --json target/bench-small.json 2>/dev/null ||
+  echo "pylite bench: exit status $? (see the notes above)"

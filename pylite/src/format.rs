@@ -1,7 +1,8 @@
 //! # Formatting: `str()`, `repr()`, format specs and `%`
 //!
 //! Float `repr` must match CPython byte for byte: the shortest digit string that
-//! round-trips (Rust's `{:e}` already produces exactly those digits), laid out
+//! round-trips (Rust's `{:e}` produces those digits, except that it rounds exact
+//! ties up where CPython rounds them to even — `shortest_digits` corrects that), laid out
 //! with Python's rule — positional notation when the decimal exponent is in
 //! `[-4, 16)`, otherwise `d.ddde±XX` — and a trailing `.0` for integral values.
 //! Fixed-precision output (`{:.4f}`, `%.2f`) uses Rust's correctly rounded
@@ -29,13 +30,9 @@ pub fn float_repr(f: f64) -> String {
             "0.0".into()
         };
     }
-    let s = format!("{:e}", f);
-    let (mant, exp) = s.split_once('e').unwrap();
-    let exp: i32 = exp.parse().unwrap();
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let (digits, exp) = shortest_digits(f.abs());
     let mut out = String::new();
-    if neg {
+    if f < 0.0 {
         out.push('-');
     }
     if (-4..16).contains(&exp) {
@@ -68,6 +65,56 @@ pub fn float_repr(f: f64) -> String {
         out.push_str(&format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()));
     }
     out
+}
+
+/// The significant digits and decimal exponent of `e` formatting (`{:e}`, `{:.Ne}`).
+fn sci_digits(s: &str) -> (String, i32) {
+    let (mant, exp) = s.split_once('e').unwrap_or((s, "0"));
+    (
+        mant.chars().filter(|c| c.is_ascii_digit()).collect(),
+        exp.parse().unwrap_or(0),
+    )
+}
+
+/// The shortest round-tripping digits of a positive finite `f`, and its decimal
+/// exponent, as CPython's `repr` chooses them. Rust's `{:e}` gives the shortest digits
+/// too, but when `f` lies exactly halfway between two shortest candidates it rounds
+/// up, where CPython (David Gay's `dtoa`) rounds to even: `404147248749.3577 % 997.0`
+/// is exactly 763.35772705078125, which CPython prints as `763.3577270507812`.
+fn shortest_digits(f: f64) -> (String, i32) {
+    let (digits, exp) = sci_digits(&format!("{:e}", f));
+    let n = digits.len();
+    let last = digits.as_bytes()[n - 1];
+    if (last - b'0').is_multiple_of(2) {
+        return (digits, exp);
+    }
+    let mut down = digits.clone().into_bytes();
+    down[n - 1] -= 1;
+    let down = String::from_utf8(down).unwrap_or_default();
+    // A tie: the exact value is `down` followed by a 5 and nothing else. One more
+    // digit rounded is a cheap filter; the exact expansion (at most 767 significant
+    // digits) decides.
+    let (next, next_exp) = sci_digits(&format!("{:.*e}", n, f));
+    if next_exp != exp || next != format!("{}5", down) {
+        return (digits, exp);
+    }
+    let (exact, _) = sci_digits(&format!("{:.800e}", f));
+    if !exact.starts_with(&next) || exact[n + 1..].bytes().any(|b| b != b'0') {
+        return (digits, exp);
+    }
+    let candidate = if n == 1 {
+        format!("{}e{}", down, exp)
+    } else {
+        format!("{}.{}e{}", &down[..1], &down[1..], exp)
+    };
+    if candidate.parse::<f64>() != Ok(f) {
+        return (digits, exp);
+    }
+    let trimmed = down.trim_end_matches('0');
+    if trimmed.is_empty() {
+        return (digits, exp);
+    }
+    (trimmed.to_string(), exp)
 }
 
 /// Python's `repr(str)`.
@@ -626,4 +673,30 @@ pub fn percent_format(vm: &mut Vm, fmt: &str, args: Value) -> PyResult<String> {
         ));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::float_repr;
+
+    #[test]
+    fn float_repr_matches_cpython_on_exact_ties() {
+        // Exactly halfway between two shortest candidates: CPython takes the even one.
+        assert_eq!(float_repr(404147248749.3577 % 997.0), "763.3577270507812");
+        assert_eq!(float_repr(11711463.290039062), "11711463.290039062");
+        assert_eq!(float_repr(1574862418310.7812), "1574862418310.7812");
+        assert_eq!(float_repr(1.5497207641601562e-06), "1.5497207641601562e-06");
+        assert_eq!(float_repr(-1.5497207641601562e-06), "-1.5497207641601562e-06");
+    }
+
+    #[test]
+    fn float_repr_keeps_ordinary_shortest_digits() {
+        assert_eq!(float_repr(0.1), "0.1");
+        assert_eq!(float_repr(2.5), "2.5");
+        assert_eq!(float_repr(1e16), "1e+16");
+        assert_eq!(float_repr(123456789.125), "123456789.125");
+        assert_eq!(float_repr(5e-324), "5e-324");
+        assert_eq!(float_repr(1.0 / 3.0), "0.3333333333333333");
+        assert_eq!(float_repr(-0.0), "-0.0");
+    }
 }

@@ -18,7 +18,8 @@
 //!   calling convention, attribute inline caches and operator semantics.
 //! * [`builtins`], [`modules`], [`structmod`], [`fileio`], [`format`]: the library.
 //! * [`error`]: compile errors, exception types, the public error type.
-//! * [`bench`]: the `pylite bench` harness comparing against `python3`.
+//! * [`bench`]: `pylite bench`, the table of the talk's programs on the interpreter,
+//!   the JIT, `python3` and `pypy3` (`make bench` writes `docs/benchmarks.md`).
 //!
 //! Library use:
 //! ```no_run

@@ -1,11 +1,13 @@
 //! The `pylite` command: `pylite run [--jit on|off] [--stats FILE] FILE [args]` and
-//! `pylite bench [--runs N] [PROGRAM]`.
+//! `pylite bench [--runs N] [--size small|default] [--json PATH] [--markdown PATH] [PROGRAM]`
+//! (see `pylite::bench`).
 
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: pylite run [--jit on|off] [--jit-level quick|optimized] [--stats FILE.json] FILE [args...]\n       pylite bench [--runs N] [--dir DIR] [PROGRAM-PREFIX]"
+        "usage: pylite run [--jit on|off] [--jit-level quick|optimized] [--stats FILE.json] FILE [args...]
+       pylite bench [--runs N] [--dir DIR] [--json PATH] [--markdown PATH] [--size small|default] [PROGRAM-PREFIX]"
     );
     ExitCode::from(2)
 }
@@ -63,36 +65,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Some("bench") => {
-            let mut runs = 3;
-            let mut dir = concat!(env!("CARGO_MANIFEST_DIR"), "/programs").to_string();
-            let mut only = None;
-            let mut i = 2;
-            while i < args.len() {
-                match args[i].as_str() {
-                    "--runs" => {
-                        runs = args.get(i + 1).and_then(|s| s.parse().ok()).unwrap_or(3);
-                        i += 1;
-                    }
-                    "--dir" => {
-                        dir = args.get(i + 1).cloned().unwrap_or(dir);
-                        i += 1;
-                    }
-                    p => only = Some(p.to_string()),
-                }
-                i += 1;
-            }
-            match pylite::bench::run_bench(&dir, runs, only.as_deref()) {
-                Ok(t) => {
-                    println!("{}", t);
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("pylite bench: {}", e);
-                    ExitCode::from(1)
-                }
-            }
-        }
+        Some("bench") => pylite::bench::main(&args[2..]),
         _ => usage(),
     }
 }
