@@ -189,6 +189,14 @@ impl Builder<'_> {
                 let l = CLASSED[layout as usize % CLASSED.len()];
                 self.guard(GuardKind::Class(v, l), bump(snap, 1));
                 self.env.vals.push((v, Kind::Obj(l)));
+                if layout % 4 == 1 {
+                    // A reference stored in an untyped word and read back (`ref2i`,
+                    // `i2ref`): the same object. The word itself is an address, which
+                    // differs between runs, so only the round trip joins the environment.
+                    let w = self.emit(Op::Unary(UnaryOp::Ref2I, v), Some(Type::I64)).expect("ref2i");
+                    let back = self.emit(Op::Unary(UnaryOp::I2Ref, w), Some(Type::Ref)).expect("i2ref");
+                    self.env.vals.push((back, Kind::Obj(l)));
+                }
             }
             Step::Array {
                 arr,
