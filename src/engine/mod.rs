@@ -480,6 +480,12 @@ impl Engine {
         }
     }
 
+    /// Whether `loc` is blacklisted (it never records again and has no compiled loop):
+    /// a host may stop calling [`Engine::on_loop_header`] there.
+    pub fn is_blacklisted(&self, loc: Location) -> bool {
+        !self.loops.contains_key(&loc) && self.hot.is_blacklisted(loc)
+    }
+
     /// Whether a compiled loop exists at `loc`.
     pub fn has_loop(&self, loc: Location) -> bool {
         self.loops.contains_key(&loc)

@@ -43,6 +43,9 @@ pub(crate) struct Jit {
     serial: u64,
     /// Objects compiled code and exits allocated.
     pub allocations: u64,
+    /// Headers the engine blacklisted: not reported any more (saves building the
+    /// slot list at every iteration of a loop that will never be compiled).
+    skip: std::collections::HashSet<Location>,
 }
 
 /// What the interpreter does after a loop header.
@@ -75,6 +78,7 @@ impl Jit {
             post: None,
             serial: 0,
             allocations: 0,
+            skip: std::collections::HashSet::new(),
         })
     }
 }
@@ -210,6 +214,9 @@ impl Vm {
             return JitNext::Continue;
         };
         let loc = location(code, pc);
+        if !jit.engine.is_recording() && jit.skip.contains(&loc) {
+            return JitNext::Continue;
+        }
         // SAFETY: the frame's window holds nslots initialized values.
         let regs = unsafe { std::slice::from_raw_parts(top.base, code.nslots as usize) };
         let consts = code.nlocals as usize..(code.nlocals + code.nregconsts) as usize;
@@ -226,7 +233,12 @@ impl Vm {
             })
             .collect();
         match jit.engine.on_loop_header(loc, frame, pc as u32, &vals) {
-            HeaderAction::Interpret => JitNext::Continue,
+            HeaderAction::Interpret => {
+                if jit.engine.is_blacklisted(loc) {
+                    jit.skip.insert(loc);
+                }
+                JitNext::Continue
+            }
             HeaderAction::Recording => {
                 let serial = jit.engine.tracer_stats().recordings;
                 if serial != jit.serial {
