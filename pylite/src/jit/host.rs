@@ -23,6 +23,7 @@ use super::values::{const_tv, from_val, to_val};
 use super::world::World;
 use super::JitConfig;
 use crate::bytecode::{Code, Instr};
+use crate::error::ExcType;
 use crate::object::*;
 use crate::value::Value;
 use crate::vm::{Frame, FrameKind, Vm, STACK_SLOTS};
@@ -280,9 +281,10 @@ impl Vm {
             }
         }
         if let Err(e) = self.resume_frames(&jit.world, &exit.frames) {
-            // The engine handed back frames pylite cannot rebuild: a bug; fail loudly
-            // rather than compute something else.
-            panic!("pylite: cannot resume from compiled code: {e}");
+            // The engine handed back frames pylite cannot rebuild: a bug. Stop the
+            // program with a clear error rather than compute something else.
+            let exc = self.err(ExcType::Exception, format!("internal JIT error: cannot resume: {e}"));
+            return JitNext::Throw(exc);
         }
         if !exit.exception_pending {
             return JitNext::Reload;
@@ -307,7 +309,10 @@ impl Vm {
                 f.pc += 1;
                 JitNext::Reload
             }
-            None => panic!("pylite: an exception exit without a parked outcome"),
+            None => JitNext::Throw(self.err(
+                ExcType::Exception,
+                "internal JIT error: an exception exit without a parked outcome",
+            )),
         }
     }
 
