@@ -147,6 +147,7 @@ impl Vm {
         let Some(r) = jit.engine.recorder() else { return Ok(()) };
         // SAFETY: dst is a register of the frame that made the call (the top frame).
         let result = unsafe { *regs.add(p.dst as usize) };
+        let mut none = None;
         let mut x = Rec {
             r,
             w: &mut jit.world,
@@ -154,7 +155,7 @@ impl Vm {
             vm: self,
             code,
             regs,
-            post: &mut None,
+            post: &mut none,
         };
         x.finish_call(p, result)
     }

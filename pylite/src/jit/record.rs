@@ -181,6 +181,28 @@ impl Rec<'_> {
         self.r.setfield(obj, f.word, word)
     }
 
+    /// The length of a tuple (a constant, after the shape guard), list or bytes;
+    /// `None` for other kinds.
+    fn seq_len(&mut self, tv: Tv, v: Value) -> Result<Option<Tv>, Abort> {
+        Ok(Some(match v.kind() {
+            Some(Kind::Tuple) => {
+                self.guard_tuple(tv, v)?;
+                // SAFETY: kind checked.
+                Tv::constant(unsafe { (*v.as_ptr::<TupleObj>()).len } as i64)
+            }
+            Some(k @ (Kind::List | Kind::Bytes)) => {
+                self.guard_kind(tv, k)?;
+                let f = if k == Kind::List {
+                    self.w.list_len
+                } else {
+                    self.w.bytes_len
+                };
+                self.r.getfield(tv, f)?
+            }
+            _ => return Ok(None),
+        }))
+    }
+
     /// A traced operand as f64 (ints converted).
     fn as_float(&mut self, tv: Tv, v: Value) -> Result<Tv, Abort> {
         match v.tag {
@@ -211,18 +233,8 @@ impl Rec<'_> {
                     self.guard_instance(tv, v)?;
                     Ok(Tv::constant(true))
                 }
-                Some(Kind::Tuple) => {
-                    self.guard_tuple(tv, v)?;
-                    Ok(Tv::constant(unsafe { (*v.as_ptr::<TupleObj>()).len } != 0))
-                }
-                Some(k @ (Kind::List | Kind::Bytes)) => {
-                    self.guard_kind(tv, k)?;
-                    let f = if k == Kind::List {
-                        self.w.list_len
-                    } else {
-                        self.w.bytes_len
-                    };
-                    let n = self.r.getfield(tv, f)?;
+                Some(Kind::Tuple | Kind::List | Kind::Bytes) => {
+                    let n = self.seq_len(tv, v)?.ok_or_else(|| unsupported("length"))?;
                     let z = self.int(0);
                     self.bin(BinaryOp::INe, n, z)
                 }
@@ -460,20 +472,8 @@ impl Rec<'_> {
                 let lt = self.bin(BinaryOp::ILt, tv, z)?;
                 self.r.select(lt, neg, tv)?
             }
-            ("len", TAG_OBJ) => match v.kind() {
-                Some(Kind::Tuple) => {
-                    self.guard_tuple(tv, v)?;
-                    Tv::constant(unsafe { (*v.as_ptr::<TupleObj>()).len } as i64)
-                }
-                Some(k @ (Kind::List | Kind::Bytes)) => {
-                    self.guard_kind(tv, k)?;
-                    let f = if k == Kind::List {
-                        self.w.list_len
-                    } else {
-                        self.w.bytes_len
-                    };
-                    self.r.getfield(tv, f)?
-                }
+            ("len", TAG_OBJ) => match self.seq_len(tv, v)? {
+                Some(n) => n,
                 _ => return Ok(None),
             },
             _ => return Ok(None),
