@@ -4,7 +4,7 @@
 CARGO ?= cargo
 export LLVM_SYS_191_PREFIX ?= /usr/lib/llvm-19
 
-.PHONY: setup demo test bench build fmt-check clean
+.PHONY: setup demo test bench build fmt-check clean fuzz-smoke
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,11 @@ test: setup
 bench: setup
 	$(CARGO) build --release -p pylite
 	target/release/pylite bench --runs 3
+
+# A bounded run of every fuzz target (~1 minute each; fuzz/README.md). Not part of
+# `make test`: it needs cargo-fuzz (installed if missing) and builds a separate crate.
+fuzz-smoke: setup
+	@bash scripts/fuzz-smoke.sh
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
