@@ -143,6 +143,10 @@ struct Verifier<'t> {
     defs: Vec<Option<Def>>,
     /// Immediate dominator of each block (entry: itself); None if unreachable.
     idom: Vec<Option<usize>>,
+    /// Entry and exit times of each block in a depth-first walk of the dominator tree:
+    /// `a` dominates `b` iff `b`'s interval nests in `a`'s. Walking `idom` up from `b`
+    /// instead made verification quadratic on long block chains.
+    dom_interval: Vec<(u32, u32)>,
 }
 
 type R = Result<(), VerifyError>;
@@ -162,6 +166,7 @@ impl<'t> Verifier<'t> {
             source,
             defs: vec![None; t.value_types.len()],
             idom: Vec::new(),
+            dom_interval: Vec::new(),
         }
     }
 
@@ -421,20 +426,37 @@ impl<'t> Verifier<'t> {
                 }
             }
         }
+        let mut children = vec![Vec::new(); n];
+        for (b, d) in idom.iter().enumerate().skip(1) {
+            if let Some(d) = *d {
+                children[d].push(b);
+            }
+        }
+        // Iterative, so that deep dominator trees cannot overflow the stack.
+        let mut interval = vec![(0u32, 0u32); n];
+        let mut clock = 0u32;
+        let mut stack = vec![(0usize, 0usize)];
+        interval[0].0 = clock;
+        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+            if let Some(&c) = children[b].get(*next) {
+                *next += 1;
+                clock += 1;
+                interval[c].0 = clock;
+                stack.push((c, 0));
+            } else {
+                clock += 1;
+                interval[b].1 = clock;
+                stack.pop();
+            }
+        }
         self.idom = idom;
+        self.dom_interval = interval;
         Ok(())
     }
 
-    fn dominates_block(&self, a: usize, mut b: usize) -> bool {
-        loop {
-            if a == b {
-                return true;
-            }
-            match self.idom[b] {
-                Some(d) if d != b => b = d,
-                _ => return false,
-            }
-        }
+    fn dominates_block(&self, a: usize, b: usize) -> bool {
+        let ((a_in, a_out), (b_in, b_out)) = (self.dom_interval[a], self.dom_interval[b]);
+        a_in <= b_in && b_out <= a_out
     }
 
     /// Checks that `v` is defined and available at instruction `i` of block `b`;
