@@ -229,8 +229,20 @@ impl<'t> Verifier<'t> {
             }
         }
         for (i, l) in t.layouts.iter().enumerate() {
+            let loc = Location::Descr(DescrRef::Layout(LayoutId::new(i)));
+            if l.size > crate::Layout::MAX_SIZE {
+                return err(
+                    BadDescriptor,
+                    loc,
+                    format!(
+                        "layout {} of size {} exceeds the limit of {} bytes",
+                        l.name,
+                        l.size,
+                        crate::Layout::MAX_SIZE
+                    ),
+                );
+            }
             if l.class.is_some() && l.size < 8 {
-                let loc = Location::Descr(DescrRef::Layout(LayoutId::new(i)));
                 return err(
                     BadDescriptor,
                     loc,
