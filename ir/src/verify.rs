@@ -438,31 +438,8 @@ impl<'t> Verifier<'t> {
                 }
             }
         }
-        let mut children = vec![Vec::new(); n];
-        for (b, d) in idom.iter().enumerate().skip(1) {
-            if let Some(d) = *d {
-                children[d].push(b);
-            }
-        }
-        // Iterative, so that deep dominator trees cannot overflow the stack.
-        let mut interval = vec![(0u32, 0u32); n];
-        let mut clock = 0u32;
-        let mut stack = vec![(0usize, 0usize)];
-        interval[0].0 = clock;
-        while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-            if let Some(&c) = children[b].get(*next) {
-                *next += 1;
-                clock += 1;
-                interval[c].0 = clock;
-                stack.push((c, 0));
-            } else {
-                clock += 1;
-                interval[b].1 = clock;
-                stack.pop();
-            }
-        }
+        self.dom_interval = dominator_intervals(n, |b| idom[b]);
         self.idom = idom;
-        self.dom_interval = interval;
         Ok(())
     }
 
@@ -828,6 +805,38 @@ impl<'t> Verifier<'t> {
         }
         Ok(())
     }
+}
+
+/// Entry and exit times of each block in a depth-first walk of the dominator tree of
+/// `n` blocks rooted at block 0, given each other block's immediate dominator (`None`:
+/// unreachable, left out). Block `a` dominates `b` iff `b`'s interval nests in `a`'s,
+/// an O(1) test. The walk is iterative: dominator trees are as deep as traces are long.
+pub fn dominator_intervals(n: usize, idom: impl Fn(usize) -> Option<usize>) -> Vec<(u32, u32)> {
+    let mut children = vec![Vec::new(); n];
+    for b in 1..n {
+        if let Some(d) = idom(b) {
+            children[d].push(b);
+        }
+    }
+    let mut interval = vec![(0u32, 0u32); n];
+    if n == 0 {
+        return interval;
+    }
+    let mut clock = 0u32;
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some(&mut (b, ref mut next)) = stack.last_mut() {
+        if let Some(&c) = children[b].get(*next) {
+            *next += 1;
+            clock += 1;
+            interval[c].0 = clock;
+            stack.push((c, 0));
+        } else {
+            clock += 1;
+            interval[b].1 = clock;
+            stack.pop();
+        }
+    }
+    interval
 }
 
 /// The successors of a terminator, each with whether the edge is forward (`goto`/`br`)

@@ -4,7 +4,7 @@
 //! Blocks are in an order where forward edges (`goto`, `br`) go to later blocks and
 //! `jump`s go back to loop headers, so every block's dominators come before it.
 
-use leones_ir::verify::successors;
+use leones_ir::verify::{dominator_intervals, successors};
 use leones_ir::{Block, Trace};
 
 pub struct Cfg {
@@ -45,7 +45,7 @@ impl Cfg {
             }
             idom[b] = cur.unwrap_or(0);
         }
-        let interval = dominator_intervals(&idom);
+        let interval = dominator_intervals(n, |b| Some(idom[b]));
         Cfg { preds, idom, interval }
     }
 
@@ -85,35 +85,6 @@ impl Cfg {
     pub fn is_loop_header(&self, b: Block) -> bool {
         self.preds[b.index()].iter().any(|&(_, fwd)| !fwd)
     }
-}
-
-/// Entry/exit times of a depth-first walk of the dominator tree given by `idom`
-/// (iterative: trees may be as deep as the trace is long).
-fn dominator_intervals(idom: &[usize]) -> Vec<(u32, u32)> {
-    let n = idom.len();
-    let mut children = vec![Vec::new(); n];
-    for (b, &d) in idom.iter().enumerate().skip(1) {
-        children[d].push(b);
-    }
-    let mut interval = vec![(0u32, 0u32); n];
-    if n == 0 {
-        return interval;
-    }
-    let mut clock = 0u32;
-    let mut stack = vec![(0usize, 0usize)];
-    while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-        if let Some(&c) = children[b].get(*next) {
-            *next += 1;
-            clock += 1;
-            interval[c].0 = clock;
-            stack.push((c, 0));
-        } else {
-            clock += 1;
-            interval[b].1 = clock;
-            stack.pop();
-        }
-    }
-    interval
 }
 
 fn intersect(idom: &[usize], mut a: usize, mut b: usize) -> usize {
