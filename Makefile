@@ -6,7 +6,7 @@ export LLVM_SYS_191_PREFIX ?= /usr/lib/llvm-19
 # Where cargo puts binaries (honours CARGO_TARGET_DIR).
 TARGET_DIR ?= $(or $(CARGO_TARGET_DIR),target)
 
-.PHONY: setup demo test bench build fmt-check clean
+.PHONY: setup demo test bench build fmt-check clean fuzz-smoke
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +31,11 @@ test: setup
 bench: setup
 	$(CARGO) build --release -p pylite
 	$(TARGET_DIR)/release/pylite bench --runs 3 --json target/bench.json --markdown docs/benchmarks.md
+
+# A bounded run of every fuzz target (~1 minute each; fuzz/README.md). Not part of
+# `make test`: it needs cargo-fuzz (installed if missing) and builds a separate crate.
+fuzz-smoke: setup
+	@bash scripts/fuzz-smoke.sh
 
 fmt-check:
 	$(CARGO) fmt --all -- --check

@@ -151,6 +151,127 @@ fn hostile_files_are_errors_not_panics() {
     }
 }
 
+/// Every sub-command that reads a trace file.
+const FILE_COMMANDS: [&[&str]; 5] = [
+    &["check"],
+    &["print"],
+    &["opt"],
+    &["run", "--backend", "llvm"],
+    &["emit-llvm"],
+];
+
+/// Runs `leones CMD FILE` for every command in [`FILE_COMMANDS`]; returns each exit
+/// code with stderr, having checked that nothing panicked or crashed.
+fn every_command(path: &str) -> Vec<(Option<i32>, String)> {
+    FILE_COMMANDS
+        .iter()
+        .map(|cmd| {
+            let mut args = cmd.to_vec();
+            args.insert(1, path);
+            let o = leones(&args);
+            let (_, err) = text(&o);
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            assert!(o.status.code().is_some(), "{args:?}: killed by a signal: {err}");
+            (o.status.code(), err)
+        })
+        .collect()
+}
+
+#[test]
+fn hostile_files_are_rejected_by_every_command() {
+    let huge_hex = "trace t\n\nblock0():\n    v0 = const 0x1ffffffffffffffff\n    finish v0\n";
+    let huge_neg = "trace t\n\nblock0():\n    v0 = const -9223372036854775809\n    finish v0\n";
+    let huge_offset = "trace t\n\nblock0(v0: ptr):\n    v1 = load.i64 v0, 99999999999999999999\n    finish v1\n";
+    let huge_layout = "trace t\nlayout P size 4000000000\n\nblock0():\n    v0 = new P\n    finish v0\n";
+    let huge_frame = "trace t\nframe main code 0x1 slots 4000000000\n\nblock0(v0: i64):\n    v1 = const true\n    guard_true v1 [main@0(v0)]\n    finish v0\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("garbage.ir", vec![0, 159, 146, 150, 255, 10, 3], "cannot read"),
+        ("nul.ir", b"trace t\n\nblock0():\n\0  finish\n".to_vec(), "parse error"),
+        ("empty.ir", Vec::new(), "parse error (UnexpectedToken)"),
+        ("huge_hex.ir", huge_hex.into(), "4:16: parse error (BadLiteral)"),
+        ("huge_neg.ir", huge_neg.into(), "4:16: parse error (BadLiteral)"),
+        ("huge_offset.ir", huge_offset.into(), "parse error (BadLiteral)"),
+        (
+            "huge_layout.ir",
+            huge_layout.into(),
+            "2:1: verify error (BadDescriptor)",
+        ),
+        ("huge_frame.ir", huge_frame.into(), "verify error (BadSnapshot)"),
+        (
+            "unbalanced.ir",
+            format!("trace t\n\nblock0({}", "(".repeat(100_000)).into_bytes(),
+            "parse error",
+        ),
+    ];
+    for (name, bytes, want) in cases {
+        let path = scratch(name, &bytes);
+        for (cmd, (code, err)) in FILE_COMMANDS.iter().zip(every_command(&path)) {
+            assert_eq!(code, Some(1), "{name} {cmd:?}: {err}");
+            assert!(err.contains(want), "{name} {cmd:?}: want {want:?} in: {err}");
+            assert!(err.contains(&path), "{name} {cmd:?}: the message names the file: {err}");
+        }
+    }
+    // The verifier's own invalid filetests: every command reports the same error.
+    let invalid = "tests/filetests/invalid/not_dominated.ir";
+    for (cmd, (code, err)) in FILE_COMMANDS.iter().zip(every_command(invalid)) {
+        assert_eq!(code, Some(1), "{cmd:?}: {err}");
+        assert!(err.contains("16:5: verify error (UseNotDominated)"), "{cmd:?}: {err}");
+    }
+}
+
+/// A long chain of blocks and a deep nest of diamonds: everything still works (in
+/// about linear time, without deep recursion).
+#[test]
+fn huge_and_deeply_nested_traces_work() {
+    let n = 20_000;
+    let mut chain = String::from("trace chain\n\nblock0(v0: i64):\n");
+    let mut nest = String::from("trace nest\n\nblock0(v0: bool, v1: i64):\n");
+    for i in 0..n {
+        chain += &format!(
+            "    v{} = iadd v{i}, v0\n    goto block{}(v{})\n\nblock{}(v{}: i64):\n",
+            n + i + 1,
+            i + 1,
+            n + i + 1,
+            i + 1,
+            i + 1
+        );
+        nest += &format!(
+            "    br v0, block{}(), block{}()\n\nblock{}():\n    goto block{}()\n\nblock{}():\n",
+            2 * i + 1,
+            2 * i + 2,
+            2 * i + 1,
+            2 * i + 2,
+            2 * i + 2
+        );
+    }
+    chain += &format!("    finish v{n}\n");
+    nest += "    finish v1\n";
+    for (name, src, inputs) in [
+        ("chain.ir", chain, vec!["-i", "3"]),
+        ("nest.ir", nest, vec!["-i", "true", "-i", "7"]),
+    ] {
+        let path = scratch(name, src.as_bytes());
+        for cmd in [&["check"][..], &["print"], &["opt"]] {
+            let mut args = cmd.to_vec();
+            args.push(&path);
+            let o = leones(&args);
+            assert!(o.status.success(), "{name} {cmd:?}: {}", text(&o).1);
+        }
+        let mut args = vec!["run", &path];
+        args.extend(&inputs);
+        let o = leones(&args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{name}: {err}");
+        // chain: adds v0 = 3 once per block to 3; nest: finishes with v1.
+        let want = if name == "chain.ir" {
+            (0..n).fold(3i64, |x, _| x.wrapping_add(3)).to_string()
+        } else {
+            "7".into()
+        };
+        assert!(out.starts_with(&format!("finish {want}")), "{name}: {out}");
+    }
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let o = leones(&["frobnicate"]);

@@ -1,12 +1,17 @@
 //! A trace that fails verification, an optimizer error and a backend error each make
 //! the engine count the failure and keep interpreting: the program's result is the
-//! interpreter's, and nothing runs natively.
+//! interpreter's, and nothing runs natively. Besides the injected failures, a real
+//! refusal by LLVM: a host function registered without a native address (only the
+//! interpreter can call it) cannot be compiled, and the loop calling it stays
+//! interpreted.
 
 #[path = "../examples/regvm/vm.rs"]
 mod regvm;
 
-use leones::engine::{EngineConfig, InjectFailure};
-use leones_tracer::{LogConfig, Params};
+use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, InjectFailure};
+use leones_ir::interp::{Heap, Val};
+use leones_ir::{BinaryOp, EffectInfo, Type};
+use leones_tracer::{CallRef, HeapMaterializer, Location, LogConfig, Params, Registry};
 use regvm::*;
 
 fn program() -> Vec<Ins> {
@@ -94,4 +99,112 @@ fn the_summary_is_written_to_the_log_file_at_drop() {
     assert_eq!(text.trim_end(), want.trim_end());
     assert!(text.contains("units           1 loops, 1 bridges"), "{text}");
     let _ = std::fs::remove_file(&log);
+}
+
+/// The host function of [`sum_of_mixes`]: `s * 31 + i`, wrapping.
+fn mix(s: i64, i: i64) -> i64 {
+    s.wrapping_mul(31).wrapping_add(i)
+}
+
+extern "C" fn mix_native(s: i64, i: i64) -> i64 {
+    mix(s, i)
+}
+
+/// A one-frame host running `while i < n { s = mix(s, i); i += 1 }` with `mix` a
+/// host call registered at `addr` (0: the interpreter's only); returns `s` and the
+/// engine's (loops compiled, native entries, backend failures).
+fn sum_of_mixes(addr: u64, n: i64) -> (i64, (u64, u64, u64)) {
+    let reg = Registry::new();
+    let main = reg.frame("main", 0, 3).unwrap();
+    let f: CallRef = reg
+        .call(
+            "mix",
+            addr,
+            &[Type::I64, Type::I64],
+            Some(Type::I64),
+            EffectInfo::none(),
+        )
+        .unwrap();
+    let params = Params::parse("threshold=2,bridge_threshold=2,blacklist_after=3").unwrap();
+    let mut engine = Engine::with_config(reg.clone(), EngineConfig::new(params)).unwrap();
+    let mut heap = Heap::new();
+    let (mut i, mut s) = (0i64, 1i64);
+    let mut pc = 0;
+    let mut resumed = false;
+    loop {
+        if pc == 0 && !std::mem::take(&mut resumed) {
+            let slots = [Some(Val::I64(i)), Some(Val::I64(n)), Some(Val::I64(s))];
+            if engine.on_loop_header(Location(0), main, 0, &slots) == HeaderAction::Enter {
+                let mut mem = HeapMaterializer {
+                    registry: &reg,
+                    heap: &mut heap,
+                };
+                if let Entered::Exit(exit) = engine.enter(Location(0), &slots, &mut mem).unwrap() {
+                    let fr = &exit.frames[0];
+                    let int = |k: usize| fr.slots[k].unwrap().as_i64().unwrap();
+                    (i, s, pc, resumed) = (int(0), int(2), fr.pc, true);
+                    continue;
+                }
+            }
+        }
+        match pc {
+            // header: if i < n goto 1 else halt
+            0 => {
+                let taken = i < n;
+                if let Some(r) = engine.recorder() {
+                    let step = (|| {
+                        r.set_pc(0)?;
+                        let (a, b) = (r.slot(0)?, r.slot(1)?);
+                        let c = r.binary(BinaryOp::ILt, a, b)?;
+                        r.guard(c, taken)
+                    })();
+                    if let Err(why) = step {
+                        engine.abort_recording(why)
+                    }
+                }
+                if !taken {
+                    break;
+                }
+                pc = 1;
+            }
+            // s = mix(s, i); i += 1; goto 0
+            _ => {
+                if let Some(r) = engine.recorder() {
+                    let step = (|| {
+                        r.set_pc(1)?;
+                        let (a, b) = (r.slot(2)?, r.slot(0)?);
+                        let v = r.call(f, &[a, b], false)?.expect("a result");
+                        r.set_slot(2, v)?;
+                        let one = r.constant(1i64);
+                        let j = r.binary(BinaryOp::IAdd, b, one)?;
+                        r.set_slot(0, j)
+                    })();
+                    if let Err(why) = step {
+                        engine.abort_recording(why)
+                    }
+                }
+                s = mix(s, i);
+                i += 1;
+                pc = 0;
+            }
+        }
+    }
+    let st = engine.stats();
+    (s, (st.loops_compiled, st.loop_entries, st.backend_failures))
+}
+
+#[test]
+fn a_call_llvm_cannot_compile_falls_back_to_interpreting() {
+    let want = (0..500).fold(1i64, mix);
+    // The control: with a native address the loop compiles and runs natively.
+    let (s, (compiled, entries, failures)) = sum_of_mixes(mix_native as usize as u64, 500);
+    assert_eq!(s, want);
+    assert_eq!((compiled, failures), (1, 0));
+    assert!(entries >= 1);
+    // Without one, the backend refuses the trace; every attempt is counted and the
+    // loop is interpreted to the same result.
+    let (s, (compiled, entries, failures)) = sum_of_mixes(0, 500);
+    assert_eq!(s, want);
+    assert_eq!((compiled, entries), (0, 0));
+    assert!(failures >= 1, "{failures} backend failures");
 }

@@ -1,10 +1,13 @@
 //! Code memory: units compiled and removed in a loop do not make the process grow
 //! (ORC's resource trackers return the memory, and each unit's LLVM context is
 //! dropped after codegen), and JIT code pages are never writable and executable at
-//! once.
+//! once — after compiling, and while compiled code runs (a host function called from
+//! the native loop reads `/proc/self/maps` itself).
 
-use leones_backend_llvm::{Backend, Level, UnitOptions};
+use leones_backend_llvm::{Backend, HostHooks, Level, UnitOptions};
+use leones_ir::interp::{Heap, Outcome, Val};
 use leones_ir::Trace;
+use std::sync::Mutex;
 
 /// A ~30-op loop trace with a guard, a division and a float chain.
 fn unit_trace(k: usize) -> Trace {
@@ -66,6 +69,79 @@ fn compiling_and_removing_10000_units_does_not_grow_rss() {
     churn(10_000);
 }
 
+/// The mappings of `/proc/self/maps` text, as (start, end, permissions, line).
+fn mappings(maps: &str) -> Vec<(u64, u64, String, String)> {
+    maps.lines()
+        .map(|line| {
+            let mut parts = line.split_whitespace();
+            let (range, perms) = (parts.next().unwrap(), parts.next().unwrap());
+            let (lo, hi) = range.split_once('-').unwrap();
+            let addr = |s| u64::from_str_radix(s, 16).unwrap();
+            (addr(lo), addr(hi), perms.to_string(), line.to_string())
+        })
+        .collect()
+}
+
+/// What `snapshot_maps` saw, one entry per call from native code.
+static MAPS_SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// A host function the compiled trace calls: records `/proc/self/maps` as it is while
+/// native code is on the stack, and returns its argument plus one.
+extern "C" fn snapshot_maps(x: i64) -> i64 {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap_or_default();
+    MAPS_SEEN.lock().unwrap().push(maps);
+    x + 1
+}
+
+#[test]
+fn code_pages_are_not_writable_while_native_code_runs() {
+    // Counts v0 up to v1, calling `snapshot_maps` for every step, at both levels.
+    let text = format!(
+        "trace wx
+call snap(i64) -> i64 addr {:#x} effects()
+frame main code 0x1 slots 2
+
+block0(v0: i64, v1: i64):
+    v2 = ilt v0, v1
+    guard_true v2 [main@1(v0, v1)]
+    v3 = call snap(v0)
+    jump block0(v3, v1)
+",
+        snapshot_maps as usize
+    );
+    let trace = leones_ir::parse(&text).unwrap();
+    for level in Level::ALL {
+        let mut backend = Backend::new(level).unwrap();
+        let unit = backend.compile(&trace, &UnitOptions::default()).unwrap();
+        MAPS_SEEN.lock().unwrap().clear();
+        let mut heap = Heap::new();
+        // SAFETY: the trace touches no memory; `snap` has the declared signature.
+        let out = unsafe { backend.run(unit.id, &[Val::I64(0), Val::I64(5)], &mut heap, &HostHooks::default()) };
+        let Outcome::Exit(exit) = out.unwrap().outcome else {
+            panic!("{level:?}: the loop leaves through its guard")
+        };
+        assert_eq!(exit.frames[0].pc, 1, "{level:?}");
+        let seen = std::mem::take(&mut *MAPS_SEEN.lock().unwrap());
+        assert_eq!(seen.len(), 5, "{level:?}: one call per iteration, from native code");
+        let entry = unit.entry as usize as u64;
+        for maps in &seen {
+            let mut code_found = false;
+            for (lo, hi, perms, line) in mappings(maps) {
+                assert!(
+                    !(perms.contains('w') && perms.contains('x')),
+                    "{level:?}: a W+X mapping while native code runs: {line}"
+                );
+                if (lo..hi).contains(&entry) {
+                    assert_eq!(&perms[..3], "r-x", "{level:?}: the running unit's code: {line}");
+                    code_found = true;
+                }
+            }
+            assert!(code_found, "{level:?}: the unit's code is mapped");
+        }
+        backend.remove(unit.id).unwrap();
+    }
+}
+
 #[test]
 fn code_pages_are_never_writable_and_executable() {
     let mut backend = Backend::new(Level::Optimized).unwrap();
@@ -74,15 +150,8 @@ fn code_pages_are_never_writable_and_executable() {
         .collect();
     let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
     let mut found = 0;
-    for line in maps.lines() {
-        let mut parts = line.split_whitespace();
-        let (range, perms) = (parts.next().unwrap(), parts.next().unwrap());
+    for (lo, hi, perms, line) in mappings(&maps) {
         assert!(!(perms.contains('w') && perms.contains('x')), "a W+X mapping: {line}");
-        let (lo, hi) = range.split_once('-').unwrap();
-        let (lo, hi) = (
-            u64::from_str_radix(lo, 16).unwrap(),
-            u64::from_str_radix(hi, 16).unwrap(),
-        );
         for u in &units {
             let e = u.entry as usize as u64;
             if (lo..hi).contains(&e) {

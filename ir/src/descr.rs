@@ -27,6 +27,13 @@ pub struct Layout {
     pub class: Option<u64>,
 }
 
+impl Layout {
+    /// The largest object size the verifier accepts (1 MiB). Host objects are small;
+    /// without a bound, a hostile `layout P size 4000000000` made `new P` allocate,
+    /// zero and (in `leones run`) print 4 GB.
+    pub const MAX_SIZE: u32 = 1 << 20;
+}
+
 /// A field of a layout.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FieldDescr {

@@ -1,10 +1,12 @@
 //! Every generated trace verifies and runs in the reference interpreter without a
 //! fault, within a small number of steps; and the generator covers every op family,
-//! guard kind and snapshot feature.
+//! guard kind and snapshot feature. Generated bridges (`arb_bridge`) verify and run
+//! without a fault on any arguments of their parameter types, refs to objects of
+//! every layout, arrays and buffers included.
 
-use leones_ir::gen::{arb_case, GenConfig, TestCase};
-use leones_ir::interp::{Interpreter, Outcome};
-use leones_ir::{verify, GuardKind, Op, SlotValue};
+use leones_ir::gen::{arb_bridge, arb_case, world, GenConfig, TestCase};
+use leones_ir::interp::{Heap, Interpreter, Outcome, Val};
+use leones_ir::{verify, GuardKind, Op, SlotValue, Type};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::TestRunner;
@@ -42,6 +44,55 @@ proptest! {
     #[test]
     fn generated_traces_verify_and_run(case in configs().prop_flat_map(arb_case)) {
         run_ok(&case)?;
+    }
+}
+
+/// A bridge's parameter types and, for each, a selector of its argument.
+fn bridge_params() -> impl Strategy<Value = Vec<(Type, u8)>> {
+    let ty = prop::sample::select(vec![Type::I64, Type::F64, Type::Bool, Type::Ref, Type::Ptr]);
+    prop::collection::vec((ty, any::<u8>()), 0..8)
+}
+
+/// An argument of type `ty`: scalars from `sel`; refs and ptrs to a fresh object of
+/// any layout, an array of any descriptor, a raw buffer, or null.
+fn bridge_arg(heap: &mut Heap, ty: Type, sel: u8) -> Val {
+    let world = world::world_trace("w", false);
+    match ty {
+        Type::I64 => Val::I64(i64::from(sel as i8) << (sel % 50)),
+        Type::F64 => Val::F64(f64::from(sel) / 3.0 - 40.0),
+        Type::Bool => Val::Bool(sel % 2 == 1),
+        Type::Ref => match sel % 8 {
+            0 => Val::Ref(0),
+            k @ 1..=3 => Val::Ref(heap.alloc_object(&world.layouts[usize::from(k - 1)])),
+            k => Val::Ref(heap.alloc_array(&world.arrays[usize::from(k - 4)], usize::from(sel / 8 % 4))),
+        },
+        Type::Ptr => Val::Ptr(if sel % 3 == 0 {
+            0
+        } else {
+            heap.alloc_raw(8 * usize::from(sel % 5))
+        }),
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+    #[test]
+    fn generated_bridges_verify_and_run_on_any_arguments(
+        (params, bridge) in (configs(), bridge_params()).prop_flat_map(|(cfg, params)| {
+            let types = params.iter().map(|p| p.0).collect();
+            (Just(params), arb_bridge(cfg, types))
+        })
+    ) {
+        verify(&bridge).map_err(|e| TestCaseError::fail(format!("{e}\n{}", leones_ir::print(&bridge))))?;
+        let mut heap = Heap::new();
+        let args: Vec<Val> = params.iter().map(|&(ty, sel)| bridge_arg(&mut heap, ty, sel)).collect();
+        let mut interp = Interpreter::new(&bridge)
+            .with_heap(heap)
+            .with_host(leones_ir::gen::test_host())
+            .with_step_limit(STEP_LIMIT);
+        interp
+            .run(&args)
+            .map_err(|e| TestCaseError::fail(format!("fault: {e}\n{}", leones_ir::print(&bridge))))?;
     }
 }
 

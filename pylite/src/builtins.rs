@@ -274,13 +274,13 @@ fn b_str(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     if a[0].is_kind(Kind::Str) {
         return Ok(a[0]);
     }
-    let s = vm.to_str(a[0]);
+    let s = vm.to_str_checked(a[0])?;
     Ok(vm.new_string(s))
 }
 
 fn b_repr(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "repr", a, 1, 1)?;
-    let s = vm.repr(a[0]);
+    let s = vm.repr_checked(a[0])?;
     Ok(vm.new_string(s))
 }
 
@@ -426,7 +426,7 @@ pub(crate) fn print_kw(vm: &mut Vm, a: &[Value], names: &[Sym], vals: &[Value]) 
             _ => match as_str(*v) {
                 Some(s) => line.push_str(s),
                 None => {
-                    let s = vm.to_str(*v);
+                    let s = vm.to_str_checked(*v)?;
                     line.push_str(&s)
                 }
             },
@@ -719,11 +719,11 @@ fn m_seq_index(vm: &mut Vm, a: &[Value]) -> PyResult<Value> {
     arity(vm, "index", &a[1..], 1, 1)?;
     let items = as_seq(a[0]).unwrap().to_vec();
     for (i, x) in items.iter().enumerate() {
-        if vm.equals(*x, a[1]) {
+        if vm.equals_checked(*x, a[1])? {
             return Ok(Value::int(i as i64));
         }
     }
-    let r = vm.repr(a[1]);
+    let r = vm.repr_checked(a[1])?;
     let what = if a[0].is_kind(Kind::List) {
         format!("{} is not in list", r)
     } else {

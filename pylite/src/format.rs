@@ -192,6 +192,30 @@ impl Vm {
         }
     }
 
+    /// `repr(v)`, raising `RecursionError` for data nested too deeply to print
+    /// ([`crate::nesting`]).
+    pub fn repr_checked(&mut self, v: Value) -> PyResult<String> {
+        crate::nesting::take_exceeded();
+        let s = self.repr(v);
+        self.nesting_checked(s, "while getting the repr of an object")
+    }
+
+    /// `str(v)`, raising `RecursionError` like [`Vm::repr_checked`].
+    pub fn to_str_checked(&mut self, v: Value) -> PyResult<String> {
+        crate::nesting::take_exceeded();
+        let s = self.to_str(v);
+        self.nesting_checked(s, "while getting the str of an object")
+    }
+
+    /// `x`, or the `RecursionError` of a walk over data that went too deep.
+    pub(crate) fn nesting_checked<T>(&mut self, x: T, what: &str) -> PyResult<T> {
+        if crate::nesting::take_exceeded() {
+            let msg = format!("maximum recursion depth exceeded {what}");
+            return Err(self.err(crate::error::ExcType::RecursionError, msg));
+        }
+        Ok(x)
+    }
+
     /// `repr(v)`.
     pub fn repr(&mut self, v: Value) -> String {
         match v.tag {
@@ -209,19 +233,20 @@ impl Vm {
         match v.kind().unwrap() {
             Kind::Str => str_repr(as_str(v).unwrap()),
             Kind::Bytes => bytes_repr(as_bytes(v).unwrap()),
-            Kind::Tuple => {
+            Kind::Tuple | Kind::List => {
+                let list = v.kind() == Some(Kind::List);
+                let (Some(_level), Some(_printing)) = (crate::nesting::enter(), crate::nesting::printing(addr)) else {
+                    // Too deep (a RecursionError for checked callers), or a container
+                    // inside itself.
+                    return if list { "[...]" } else { "(...)" }.into();
+                };
                 let items = as_seq(v).unwrap().to_vec();
                 let parts: Vec<String> = items.iter().map(|x| self.repr(*x)).collect();
-                if parts.len() == 1 {
-                    format!("({},)", parts[0])
-                } else {
-                    format!("({})", parts.join(", "))
+                match (list, parts.len()) {
+                    (true, _) => format!("[{}]", parts.join(", ")),
+                    (false, 1) => format!("({},)", parts[0]),
+                    (false, _) => format!("({})", parts.join(", ")),
                 }
-            }
-            Kind::List => {
-                let items = as_seq(v).unwrap().to_vec();
-                let parts: Vec<String> = items.iter().map(|x| self.repr(*x)).collect();
-                format!("[{}]", parts.join(", "))
             }
             Kind::Instance => {
                 let cls = class_of(v).unwrap();

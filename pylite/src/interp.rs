@@ -148,7 +148,7 @@ impl Vm {
                         if x.tag == TAG_INT && y.tag == TAG_INT {
                             x.payload == y.payload
                         } else {
-                            self.equals(x, y)
+                            tryv!(self.equals_checked(x, y))
                         }
                     }};
                 }
@@ -853,18 +853,18 @@ impl Vm {
                 TAG_INT => self.new_string(v.as_int().to_string()),
                 _ if v.is_kind(Kind::Str) => v,
                 _ => {
-                    let s = self.to_str(v);
+                    let s = self.to_str_checked(v)?;
                     self.new_string(s)
                 }
             });
         }
         let v = match conv {
             b'r' => {
-                let s = self.repr(v);
+                let s = self.repr_checked(v)?;
                 self.new_string(s)
             }
             b's' => {
-                let s = self.to_str(v);
+                let s = self.to_str_checked(v)?;
                 self.new_string(s)
             }
             _ => v,

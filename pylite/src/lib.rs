@@ -44,6 +44,7 @@ mod interp;
 pub mod jit;
 pub mod lexer;
 pub mod modules;
+mod nesting;
 pub mod object;
 mod ops;
 mod parse_expr;

@@ -383,6 +383,14 @@ impl Vm {
         }
     }
 
+    /// Python `==`, raising `RecursionError` for data nested too deeply to compare
+    /// ([`crate::nesting`]).
+    pub(crate) fn equals_checked(&mut self, a: Value, b: Value) -> PyResult<bool> {
+        crate::nesting::take_exceeded();
+        let r = self.equals(a, b);
+        self.nesting_checked(r, "in comparison")
+    }
+
     /// Python `==`.
     pub(crate) fn equals(&mut self, a: Value, b: Value) -> bool {
         if a.tag == b.tag && a.payload == b.payload && a.tag != TAG_FLOAT {
@@ -398,6 +406,9 @@ impl Vm {
             (Some(Kind::Str), Some(Kind::Str)) => as_str(a) == as_str(b),
             (Some(Kind::Bytes), Some(Kind::Bytes)) => as_bytes(a) == as_bytes(b),
             (Some(ka @ (Kind::Tuple | Kind::List)), Some(kb)) if ka == kb => {
+                let Some(_level) = crate::nesting::enter() else {
+                    return false; // too deep: a RecursionError for checked callers
+                };
                 let (x, y) = (as_seq(a).unwrap(), as_seq(b).unwrap());
                 x.len() == y.len() && x.iter().zip(y).all(|(p, q)| self.equals(*p, *q))
             }
@@ -411,7 +422,9 @@ impl Vm {
 
     /// Ordering comparison (`<`, `<=`, `>`, `>=`).
     pub(crate) fn compare(&mut self, op: CmpOp, a: Value, b: Value) -> PyResult<bool> {
-        let ord = match self.partial_order(a, b) {
+        crate::nesting::take_exceeded();
+        let ord = self.partial_order(a, b);
+        let ord = match self.nesting_checked(ord, "in comparison")? {
             Ok(o) => o,
             Err(()) => {
                 self.check_bound(a)?;
@@ -447,6 +460,9 @@ impl Vm {
             (Some(Kind::Str), Some(Kind::Str)) => Ok(Some(as_str(a).unwrap().cmp(as_str(b).unwrap()))),
             (Some(Kind::Bytes), Some(Kind::Bytes)) => Ok(Some(as_bytes(a).unwrap().cmp(as_bytes(b).unwrap()))),
             (Some(ka @ (Kind::Tuple | Kind::List)), Some(kb)) if ka == kb => {
+                let Some(_level) = crate::nesting::enter() else {
+                    return Ok(None); // too deep: a RecursionError for `compare`
+                };
                 let (x, y) = (as_seq(a).unwrap(), as_seq(b).unwrap());
                 for (p, q) in x.iter().zip(y) {
                     if !self.equals(*p, *q) {
@@ -463,8 +479,10 @@ impl Vm {
     pub(crate) fn contains(&mut self, container: Value, item: Value) -> PyResult<bool> {
         match container.kind() {
             Some(Kind::Tuple) | Some(Kind::List) => {
+                crate::nesting::take_exceeded();
                 let items = as_seq(container).unwrap();
-                Ok(items.iter().any(|x| self.equals(*x, item)))
+                let found = items.iter().any(|x| self.equals(*x, item));
+                self.nesting_checked(found, "in comparison")
             }
             Some(Kind::Str) => match as_str(item) {
                 Some(s) => Ok(as_str(container).unwrap().contains(s)),

@@ -10,6 +10,10 @@ use crate::error::CompileError;
 use crate::lexer::{tokenize, Tok};
 use crate::parser::{check_target, push_lit, PResult, Parser, KEYWORDS};
 
+/// Longest chain of operators, attribute accesses, calls and subscripts in one
+/// expression (CPython's compiler gives up at a similar depth).
+const MAX_TREE_DEPTH: u32 = 1000;
+
 impl Parser {
     pub(crate) fn target_list(&mut self) -> PResult<Expr> {
         let line = self.line();
@@ -104,9 +108,33 @@ impl Parser {
         Ok(e)
     }
 
+    /// Runs `f`, a parser of a left-leaning chain that calls [`Parser::link`] per
+    /// link, and restores the tree depth afterwards (also on errors).
+    fn chain(&mut self, f: impl FnOnce(&mut Parser) -> PResult<Expr>) -> PResult<Expr> {
+        let saved = self.tree_depth;
+        let r = f(self);
+        self.tree_depth = saved;
+        r
+    }
+
+    /// One more link of a chain: the tree gets one level deeper.
+    fn link(&mut self) -> PResult<()> {
+        self.tree_depth += 1;
+        if self.tree_depth > MAX_TREE_DEPTH {
+            return self.err(format!(
+                "SyntaxError: expression too long (more than {MAX_TREE_DEPTH} operators in a chain)"
+            ));
+        }
+        Ok(())
+    }
+
     fn or_test(&mut self) -> PResult<Expr> {
+        self.chain(Parser::or_chain)
+    }
+    fn or_chain(&mut self) -> PResult<Expr> {
         let mut e = self.and_test()?;
         while self.is_kw("or") {
+            self.link()?;
             let line = self.line();
             self.pos += 1;
             let r = self.and_test()?;
@@ -118,8 +146,12 @@ impl Parser {
         Ok(e)
     }
     fn and_test(&mut self) -> PResult<Expr> {
+        self.chain(Parser::and_chain)
+    }
+    fn and_chain(&mut self) -> PResult<Expr> {
         let mut e = self.not_test()?;
         while self.is_kw("and") {
+            self.link()?;
             let line = self.line();
             self.pos += 1;
             let r = self.not_test()?;
@@ -132,9 +164,15 @@ impl Parser {
     }
     fn not_test(&mut self) -> PResult<Expr> {
         if self.is_kw("not") {
+            if self.depth > 150 {
+                return self.err("SyntaxError: too many nested unary operators");
+            }
             let line = self.line();
             self.pos += 1;
-            let e = self.not_test()?;
+            self.depth += 1;
+            let e = self.not_test();
+            self.depth -= 1;
+            let e = e?;
             return Ok(Expr {
                 kind: ExprKind::Unary(UnOp::Not, Box::new(e)),
                 line,
@@ -183,6 +221,9 @@ impl Parser {
     }
 
     fn binary_level(&mut self, ops: &[(&str, BinOp)], next: fn(&mut Parser) -> PResult<Expr>) -> PResult<Expr> {
+        self.chain(|p| p.binary_chain(ops, next))
+    }
+    fn binary_chain(&mut self, ops: &[(&str, BinOp)], next: fn(&mut Parser) -> PResult<Expr>) -> PResult<Expr> {
         let mut e = next(self)?;
         'outer: loop {
             if self.is_op("@") {
@@ -190,6 +231,7 @@ impl Parser {
             }
             for (s, op) in ops {
                 if self.is_op(s) {
+                    self.link()?;
                     let line = self.line();
                     self.pos += 1;
                     let r = next(self)?;
@@ -288,8 +330,14 @@ impl Parser {
     }
 
     fn primary(&mut self) -> PResult<Expr> {
+        self.chain(Parser::primary_chain)
+    }
+    fn primary_chain(&mut self) -> PResult<Expr> {
         let mut e = self.atom()?;
         loop {
+            if matches!(self.peek(), Tok::Op("." | "(" | "[")) {
+                self.link()?;
+            }
             let line = self.line();
             if self.eat_op(".") {
                 let n = self.name()?;
@@ -653,6 +701,7 @@ impl Parser {
                 pos: 0,
                 line_offset: line - 1,
                 depth: self.depth,
+                tree_depth: self.tree_depth,
             };
             let e = sub.testlist()?;
             if !matches!(sub.peek(), Tok::Newline | Tok::Eof) {

@@ -28,6 +28,7 @@ pub fn parse(src: &str) -> PResult<Vec<Stmt>> {
         pos: 0,
         line_offset: 0,
         depth: 0,
+        tree_depth: 0,
     };
     let mut out = Vec::new();
     while p.peek() != &Tok::Eof {
@@ -46,6 +47,10 @@ pub(crate) struct Parser {
     pub(crate) line_offset: u32,
     /// Current expression nesting depth (bounded so deep input cannot overflow the Rust stack).
     pub(crate) depth: u32,
+    /// Depth of the expression tree being built along the current path, counting each
+    /// link of left-leaning chains (`a + b + c`, `x.f.g`, `a and b`), which the parser
+    /// builds in a loop but the compiler walks recursively (bounded like `depth`).
+    pub(crate) tree_depth: u32,
 }
 
 impl Parser {

@@ -35,6 +35,10 @@ pub(crate) enum Kind {
     Raw(u32, u32),
     /// The null pointer.
     NullPtr,
+    /// A `ref` or `ptr` the generator knows nothing about (a bridge's parameter: an
+    /// exit value of any object, array or buffer, or null). Never dereferenced; only
+    /// compared, selected, guarded for null, passed on and kept in snapshots.
+    Opaque(Type),
 }
 
 impl Kind {
@@ -45,6 +49,7 @@ impl Kind {
             Kind::Bool => Type::Bool,
             Kind::Obj(_) | Kind::AnyObj | Kind::MaybeObj | Kind::Arr(..) => Type::Ref,
             Kind::Raw(..) | Kind::NullPtr => Type::Ptr,
+            Kind::Opaque(ty) => ty,
         }
     }
     pub(crate) fn scalar(ty: Type) -> Kind {

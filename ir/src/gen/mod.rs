@@ -476,6 +476,26 @@ pub fn arb_case(cfg: GenConfig) -> impl Strategy<Value = TestCase> {
         })
 }
 
+/// Random bridges: straight traces (ending in `finish` or `jump @target`, with the
+/// regions, inner loops and guards `cfg` enables) whose `block0` takes `params` — the
+/// types of a guard's exit values, which a bridge attached to that guard receives.
+/// The generator knows nothing about `ref`/`ptr` parameters (an exit may hand over
+/// any object, array, buffer or null), so it never dereferences them; objects the
+/// bridge allocates itself are used freely. All of [`arb_case`]'s invariants hold
+/// for any arguments of the right types.
+pub fn arb_bridge(cfg: GenConfig, params: Vec<Type>) -> impl Strategy<Value = Trace> {
+    (arb_recipe(&cfg), any::<u8>()).prop_map(move |(steps, tail)| {
+        let kinds: Vec<Kind> = params
+            .iter()
+            .map(|&ty| match ty {
+                Type::Ref | Type::Ptr => Kind::Opaque(ty),
+                _ => Kind::scalar(ty),
+            })
+            .collect();
+        Builder::build(&cfg, Shape::Straight, &kinds, HashMap::new(), &steps, tail).0
+    })
+}
+
 impl TestCase {
     /// Flips failing steerable `guard_true`/`guard_false` and sets the constant of a
     /// failing steerable `guard_value` to the value seen (at most once each, at most

@@ -83,24 +83,16 @@ impl Pass for Cse {
     fn run(&self, t: &mut Trace, ctx: &OptContext) {
         let cfg = Cfg::new(t);
         let consts = crate::util::const_table(t);
-        let mut tables: Vec<HashMap<Key, Value>> = Vec::with_capacity(t.blocks.len());
-        let mut cur: HashMap<Key, Value> = HashMap::new();
-        let mut cur_block = usize::MAX;
+        // Every kept value by key, with its block: a value is available where its block
+        // dominates (its own block included, as blocks are rewritten in order). At most
+        // one candidate of a key dominates any block, or the later one would have been
+        // replaced. (Copying the idom's whole table into each block was quadratic on
+        // long block chains.)
+        let mut avail: HashMap<Key, Vec<(Value, usize)>> = HashMap::new();
         let mut subst = Subst::new();
         let mut pool = ConstPool::default();
         let mut drop_ovf_guard: Option<Value> = None;
         rewrite_blocks(t, |t, b, mut inst: Inst, out| {
-            if b != cur_block {
-                if cur_block != usize::MAX {
-                    tables.push(std::mem::take(&mut cur));
-                }
-                cur_block = b;
-                cur = if b == 0 {
-                    HashMap::new()
-                } else {
-                    tables[cfg.idom[b]].clone()
-                };
-            }
             if let Some(d) = drop_ovf_guard.take() {
                 if crate::util::is_paired_guard(&inst.op, d) {
                     return;
@@ -122,13 +114,14 @@ impl Pass for Cse {
                 out.push(inst);
                 return;
             };
-            match cur.get(&k) {
-                Some(&earlier) => {
+            let candidates = avail.entry(k).or_default();
+            match candidates.iter().find(|&&(_, at)| cfg.dominates(at, b)) {
+                Some(&(earlier, _)) => {
                     subst.set(r, earlier);
                     drop_ovf_guard = Some(r);
                 }
                 None => {
-                    cur.insert(k, r);
+                    candidates.push((r, b));
                     out.push(inst);
                 }
             }

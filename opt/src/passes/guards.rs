@@ -54,15 +54,56 @@ use std::collections::{HashMap, HashSet};
 pub struct Guards;
 
 /// What is known at a program point.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Facts {
     consts: HashMap<Value, Const>,
     class: HashMap<Value, u64>,
     nonnull: HashSet<Value>,
     ranges: HashMap<Value, Range>,
+    /// What each change overwrote, newest last: blocks are visited in a depth-first
+    /// walk of the dominator tree, and a block starts from its idom's facts by undoing
+    /// the changes made since that block ended ([`Facts::undo_to`]). (Copying the idom's
+    /// facts into every block was quadratic in time and memory on long block chains.)
+    log: Vec<Undo>,
+}
+
+/// The previous state of one fact, to restore.
+enum Undo {
+    Const(Value, Option<Const>),
+    Class(Value, Option<u64>),
+    NonNull(Value, bool),
+    Range(Value, Option<Range>),
 }
 
 impl Facts {
+    fn mark(&self) -> usize {
+        self.log.len()
+    }
+    /// Restores the facts as they were when [`Facts::mark`] returned `mark`.
+    fn undo_to(&mut self, mark: usize) {
+        while self.log.len() > mark {
+            match self.log.pop().expect("above the mark") {
+                Undo::Const(v, k) => restore(&mut self.consts, v, k),
+                Undo::Class(v, c) => restore(&mut self.class, v, c),
+                Undo::Range(v, r) => restore(&mut self.ranges, v, r),
+                Undo::NonNull(v, was) => {
+                    if !was {
+                        self.nonnull.remove(&v);
+                    }
+                }
+            }
+        }
+    }
+    fn set_class(&mut self, v: Value, c: u64) {
+        let old = self.class.insert(v, c);
+        self.log.push(Undo::Class(v, old));
+    }
+    /// Records that `v` is not null; returns whether that is news.
+    fn set_nonnull(&mut self, v: Value) -> bool {
+        let new = self.nonnull.insert(v);
+        self.log.push(Undo::NonNull(v, !new));
+        new
+    }
     fn range(&self, v: Value) -> Range {
         match self.consts.get(&v) {
             Some(Const::I64(k)) => Range::point(*k),
@@ -71,13 +112,22 @@ impl Facts {
     }
     fn set_range(&mut self, v: Value, r: Range) {
         let r = self.range(v).intersect(r);
-        self.ranges.insert(v, r);
+        let old = self.ranges.insert(v, r);
+        self.log.push(Undo::Range(v, old));
     }
     fn set_const(&mut self, v: Value, k: Const) {
-        self.consts.insert(v, k);
+        let old = self.consts.insert(v, k);
+        self.log.push(Undo::Const(v, old));
         if k.bits() != 0 && matches!(k, Const::Ref(_) | Const::Ptr(_)) {
-            self.nonnull.insert(v);
+            self.set_nonnull(v);
         }
+    }
+}
+
+fn restore<T>(map: &mut HashMap<Value, T>, v: Value, old: Option<T>) {
+    match old {
+        Some(x) => drop(map.insert(v, x)),
+        None => drop(map.remove(&v)),
     }
 }
 
@@ -161,9 +211,9 @@ impl Walk<'_> {
         match &inst.op {
             Op::Const(k) => self.facts.set_const(r, *k),
             Op::New(l) => {
-                self.facts.nonnull.insert(r);
+                self.facts.set_nonnull(r);
                 if let Some(c) = (self.t_layout_class)(*l) {
-                    self.facts.class.insert(r, c);
+                    self.facts.set_class(r, c);
                 }
             }
             Op::Unary(UnaryOp::B2I, _) => self.facts.set_range(r, Range { lo: 0, hi: 1 }),
@@ -223,12 +273,12 @@ impl Walk<'_> {
                     return false;
                 }
                 if let Some(c) = c {
-                    f.class.insert(v, c);
+                    f.set_class(v, c);
                 }
-                f.nonnull.insert(v);
+                f.set_nonnull(v);
                 true
             }
-            GuardKind::NonNull(v) => f.nonnull.insert(v),
+            GuardKind::NonNull(v) => f.set_nonnull(v),
             GuardKind::IsNull(v) => {
                 let null = if t.value_type(v) == Type::Ptr {
                     Const::Ptr(0)
@@ -295,23 +345,19 @@ impl Pass for Guards {
             match fact {
                 EntryFact::Class(l) => {
                     if let Some(c) = class_of(l) {
-                        f.class.insert(p, c);
+                        f.set_class(p, c);
                     }
-                    f.nonnull.insert(p);
+                    f.set_nonnull(p);
                 }
-                EntryFact::NonNull => drop(f.nonnull.insert(p)),
+                EntryFact::NonNull => drop(f.set_nonnull(p)),
                 EntryFact::Const(k) if k.ty() == t.value_type(p) => f.set_const(p, k),
                 EntryFact::Const(_) => {}
             }
         }
-        let globals = w.facts.clone();
-        let mut ends: Vec<Facts> = Vec::with_capacity(t.blocks.len());
-        for b in 0..t.blocks.len() {
-            w.facts = if b == 0 {
-                globals.clone()
-            } else {
-                ends[cfg.idom[b]].clone()
-            };
+        let globals = w.facts.mark();
+        let mut ends = vec![0usize; t.blocks.len()];
+        for b in cfg.dominator_preorder() {
+            w.facts.undo_to(if b == 0 { globals } else { ends[cfg.idom[b]] });
             let insts = std::mem::take(&mut t.blocks[b].insts);
             let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
             for mut inst in insts {
@@ -320,7 +366,7 @@ impl Pass for Guards {
                 }
             }
             t.blocks[b].insts = out;
-            ends.push(std::mem::take(&mut w.facts));
+            ends[b] = w.facts.mark();
         }
         w.pool.flush(t);
         w.subst.apply(t);

@@ -1,9 +1,10 @@
-//! The control-flow graph facts the passes need: predecessors and immediate dominators.
+//! The control-flow graph facts the passes need: predecessors, immediate dominators
+//! and O(1) dominance queries.
 //!
 //! Blocks are in an order where forward edges (`goto`, `br`) go to later blocks and
 //! `jump`s go back to loop headers, so every block's dominators come before it.
 
-use leones_ir::verify::successors;
+use leones_ir::verify::{dominator_intervals, successors};
 use leones_ir::{Block, Trace};
 
 pub struct Cfg {
@@ -11,6 +12,9 @@ pub struct Cfg {
     pub preds: Vec<Vec<(usize, bool)>>,
     /// Immediate dominator (block 0's is itself).
     pub idom: Vec<usize>,
+    /// Entry and exit times of each block in a depth-first walk of the dominator tree
+    /// ([`Cfg::dominates`]).
+    interval: Vec<(u32, u32)>,
 }
 
 impl Cfg {
@@ -41,7 +45,23 @@ impl Cfg {
             }
             idom[b] = cur.unwrap_or(0);
         }
-        Cfg { preds, idom }
+        let interval = dominator_intervals(n, |b| Some(idom[b]));
+        Cfg { preds, idom, interval }
+    }
+
+    /// The blocks in a depth-first preorder of the dominator tree (children in block
+    /// order): every block comes after its dominators, and a block's dominator subtree
+    /// is contiguous.
+    pub fn dominator_preorder(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.idom.len()).collect();
+        order.sort_by_key(|&b| self.interval[b].0);
+        order
+    }
+
+    /// Whether block `a` dominates block `b` (every block dominates itself).
+    pub fn dominates(&self, a: usize, b: usize) -> bool {
+        let ((a_in, a_out), (b_in, b_out)) = (self.interval[a], self.interval[b]);
+        a_in <= b_in && b_out <= a_out
     }
 
     /// The single forward predecessor of `b` when every other edge into `b` is its own

@@ -1,0 +1,76 @@
+//! Hostile traces for the optimizer: long chains of blocks must optimize in about
+//! linear time and memory, and to a trace that still computes the same result.
+//!
+//! `cse` copied its table of available expressions into every block (12 s for 20k
+//! blocks) and `guards` its facts (killed for lack of memory at 20k blocks); both now
+//! share one structure along the dominator tree.
+
+use leones_ir::interp::{Interpreter, Outcome, Val};
+use leones_ir::Trace;
+use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList};
+use std::time::{Duration, Instant};
+
+const BLOCKS: usize = 20_000;
+
+/// `BLOCKS` blocks chained by `goto`; each adds a constant to the running value, checks
+/// it with a guard (facts for `guards`), stores and reloads it through an object
+/// (`heap`), and recomputes the same sum twice (`cse`).
+fn chain() -> Trace {
+    let mut s = String::from(
+        "trace chain\nlayout P size 24 class 0x5\nfield P.x: i64 @8\nframe main code 0x1 slots 1\n\nblock0(v0: i64):\n    v1 = new P\n",
+    );
+    let (mut v, mut prev) = (2, 0);
+    for i in 0..BLOCKS {
+        s += &format!(
+            "    v{k} = const {i}\n    v{a} = iadd v{prev}, v{k}\n    v{b} = iadd v{prev}, v{k}\n    v{c} = ilt v{a}, v{k}\n    guard_false v{c} [main@{pc}(v{a})]\n    setfield v1, P.x, v{b}\n    v{g} = getfield v1, P.x\n    goto block{next}(v{g})\n\nblock{next}(v{p}: i64):\n",
+            k = v,
+            a = v + 1,
+            b = v + 2,
+            c = v + 3,
+            g = v + 4,
+            p = v + 5,
+            pc = i % 7,
+            next = i + 1,
+        );
+        prev = v + 5;
+        v += 6;
+    }
+    s += &format!("    finish v{prev}\n");
+    leones_ir::parse(&s).expect("parses")
+}
+
+fn run(t: &Trace, x: i64) -> Outcome {
+    Interpreter::new(t).run(&[Val::I64(x)]).expect("runs")
+}
+
+fn check(passes: &PassList, what: &str) {
+    let t = chain();
+    let ctx = OptContext {
+        pure_calls: None,
+        verify_each_pass: false,
+        entry_facts: &[],
+    };
+    let start = Instant::now();
+    let (opt, _) = optimize(&t, passes, &ctx).expect("optimizes");
+    let took = start.elapsed();
+    // Linear: a fraction of a second in release builds.
+    assert!(took < Duration::from_secs(5), "{what} took {took:?}");
+    for x in [0, 5, -1, i64::MAX] {
+        assert_eq!(run(&t, x), run(&opt, x), "{what}, input {x}");
+    }
+}
+
+#[test]
+fn cse_on_a_long_chain_is_linear() {
+    check(&passes_named(&["cse"]).unwrap(), "cse");
+}
+
+#[test]
+fn guards_on_a_long_chain_is_linear() {
+    check(&passes_named(&["guards"]).unwrap(), "guards");
+}
+
+#[test]
+fn the_pipeline_on_a_long_chain_is_linear() {
+    check(&default_pipeline(), "the default pipeline");
+}
