@@ -55,6 +55,23 @@ pub fn unary_bits(op: UnaryOp, x: u64) -> u64 {
     }
 }
 
+/// The one NaN float arithmetic (`fadd fsub fmul fdiv`) produces.
+pub const CANONICAL_NAN: u64 = 0x7ff8_0000_0000_0000;
+
+/// The bits of a float arithmetic result: a NaN result is [`CANONICAL_NAN`]. Which NaN
+/// the hardware returns depends on operand order when both operands are NaN, and
+/// compilers (LLVM's x86 backend among them) commute `fadd`/`fmul` freely; a canonical
+/// NaN makes the result independent of that, so compiled code and the interpreter agree
+/// bit for bit. Sign ops (`fneg`, `fabs`) and bit casts keep payloads.
+#[inline]
+pub fn arith_bits(r: f64) -> u64 {
+    if r.is_nan() {
+        CANONICAL_NAN
+    } else {
+        r.to_bits()
+    }
+}
+
 /// A binary op on register bits.
 #[inline]
 pub fn binary_bits(op: BinaryOp, x: u64, y: u64) -> Result<BinaryResult, FoldError> {
@@ -96,10 +113,10 @@ pub fn binary_bits(op: BinaryOp, x: u64, y: u64) -> Result<BinaryResult, FoldErr
         IULe => plain((x <= y) as u64),
         IUGt => plain((x > y) as u64),
         IUGe => plain((x >= y) as u64),
-        FAdd => plain((f + g).to_bits()),
-        FSub => plain((f - g).to_bits()),
-        FMul => plain((f * g).to_bits()),
-        FDiv => plain((f / g).to_bits()),
+        FAdd => plain(arith_bits(f + g)),
+        FSub => plain(arith_bits(f - g)),
+        FMul => plain(arith_bits(f * g)),
+        FDiv => plain(arith_bits(f / g)),
         FEq => plain((f == g) as u64),
         FNe => plain((f != g) as u64),
         FLt => plain((f < g) as u64),

@@ -13,13 +13,13 @@
 //! - `*_ovf` use `llvm.s{add,sub,mul}.with.overflow`; the overflow bit is remembered
 //!   per result value for its `guard_no_overflow`;
 //! - `select.unpredictable` carries `!unpredictable` metadata so codegen keeps a `cmov`;
-//! - **NaN bit patterns**: LLVM constant-folds float arithmetic with APFloat, whose
-//!   "default NaN" (`0x7ff8…`) is not x86's (`0xfff8…`), so a folded `0.0 / 0.0` would
-//!   differ bitwise from the interpreter's (which the hardware computes). The operands
-//!   of `fadd fsub fmul fdiv` therefore pass through `llvm.arithmetic.fence`, which no
-//!   folder looks through and which emits no machine instruction: the arithmetic
-//!   always runs on the hardware, like the interpreter's. (Comparisons, sign ops and
-//!   conversions fold exactly and are left alone.)
+//! - **NaN bit patterns**: which NaN `fadd fsub fmul fdiv` return is not something
+//!   LLVM preserves — APFloat folds `0.0 / 0.0` to `0x7ff8…` where x86 gives `0xfff8…`,
+//!   and x86 codegen commutes `addsd`/`mulsd`, which changes the result when both
+//!   operands are NaN. The IR therefore defines a NaN arithmetic result as the
+//!   canonical NaN (`leones_ir::fold::CANONICAL_NAN`); each such op is followed by
+//!   `fcmp uno` + `select` (two cheap instructions) and LLVM may fold and commute
+//!   freely. (Comparisons, sign ops and conversions keep bits exactly.)
 
 use super::Lowerer;
 use crate::abi::RET_FAULT_DIV_ZERO;
@@ -58,11 +58,12 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             .ok_or_else(|| BackendError::Builder(format!("{name} has no result")))
     }
 
-    /// `llvm.arithmetic.fence(v)`: `v`, but opaque to constant folding (see the module
-    /// docs on NaN bit patterns).
-    fn fenced(&self, v: Value) -> Result<FloatValue<'ctx>, BackendError> {
-        let f = self.intrinsic("llvm.arithmetic.fence", &[self.tys.f64.into()], &[self.v(v)?])?;
-        Ok(f.into_float_value())
+    /// `r`, with a NaN replaced by the canonical NaN (see the module docs on NaN bit
+    /// patterns and `leones_ir::fold::arith_bits`).
+    fn canonical_nan(&self, r: FloatValue<'ctx>) -> Result<BasicValueEnum<'ctx>, BackendError> {
+        let is_nan = self.b.build_float_compare(FloatPredicate::UNO, r, r, "")?;
+        let canon = self.tys.f64.const_float(f64::from_bits(leones_ir::fold::CANONICAL_NAN));
+        Ok(self.b.build_select(is_nan, canon, r, "")?.as_basic_value_enum())
     }
 
     pub(super) fn unary(&self, op: UnaryOp, a: Value) -> Result<BasicValueEnum<'ctx>, BackendError> {
@@ -146,10 +147,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             IULe => icmp(IntPredicate::ULE)?,
             IUGt => icmp(IntPredicate::UGT)?,
             IUGe => icmp(IntPredicate::UGE)?,
-            FAdd => b.build_float_add(self.fenced(x)?, self.fenced(y)?, "")?.into(),
-            FSub => b.build_float_sub(self.fenced(x)?, self.fenced(y)?, "")?.into(),
-            FMul => b.build_float_mul(self.fenced(x)?, self.fenced(y)?, "")?.into(),
-            FDiv => b.build_float_div(self.fenced(x)?, self.fenced(y)?, "")?.into(),
+            FAdd => self.canonical_nan(b.build_float_add(self.float(x)?, self.float(y)?, "")?)?,
+            FSub => self.canonical_nan(b.build_float_sub(self.float(x)?, self.float(y)?, "")?)?,
+            FMul => self.canonical_nan(b.build_float_mul(self.float(x)?, self.float(y)?, "")?)?,
+            FDiv => self.canonical_nan(b.build_float_div(self.float(x)?, self.float(y)?, "")?)?,
             FEq => fcmp(FloatPredicate::OEQ)?,
             FNe => fcmp(FloatPredicate::UNE)?,
             FLt => fcmp(FloatPredicate::OLT)?,
