@@ -352,7 +352,7 @@ impl Vm {
     }
 
     /// Python truthiness.
-    pub(crate) fn truthy(&mut self, v: Value) -> bool {
+    pub(crate) fn truthy(&self, v: Value) -> bool {
         match v.tag {
             TAG_NONE | TAG_UNDEF => false,
             TAG_BOOL | TAG_INT => v.payload != 0,

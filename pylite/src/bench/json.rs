@@ -22,7 +22,8 @@ pub enum Json {
 }
 
 impl Json {
-    fn obj(fields: Vec<(&str, Json)>) -> Json {
+    /// An object from `(key, value)` pairs, in order.
+    pub(crate) fn obj(fields: Vec<(&str, Json)>) -> Json {
         Json::Obj(fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }
 

@@ -29,7 +29,7 @@ use crate::value::Value;
 use crate::vm::{Frame, FrameKind, Vm, STACK_SLOTS};
 use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, HostMemory};
 use leones_ir::interp::Val;
-use leones_tracer::{Abort, FieldRef, LayoutRef, Location, Materialize, ResumeFrame};
+use leones_tracer::{Abort, FieldRef, FrameRef, LayoutRef, Location, Materialize, ResumeFrame};
 use std::sync::atomic::Ordering;
 
 /// The JIT state a VM owns.
@@ -44,6 +44,8 @@ pub(crate) struct Jit {
     serial: u64,
     /// Objects compiled code and exits allocated.
     pub allocations: u64,
+    /// The slot values of the last loop header (a buffer, reused).
+    header_vals: Vec<Option<Val>>,
     /// Headers the engine blacklisted: not reported any more (saves building the
     /// slot list at every iteration of a loop that will never be compiled).
     skip: std::collections::HashSet<Location>,
@@ -80,6 +82,7 @@ impl Jit {
             serial: 0,
             allocations: 0,
             skip: std::collections::HashSet::new(),
+            header_vals: Vec::new(),
         })
     }
 }
@@ -221,20 +224,27 @@ impl Vm {
         }
         // SAFETY: the frame's window holds nslots initialized values.
         let regs = unsafe { std::slice::from_raw_parts(top.base, code.nslots as usize) };
-        let consts = code.nlocals as usize..(code.nlocals + code.nregconsts) as usize;
+        // The slot values the engine sees, in a buffer reused across headers (this
+        // runs at every back-edge of a loop that is not compiled yet).
+        let mut vals = std::mem::take(&mut jit.header_vals);
+        vals.clear();
         let live = jit.world.header_live(code);
-        let vals: Vec<Option<Val>> = regs
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                if consts.contains(&i) || !live[i] {
-                    None
-                } else {
-                    to_val(*v)
-                }
-            })
-            .collect();
-        match jit.engine.on_loop_header(loc, frame, pc as u32, &vals) {
+        vals.extend(regs.iter().zip(live).map(|(v, &l)| if l { to_val(*v) } else { None }));
+        let next = self.jit_header_action(jit, code, loc, frame, pc, &vals);
+        jit.header_vals = vals;
+        next
+    }
+
+    fn jit_header_action(
+        &mut self,
+        jit: &mut Jit,
+        code: &Code,
+        loc: Location,
+        frame: FrameRef,
+        pc: usize,
+        vals: &[Option<Val>],
+    ) -> JitNext {
+        match jit.engine.on_loop_header(loc, frame, pc as u32, vals) {
             HeaderAction::Interpret => {
                 if jit.engine.is_blacklisted(loc) {
                     jit.skip.insert(loc);
@@ -256,7 +266,7 @@ impl Vm {
                 }
                 JitNext::Continue
             }
-            HeaderAction::Enter => self.jit_enter(jit, loc, &vals),
+            HeaderAction::Enter => self.jit_enter(jit, loc, vals),
         }
     }
 

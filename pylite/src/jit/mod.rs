@@ -117,22 +117,21 @@ pub struct JitReport {
 impl JitReport {
     /// The report as one JSON object.
     pub fn to_json(&self) -> String {
-        format!(
-            "{{\"enabled\": {}, \"loops\": {}, \"bridges\": {}, \"aborts\": {}, \"compile_secs\": {:.6}, \
-             \"code_bytes\": {}, \"loop_entries\": {}, \"exits\": {}, \"interp_loop_iterations\": {}, \
-             \"allocations_interp\": {}, \"allocations_jit\": {}}}",
-            self.enabled,
-            self.loops,
-            self.bridges,
-            self.aborts,
-            self.compile_secs,
-            self.code_bytes,
-            self.loop_entries,
-            self.exits,
-            self.interp_loop_iterations,
-            self.allocations_interp,
-            self.allocations_jit
-        )
+        use crate::bench::json::Json;
+        Json::obj(vec![
+            ("enabled", Json::Bool(self.enabled)),
+            ("loops", Json::Int(self.loops)),
+            ("bridges", Json::Int(self.bridges)),
+            ("aborts", Json::Int(self.aborts)),
+            ("compile_secs", Json::Num(self.compile_secs)),
+            ("code_bytes", Json::Int(self.code_bytes)),
+            ("loop_entries", Json::Int(self.loop_entries)),
+            ("exits", Json::Int(self.exits)),
+            ("interp_loop_iterations", Json::Int(self.interp_loop_iterations)),
+            ("allocations_interp", Json::Int(self.allocations_interp)),
+            ("allocations_jit", Json::Int(self.allocations_jit)),
+        ])
+        .render()
     }
 
     pub(crate) fn fill_from_engine(&mut self, s: &EngineStats, t: &leones_tracer::Stats) {

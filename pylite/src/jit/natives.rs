@@ -61,11 +61,6 @@ pub(crate) enum Pending {
     Result(Value),
 }
 
-/// The word of a value (its payload; None is 0).
-pub(crate) fn word_of(v: Value) -> u64 {
-    v.payload
-}
-
 /// `take_exception` for the backend: whether a residual call parked an outcome.
 pub(crate) unsafe extern "C" fn take_pending() -> i64 {
     let vm = CURRENT.with(|c| c.get());
@@ -97,7 +92,8 @@ fn call_builtin(callee: u64, tags: u64, expect: u64, words: &[u64]) -> u64 {
         }
     }
     match r {
-        Ok(v) if v.tag == expect => word_of(v),
+        // The payload is the word (None's is 0).
+        Ok(v) if v.tag == expect => v.payload,
         Ok(v) => {
             vm.jit_pending = Some(Pending::Result(v));
             vm.jit_raised = true;

@@ -675,7 +675,7 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
         BrTrue { a, .. } | BrFalse { a, .. } => {
             let (v, tv) = (x.reg(a), x.slot(a)?);
             let c = x.truth(tv, v)?;
-            let holds = x.vm_truthy(v);
+            let holds = x.vm.truthy(v);
             x.r.guard(c, holds)?;
         }
         BrNone { a, .. } | BrNotNone { a, .. } => {
@@ -936,16 +936,6 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
 }
 
 impl Rec<'_> {
-    /// Python truthiness of a value seen while recording.
-    fn vm_truthy(&self, v: Value) -> bool {
-        match v.tag {
-            TAG_NONE | TAG_UNDEF => false,
-            TAG_BOOL | TAG_INT => v.payload != 0,
-            TAG_FLOAT => v.as_float() != 0.0,
-            _ => as_seq(v).map_or_else(|| as_bytes(v).map_or(true, |b| !b.is_empty()), |s| !s.is_empty()),
-        }
-    }
-
     /// Guards that no class attribute changed since recording (the class epoch).
     fn guard_epoch(&mut self) -> Result<(), Abort> {
         let p = Tv::constant(Val::Ptr(&*self.vm.class_epoch as *const u32 as u64));

@@ -123,18 +123,17 @@ impl World {
         Ok(f)
     }
 
-    /// Which slots of a frame of `code` may hold a live value at a loop header: every
-    /// local and register constant, and the temporaries that carry state from one
-    /// iteration to the next (a `for` loop's iterator or range counter, a `with`
-    /// block's context, a saved exception). pylite's compiler allocates every other
-    /// temporary within one statement, and loop headers are statement boundaries, so
-    /// those are dead there; leaving them out keeps stale values out of a loop's
-    /// entry shape and its snapshots.
+    /// Which slots of a frame of `code` the engine sees at a loop header: every local,
+    /// and the temporaries that carry state from one iteration to the next (a `for`
+    /// loop's iterator or range counter, a `with` block's context, a saved exception).
+    /// Not the register constants: they are constants in a trace, never carried. pylite's
+    /// compiler allocates every other temporary within one statement, and loop headers
+    /// are statement boundaries, so those are dead there; leaving them out keeps stale
+    /// values out of a loop's entry shape and its snapshots.
     pub fn header_live(&mut self, code: &Code) -> &[bool] {
         self.header_live.entry(code as *const Code as usize).or_insert_with(|| {
             let mut live = vec![false; code.nslots as usize];
-            let locals = (code.nlocals + code.nregconsts) as usize;
-            let n = locals.min(live.len());
+            let n = (code.nlocals as usize).min(live.len());
             live[..n].iter_mut().for_each(|l| *l = true);
             let mut mark = |r: u16| {
                 if let Some(l) = live.get_mut(r as usize) {
