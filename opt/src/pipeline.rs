@@ -46,6 +46,7 @@ pub fn pass_names() -> String {
 pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(Trace, Stats), OptError> {
     verify(trace).map_err(OptError::InvalidInput)?;
     let mut t = trace.clone();
+    strip_merge_points(&mut t);
     let mut stats = Stats::default();
     for pass in passes {
         let before = census(&t);
@@ -66,6 +67,14 @@ pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(T
         });
     }
     Ok((t, stats))
+}
+
+/// Removes every `merge_point` (recorder annotations that only region formation reads;
+/// see [`crate::region`]). The passes never see them.
+pub fn strip_merge_points(t: &mut Trace) {
+    for b in &mut t.blocks {
+        b.insts.retain(|i| !matches!(i.op, leones_ir::Op::MergePoint(_)));
+    }
 }
 
 /// The CLI's entry point: parses `src`, runs `passes` (names; `None` for the default

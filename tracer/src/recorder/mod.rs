@@ -130,6 +130,8 @@ pub struct Recorder {
     closing: Closing,
     consts: HashMap<Const, Value>,
     mismatches: u32,
+    /// Guards emitted so far (the next guard's ordinal).
+    guards: u32,
     state: Result<(), Abort>,
 }
 
@@ -148,6 +150,7 @@ impl Recorder {
             closing,
             consts: HashMap::new(),
             mismatches: 0,
+            guards: 0,
             state: Ok(()),
         };
         let block0 = r.trace.add_block();
@@ -285,13 +288,21 @@ impl Recorder {
         Snapshot {
             frames: self.frames.iter().map(AbsFrame::snapshot).collect(),
             virtuals: Vec::new(),
+            origin: None,
         }
     }
 
-    /// Emits a guard with a snapshot of the current state.
+    /// Emits a guard with a snapshot of the current state. The snapshot's origin is the
+    /// guard's ordinal in the recording (0, 1, ...), which survives optimization.
     fn guard_kind(&mut self, kind: GuardKind) -> Result<(), Abort> {
-        let snap = self.trace.add_snapshot(self.snapshot());
-        self.emit(Op::Guard(kind, snap), None).map(drop)
+        let snap = Snapshot {
+            origin: Some(self.guards),
+            ..self.snapshot()
+        };
+        let snap = self.trace.add_snapshot(snap);
+        self.emit(Op::Guard(kind, snap), None)?;
+        self.guards += 1;
+        Ok(())
     }
 
     fn top(&mut self) -> Result<&mut AbsFrame, Abort> {
