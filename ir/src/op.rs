@@ -386,7 +386,8 @@ impl GuardKind {
             GuardKind::NoException | GuardKind::NoInterrupt => None,
         }
     }
-    fn operand_mut(&mut self) -> Option<&mut Value> {
+    /// The value the guard inspects, mutably (to substitute it).
+    pub fn operand_mut(&mut self) -> Option<&mut Value> {
         match self {
             GuardKind::True(v)
             | GuardKind::False(v)

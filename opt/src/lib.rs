@@ -9,6 +9,7 @@ pub mod context;
 pub mod pass;
 pub mod passes;
 pub mod pipeline;
+pub mod region;
 pub mod util;
 
 pub use context::{EntryFact, OptContext, PureCallEvaluator};

@@ -2,6 +2,7 @@
 
 pub mod cfg;
 pub mod eval;
+pub mod import;
 pub mod range;
 pub mod subst;
 pub mod virtuals;

@@ -8,6 +8,9 @@ use leones_ir::interp::{describe_outcome, ExitValue, Fault, Heap, HostCalls, Int
 use leones_ir::{CallDescr, Const, Trace};
 use leones_opt::PureCallEvaluator;
 
+pub mod pieces;
+pub use pieces::{parse_vals, run_pieces, run_region};
+
 /// Evaluates pure calls with the test host's implementations.
 pub struct TestHostEval;
 
