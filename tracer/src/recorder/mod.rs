@@ -49,9 +49,11 @@
 //! fits the loop's entry shape.
 
 pub mod frame;
+pub mod merge;
 mod ops;
 
 pub use frame::{Shape, ShapeFrame, Tv};
+pub use merge::{MergeFrame, MergePointInfo, MergeShape, MergeSlot, MergeTarget};
 
 use crate::abort::Abort;
 use crate::hotness::Location;
@@ -81,6 +83,10 @@ pub struct Recorded {
     pub location: Location,
     /// The entry shape: what `block0`'s parameters are.
     pub entry: Shape,
+    /// The merge points noted in the trace (`merge_point` ops), in order.
+    pub merge_points: Vec<MergePointInfo>,
+    /// For an arm that stopped at a merge point: the target it jumps to.
+    pub rejoined: Option<String>,
 }
 
 impl Recorded {
@@ -132,6 +138,10 @@ pub struct Recorder {
     mismatches: u32,
     /// Guards emitted so far (the next guard's ordinal).
     guards: u32,
+    /// Merge points an arm may stop at (empty unless recording an arm).
+    merge_targets: Vec<MergeTarget>,
+    /// Merge points noted so far.
+    merge_points: Vec<MergePointInfo>,
     state: Result<(), Abort>,
 }
 
@@ -151,6 +161,8 @@ impl Recorder {
             consts: HashMap::new(),
             mismatches: 0,
             guards: 0,
+            merge_targets: Vec::new(),
+            merge_points: Vec::new(),
             state: Ok(()),
         };
         let block0 = r.trace.add_block();
@@ -213,6 +225,61 @@ impl Recorder {
             params: target.shape.param_types(),
         });
         Ok(r)
+    }
+
+    /// Starts recording an *arm*: a bridge named `name` that stops at the first of
+    /// `merges` the host reaches with a fitting state ([`Recorder::merge_point`]), or
+    /// else, like a bridge, at `target`'s header.
+    pub fn start_arm(
+        reg: &Registry,
+        p: &Params,
+        entry: Shape,
+        target: &LoopTarget,
+        name: String,
+        merges: Vec<MergeTarget>,
+    ) -> Result<Recorder, Abort> {
+        let mut r = Recorder::start_bridge(reg, p, entry, target)?;
+        r.trace.name = name;
+        r.merge_targets = merges;
+        Ok(r)
+    }
+
+    /// The host is about to execute the instruction at `location` (its pc already set
+    /// with [`Recorder::set_pc`]), a place where paths of its control flow join. An arm
+    /// whose state fits one of its merge targets closes here (the spent recorder hands
+    /// out the arm); otherwise the recorder notes a merge point in the trace.
+    pub fn merge_point(&mut self, location: Location) -> Result<Option<Recorded>, Abort> {
+        self.run(|r| {
+            let fit = r.merge_targets.iter().find_map(|m| {
+                (m.location == location)
+                    .then(|| {
+                        m.shape
+                            .accepts(&r.frames)
+                            .map(|args| (m.name.clone(), m.shape.param_types(), args))
+                    })
+                    .flatten()
+            });
+            if let Some((name, params, args)) = fit {
+                let args = args
+                    .into_iter()
+                    .map(|tv| r.value_of(tv))
+                    .collect::<Result<Vec<_>, _>>()?;
+                r.trace.targets.push(TargetDescr {
+                    name: name.clone(),
+                    params,
+                });
+                let t = leones_ir::TargetId::new(r.trace.targets.len() - 1);
+                r.emit(Op::Jump(JumpTarget::Unit(t), args), None)?;
+                return r.seal(UnitKind::Bridge, Some(name)).map(Some);
+            }
+            let snap = r.trace.add_snapshot(r.snapshot());
+            r.emit(Op::MergePoint(snap), None)?;
+            r.merge_points.push(MergePointInfo {
+                location,
+                shape: MergeShape::of(&r.frames),
+            });
+            Ok(None)
+        })
     }
 
     /// Runs `f` unless the recording already stopped; an abort sticks.
@@ -428,14 +495,21 @@ impl Recorder {
             .map(|tv| self.value_of(tv))
             .collect::<Result<Vec<_>, _>>()?;
         self.emit(Op::Jump(self.closing.jump.clone(), args), None)?;
+        self.seal(self.closing.kind, None)
+    }
+
+    /// Verifies the finished trace and hands it out; the recorder is then spent.
+    fn seal(&mut self, kind: UnitKind, rejoined: Option<String>) -> Result<Recorded, Abort> {
         let trace = std::mem::take(&mut self.trace);
         leones_ir::verify(&trace).map_err(|e| Abort::Invalid(format!("the recorded trace does not verify: {e}")))?;
         self.state = Err(Abort::Invalid("the recording is finished".into()));
         Ok(Recorded {
             trace,
-            kind: self.closing.kind,
+            kind,
             location: self.closing.location,
             entry: self.entry.clone(),
+            merge_points: std::mem::take(&mut self.merge_points),
+            rejoined,
         })
     }
 }
