@@ -14,9 +14,10 @@
 //! register — the call is never executed twice.
 //!
 //! [`PyMemory`] is pylite's [`HostMemory`]: objects compiled code allocates are
-//! registered with the collector, and virtual instances and tuples are materialized
-//! as real ones.
+//! registered with the collector, and virtual instances, tuples and iterators are
+//! materialized as real ones.
 
+use super::iter::call_dst;
 use super::natives::{take_pending, Pending};
 use super::record::{record, PostCall, Rec};
 use super::values::{const_tv, from_val, to_val};
@@ -101,10 +102,30 @@ struct PyMemory<'a> {
 
 impl Materialize for PyMemory<'_> {
     fn allocate(&mut self, layout: LayoutRef) -> Result<u64, String> {
-        let l = self.world.layout_info(layout).ok_or("not a pylite layout")?;
         // SAFETY: the VM outlives the native run that exits here.
         let heap = unsafe { &mut (*self.vm).heap };
+        let known = layout == self.world.iters.seq || layout == self.world.iters.range;
+        let l = self.world.layout_info(layout);
+        if !known && l.is_none() {
+            return Err("not a pylite layout".into());
+        }
         *self.allocations += 1;
+        if layout == self.world.iters.seq {
+            return Ok(heap.alloc(SeqIterObj {
+                h: Header::new(Kind::SeqIter),
+                seq: Value::NONE,
+                idx: 0,
+            }) as u64);
+        }
+        if layout == self.world.iters.range {
+            return Ok(heap.alloc(RangeIterObj {
+                h: Header::new(Kind::RangeIter),
+                cur: 0,
+                stop: 0,
+                step: 1,
+            }) as u64);
+        }
+        let l = l.ok_or("not a pylite layout")?;
         Ok(if l.class.is_null() {
             heap.alloc_tuple(&vec![Value::NONE; l.values.len()]) as u64
         } else {
@@ -314,7 +335,7 @@ impl Vm {
                 let f = self.frames.last_mut().expect("resumed frame");
                 // SAFETY: the resumed frame's code and registers are valid.
                 let ins = unsafe { (&(*f.code).instrs)[f.pc as usize] };
-                if let Instr::Call { dst, .. } | Instr::CallMethod { dst, .. } = ins {
+                if let Some(dst) = call_dst(ins) {
                     unsafe { *f.base.add(dst as usize) = v };
                 }
                 f.pc += 1;
@@ -339,7 +360,7 @@ impl Vm {
             // SAFETY: frames reference VM-owned code and valid register windows.
             let (ins, caller_regs) = unsafe { ((&(*caller.code).instrs)[caller.pc as usize], caller.base) };
             let (dst, kind) = match ins {
-                Instr::Call { dst, base, .. } => {
+                Instr::Call { dst, base, .. } | Instr::CallStar { dst, base, .. } => {
                     let callee = unsafe { *caller_regs.add(base as usize) };
                     let init = callee.is_kind(Kind::Class);
                     (dst, if init { FrameKind::Init } else { FrameKind::Normal })

@@ -27,6 +27,7 @@
 //! compiled code.
 
 mod host;
+mod iter;
 mod natives;
 mod record;
 mod values;

@@ -24,6 +24,7 @@
 //! | other builtins | a residual call ([`super::natives`]) with the builtin's effects |
 //! | tuples, unpacking | `new tuple<n>` + `setfield`s; `getfield`s |
 //! | list items | bounds guards and raw loads/stores |
+//! | `for x in` a list, tuple or range iterator; `f(*t)` | [`super::iter`] |
 //!
 //! Anything else aborts the recording (the interpreter keeps going; the location backs
 //! off and is eventually blacklisted). Recording never changes what the interpreter
@@ -94,36 +95,36 @@ fn builtin_effects(name: &str, all_int_args: bool) -> EffectInfo {
 }
 
 impl Rec<'_> {
-    fn reg(&self, i: u16) -> Value {
+    pub(super) fn reg(&self, i: u16) -> Value {
         // SAFETY: register operands are < nslots (compiler invariant).
         unsafe { *self.regs.add(i as usize) }
     }
-    fn slot(&mut self, i: u16) -> Result<Tv, Abort> {
+    pub(super) fn slot(&mut self, i: u16) -> Result<Tv, Abort> {
         self.r.slot(i as usize)
     }
-    fn set(&mut self, i: u16, tv: Tv) -> Result<(), Abort> {
+    pub(super) fn set(&mut self, i: u16, tv: Tv) -> Result<(), Abort> {
         self.r.set_slot(i as usize, tv)
     }
-    fn int(&self, k: i64) -> Tv {
+    pub(super) fn int(&self, k: i64) -> Tv {
         self.r.constant(k)
     }
-    fn bin(&mut self, op: BinaryOp, a: Tv, b: Tv) -> Result<Tv, Abort> {
+    pub(super) fn bin(&mut self, op: BinaryOp, a: Tv, b: Tv) -> Result<Tv, Abort> {
         self.r.binary(op, a, b)
     }
     /// Keeps `v` alive as long as the JIT (compiled code may embed its address).
-    fn keep(&mut self, v: Value) {
+    pub(super) fn keep(&mut self, v: Value) {
         if v.is_obj() && !self.roots.iter().any(|r| r.is(v)) {
             self.roots.push(v);
         }
     }
     /// Specializes on object `v` held by `tv`: a constant from here on.
-    fn promote_obj(&mut self, tv: Tv, v: Value) -> Result<Tv, Abort> {
+    pub(super) fn promote_obj(&mut self, tv: Tv, v: Value) -> Result<Tv, Abort> {
         self.keep(v);
         self.r.promote(tv, Val::Ref(v.payload))
     }
 
     /// Guards that `tv` (seen as `v`) is an instance of its class; its layout.
-    fn guard_instance(&mut self, tv: Tv, v: Value) -> Result<InlineLayout, Abort> {
+    pub(super) fn guard_instance(&mut self, tv: Tv, v: Value) -> Result<InlineLayout, Abort> {
         let cls = class_of(v).ok_or_else(|| unsupported("not an instance"))?;
         self.keep(Value::obj(cls));
         let l = self.w.class(cls).map_err(Abort::Invalid)?;
@@ -133,7 +134,7 @@ impl Rec<'_> {
     }
 
     /// Guards that `tv` is a tuple of exactly `v`'s length; its layout.
-    fn guard_tuple(&mut self, tv: Tv, v: Value) -> Result<InlineLayout, Abort> {
+    pub(super) fn guard_tuple(&mut self, tv: Tv, v: Value) -> Result<InlineLayout, Abort> {
         // SAFETY: the caller checked the kind.
         let n = unsafe { (*v.as_ptr::<TupleObj>()).len };
         let l = self.w.tuple(n).map_err(Abort::Invalid)?;
@@ -146,7 +147,7 @@ impl Rec<'_> {
     }
 
     /// Guards that `tv` is an object of built-in kind `kind`.
-    fn guard_kind(&mut self, tv: Tv, kind: Kind) -> Result<(), Abort> {
+    pub(super) fn guard_kind(&mut self, tv: Tv, kind: Kind) -> Result<(), Abort> {
         self.r.guard_null(tv, false)?;
         let k = self.r.getfield(tv, self.w.object_kind)?;
         self.guard_eq(k, kind_word(kind))
@@ -166,14 +167,14 @@ impl Rec<'_> {
     }
 
     /// Reads inline value `i` of an instance or tuple.
-    fn get_inline(&mut self, obj: Tv, l: &InlineLayout, i: usize, seen: Value) -> Result<Tv, Abort> {
+    pub(super) fn get_inline(&mut self, obj: Tv, l: &InlineLayout, i: usize, seen: Value) -> Result<Tv, Abort> {
         let f = l.values[i];
         let tag = self.r.getfield(obj, f.tag)?;
         self.read_value(tag, |s| s.r.getfield(obj, f.word), seen)
     }
 
     /// Writes inline value `i` of an instance or tuple.
-    fn set_inline(&mut self, obj: Tv, l: &InlineLayout, i: usize, v: Tv, seen: Value) -> Result<(), Abort> {
+    pub(super) fn set_inline(&mut self, obj: Tv, l: &InlineLayout, i: usize, v: Tv, seen: Value) -> Result<(), Abort> {
         let (tag, word) = self.value_words(v, seen)?;
         let f = l.values[i];
         let t = self.int(tag as i64);
@@ -339,7 +340,7 @@ impl Rec<'_> {
     /// Pushes an inlined frame for Python function `f` called with `args` (receiver
     /// first for methods); the interpreter pushes the same frame when it executes the
     /// call at `pc`.
-    fn inline_call(&mut self, pc: usize, f: *mut FunctionObj, args: &[Tv]) -> Result<(), Abort> {
+    pub(super) fn inline_call(&mut self, pc: usize, f: *mut FunctionObj, args: &[Tv]) -> Result<(), Abort> {
         // SAFETY: live function; VM-owned code.
         let code: &Code = unsafe { &*(*f).code };
         if code.is_generator {
@@ -368,7 +369,14 @@ impl Rec<'_> {
     }
 
     /// A call of `callee` (seen as `cv`) with `args` (traced, and seen).
-    fn call(&mut self, pc: usize, dst: u16, callee: Tv, cv: Value, args: &[(Tv, Value)]) -> Result<(), Abort> {
+    pub(super) fn call(
+        &mut self,
+        pc: usize,
+        dst: u16,
+        callee: Tv,
+        cv: Value,
+        args: &[(Tv, Value)],
+    ) -> Result<(), Abort> {
         let tvs: Vec<Tv> = args.iter().map(|a| a.0).collect();
         match cv.kind() {
             Some(Kind::Function) => {
@@ -755,6 +763,9 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
                 x.set(base, next)?;
             }
         }
+        GetIter { dst, src } => x.record_get_iter(dst, src)?,
+        ForIter { it, dst, .. } => x.record_for_iter(it, dst)?,
+        CallStar { dst, base, n } => x.record_call_star(pc, dst, base, n)?,
         Call { dst, base, n } => {
             let callee = (x.slot(base)?, x.reg(base));
             let args = (1..=n)

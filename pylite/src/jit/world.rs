@@ -11,6 +11,8 @@
 //! | `tuple<n>` per tuple length | none (0) | `kind` @8, `count` (len) @16, item *i*: `t<i>`, `w<i>` |
 //! | `object` (any object) | none | `kind` @8 |
 //! | `list`, `bytes` | none | `ptr` @16 (items / data), `len` @24 |
+//! | `seqiter` (a `for` over a list or tuple) | none | `kind` @8, `seq` tag @16 / word @24 (immutable), `idx` @32 |
+//! | `rangeiter` | none | `kind` @8, `cur` @16, `stop` @24, `step` @32 (immutable but `cur`) |
 //!
 //! A 16-byte [`Value`](crate::Value) in memory is always *two* fields, its tag and its
 //! payload word (`i64`): a float is `f2bits`/`bits2f`, a bool `b2i`/`ine 0`, an object
@@ -29,7 +31,7 @@
 //! word equals the kind whenever compiled code reads it.
 
 use crate::bytecode::{Code, Instr};
-use crate::object::{ClassObj, Kind, INSTANCE_SLOTS_OFFSET, TUPLE_ITEMS_OFFSET};
+use crate::object::{ClassObj, Kind, RangeIterObj, SeqIterObj, INSTANCE_SLOTS_OFFSET, TUPLE_ITEMS_OFFSET};
 use leones_ir::descr::EffectInfo;
 use leones_ir::Type;
 use leones_tracer::{CallRef, FieldRef, FrameRef, LayoutRef, Registry};
@@ -53,6 +55,46 @@ pub(crate) struct InlineLayout {
     pub class: *mut ClassObj,
 }
 
+/// The layouts of the built-in iterators a `for` loop advances ([`SeqIterObj`],
+/// [`RangeIterObj`]). They are real objects with their real sizes, so a virtual one
+/// is materialized as the struct the interpreter expects (see `host::PyMemory`), and
+/// one compiled code allocates is freed by the collector like any other.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct IterLayouts {
+    pub seq: LayoutRef,
+    pub seq_kind: FieldRef,
+    pub seq_obj: ValueFields,
+    pub seq_idx: FieldRef,
+    pub range: LayoutRef,
+    pub range_kind: FieldRef,
+    pub range_cur: FieldRef,
+    pub range_stop: FieldRef,
+    pub range_step: FieldRef,
+}
+
+impl IterLayouts {
+    fn register(reg: &Registry) -> Result<IterLayouts, leones_tracer::RegistryError> {
+        use std::mem::{offset_of, size_of};
+        let seq = reg.layout("seqiter", size_of::<SeqIterObj>() as u32, None)?;
+        let at = |o: usize| o as u32;
+        let range = reg.layout("rangeiter", size_of::<RangeIterObj>() as u32, None)?;
+        Ok(IterLayouts {
+            seq,
+            seq_kind: reg.field(seq, "kind", 8, Type::I64, true)?,
+            seq_obj: ValueFields {
+                tag: reg.field(seq, "seq_t", at(offset_of!(SeqIterObj, seq)), Type::I64, true)?,
+                word: reg.field(seq, "seq_w", at(offset_of!(SeqIterObj, seq) + 8), Type::I64, true)?,
+            },
+            seq_idx: reg.field(seq, "idx", at(offset_of!(SeqIterObj, idx)), Type::I64, false)?,
+            range,
+            range_kind: reg.field(range, "kind", 8, Type::I64, true)?,
+            range_cur: reg.field(range, "cur", at(offset_of!(RangeIterObj, cur)), Type::I64, false)?,
+            range_stop: reg.field(range, "stop", at(offset_of!(RangeIterObj, stop)), Type::I64, true)?,
+            range_step: reg.field(range, "step", at(offset_of!(RangeIterObj, step)), Type::I64, true)?,
+        })
+    }
+}
+
 /// What pylite registered, and the maps back from Leones' handles.
 pub(crate) struct World {
     pub reg: Registry,
@@ -70,6 +112,7 @@ pub(crate) struct World {
     pub list_len: FieldRef,
     pub bytes_ptr: FieldRef,
     pub bytes_len: FieldRef,
+    pub iters: IterLayouts,
 }
 
 fn ident(s: &str) -> String {
@@ -89,6 +132,7 @@ impl World {
         let bytes = reg.layout("bytes", 40, None).expect("bytes layout");
         let bytes_ptr = reg.field(bytes, "ptr", 16, Type::Ptr, true).expect("bytes.ptr");
         let bytes_len = reg.field(bytes, "len", 24, Type::I64, true).expect("bytes.len");
+        let iters = IterLayouts::register(&reg).expect("iterator layouts");
         World {
             reg,
             frames: HashMap::new(),
@@ -103,6 +147,7 @@ impl World {
             list_len,
             bytes_ptr,
             bytes_len,
+            iters,
         }
     }
 
