@@ -28,6 +28,7 @@
 
 mod host;
 mod iter;
+mod lazy;
 mod natives;
 mod record;
 mod values;

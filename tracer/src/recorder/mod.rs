@@ -397,6 +397,15 @@ impl Recorder {
         })
     }
 
+    /// The traced value in slot `i` of frame `k` (0 = the outermost).
+    pub fn frame_slot(&mut self, k: usize, i: usize) -> Result<Tv, Abort> {
+        self.run(|r| match r.frames.get(k).map(|f| f.slots.get(i)) {
+            Some(Some(Some(tv))) => Ok(*tv),
+            Some(Some(None)) => Err(Abort::Invalid(format!("slot {i} of frame {k} is dead"))),
+            _ => Err(Abort::Invalid(format!("no slot {i} in frame {k}"))),
+        })
+    }
+
     /// Writes slot `i` of the innermost frame (`None` kills it).
     pub fn set_slot(&mut self, i: usize, tv: impl Into<Option<Tv>>) -> Result<(), Abort> {
         let tv = tv.into();
