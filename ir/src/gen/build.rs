@@ -379,7 +379,11 @@ impl<'c> Builder<'c> {
         };
         let mut rng = Rng(u64::from(sel) * 31 + self.t.blocks.len() as u64);
         if may_exit && sel % 4 == 3 {
-            self.exit(sel / 4);
+            // Half of the arms that leave the `if` inside a loop end the iteration
+            // instead (`continue`: a second back edge to the loop header).
+            if sel < 128 || !self.continue_loop(sel) {
+                self.exit(sel / 4);
+            }
             if let Some(Region::If { an_arm_exited, .. }) = self.regions.last_mut() {
                 *an_arm_exited = true;
             }
@@ -467,10 +471,7 @@ impl<'c> Builder<'c> {
                     return;
                 };
                 self.loops_open -= 1;
-                let mut rng = Rng(u64::from(sel) + 7);
-                let mut args = vec![next];
-                args.extend(self.args_for(&kinds[1..], &mut rng));
-                self.emit(Op::Jump(JumpTarget::Block(header), args), None);
+                self.back_edge(header, &kinds, next, sel);
                 if let Some(br) = exit_br {
                     self.env = env_at_header;
                     let x = self.t.add_block();
@@ -479,6 +480,31 @@ impl<'c> Builder<'c> {
                 }
             }
         }
+    }
+
+    /// Ends the current block with `jump header(next, ...)`: the next iteration of the
+    /// loop whose header takes `kinds` (the counter first, `next` its decrement).
+    fn back_edge(&mut self, header: Block, kinds: &[Kind], next: Value, sel: u8) {
+        let mut rng = Rng(u64::from(sel) + 7);
+        let mut args = vec![next];
+        args.extend(self.args_for(&kinds[1..], &mut rng));
+        self.emit(Op::Jump(JumpTarget::Block(header), args), None);
+    }
+
+    /// Ends the current arm with a back edge to the innermost open loop (another back
+    /// edge besides the one closing the loop), if there is an open loop.
+    fn continue_loop(&mut self, sel: u8) -> bool {
+        let innermost = self.regions.iter().rev().find_map(|r| match r {
+            Region::Loop {
+                header, kinds, next, ..
+            } => Some((*header, kinds.clone(), *next)),
+            Region::If { .. } => None,
+        });
+        let Some((header, kinds, next)) = innermost else {
+            return false;
+        };
+        self.back_edge(header, &kinds, next, sel);
+        true
     }
 
     /// Emits the loop test at the top of `header`, whose parameters are `params` (the
