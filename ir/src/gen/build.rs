@@ -323,9 +323,68 @@ impl<'c> Builder<'c> {
             self.cfg.loops && (!self.cfg.regions || kind % 3 == 2) && self.loops_open < self.cfg.max_loop_depth;
         if want_loop {
             self.open_loop(c, args);
+        } else if self.cfg.regions && kind % 4 == 1 {
+            self.short_diamond(c, args, weights);
         } else if self.cfg.regions {
             self.open_if(c, args, weights);
         }
+    }
+
+    /// A whole diamond in one step, of the kind branchless rewriting converts: each arm
+    /// one to three wrapping `i64` or `f64` ops, joined through one parameter, and
+    /// mostly branch weights (balanced or biased).
+    fn short_diamond(&mut self, c: u8, args: u8, weights: u8) {
+        let cond = super::ops::condition(self, c);
+        let ty = if args % 2 == 0 { Type::I64 } else { Type::F64 };
+        let saved = self.env.clone();
+        let weights = match weights % 4 {
+            0 => None,
+            1 => Some((u32::from(weights) % 50 + 1, 100)),
+            2 => Some((u32::from(weights), u32::from(c) / 2 + 1)),
+            _ => Some((u32::from(c) % 100, 3)),
+        };
+        let br_at = self.cur;
+        let mut arm_blocks = Vec::new();
+        for arm in 0..2u8 {
+            self.env = saved.clone();
+            let block = self.t.add_block();
+            arm_blocks.push(block);
+            self.cur = block;
+            let mut x = self.scalar(ty, c.wrapping_add(arm));
+            for k in 0..(args / 2 + arm) % 3 + 1 {
+                let sel = args.wrapping_mul(k + 3).wrapping_add(arm);
+                let y = self.scalar(ty, sel / 3);
+                let op = match ty {
+                    Type::I64 => [BinaryOp::IAdd, BinaryOp::ISub, BinaryOp::IMul, BinaryOp::IXor][sel as usize % 4],
+                    _ => [BinaryOp::FAdd, BinaryOp::FSub, BinaryOp::FMul, BinaryOp::FDiv][sel as usize % 4],
+                };
+                x = self.def(Op::Binary(op, x, y), Kind::scalar(ty));
+            }
+            self.emit(
+                Op::Goto(BlockCall {
+                    block: PENDING,
+                    args: vec![x],
+                }),
+                None,
+            );
+        }
+        self.env = saved;
+        let join = self.new_block_with(&[Kind::scalar(ty)]);
+        for &arm in &arm_blocks {
+            self.patch(arm, join);
+        }
+        let call = |block: Block| BlockCall { block, args: vec![] };
+        self.t.push(
+            br_at,
+            Op::Br {
+                cond,
+                then_: call(arm_blocks[0]),
+                else_: call(arm_blocks[1]),
+                weights,
+            },
+            None,
+        );
+        self.cur = join;
     }
 
     fn open_if(&mut self, c: u8, args: u8, weights: u8) {

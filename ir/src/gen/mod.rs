@@ -21,8 +21,9 @@
 //! ending in `finish` or `jump @target`, a loop on `block0`, and a peeled loop
 //! (preamble, then a loop block); inside them `br`/`goto` diamonds with block
 //! arguments, branch weights and arms that leave the trace or, inside a loop, end the
-//! iteration (a second `jump` to the loop header), and counted inner loops, all
-//! nested. Snapshots have 1–3 frames mixing live values, constants, dead slots and
+//! iteration (a second `jump` to the loop header), short diamonds of wrapping
+//! arithmetic joined through one parameter (what branchless rewriting converts), and
+//! counted inner loops, all nested. Snapshots have 1–3 frames mixing live values, constants, dead slots and
 //! virtual objects, including virtual cycles, and objects allocated with `new` that
 //! only snapshots refer to (what escape analysis leaves behind).
 //!
