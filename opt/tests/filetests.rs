@@ -39,6 +39,7 @@ fn run_file(path: &Path) -> Result<(), String> {
         pure_calls: Some(&eval),
         verify_each_pass: true,
         entry_facts: &[],
+        ..OptContext::default()
     };
     let (out, _) = optimize(&trace, &passes, &ctx).map_err(|e| e.to_string())?;
     let got = leones_ir::print(&out);

@@ -49,6 +49,7 @@ fn check(passes: &PassList, what: &str) {
         pure_calls: None,
         verify_each_pass: false,
         entry_facts: &[],
+        ..OptContext::default()
     };
     let start = Instant::now();
     let (opt, _) = optimize(&t, passes, &ctx).expect("optimizes");

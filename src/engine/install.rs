@@ -150,6 +150,7 @@ impl Engine {
             pure_calls: None,
             verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
             entry_facts: facts,
+            ..OptContext::default()
         };
         let (mut opt, _) =
             leones_opt::optimize(&trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;

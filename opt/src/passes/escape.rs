@@ -23,6 +23,9 @@
 //! loop block's parameter is replaced by one parameter per field of the layout and
 //! both edges pass field values. So an object carried around the loop — an iterator
 //! re-created each iteration — is never allocated (PyPy: virtual state at the jump).
+//! The header of a peeled multi-block loop (several preamble exits or back edges from
+//! other blocks) is not such a loop block: it is walked like any other block, so
+//! virtuals passed on its edges are materialized there (conservative, not optimal).
 //!
 //! **Invariants.** Only allocations whose every use (snapshots included) lies in
 //! their own block are candidates. A virtual's identity is never observed except by

@@ -20,7 +20,9 @@
 //! starts from its predecessor's facts; for a loop (the peeled loop's `block1`), the
 //! facts its body might kill are dropped first, so what survives holds on every
 //! iteration — which is how loop-invariant loads leave the loop: the loop's load is
-//! replaced by the preamble's.
+//! replaced by the preamble's. Any other block — a join, or the header of a peeled
+//! multi-block loop (entered from several preamble blocks, or looping through back
+//! edges from other blocks) — starts with nothing known: conservative, never wrong.
 //!
 //! **Example.**
 //! ```text
