@@ -128,7 +128,10 @@ struct Former<'a> {
     arms: &'a [Arm<'a>],
     out: Trace,
     blocks: Vec<BlockData>,
+    /// Constants formation itself needs (null, compared values), shared.
     consts: HashMap<Const, Value>,
+    /// Every hoisted constant's value.
+    const_of: HashMap<Value, Const>,
     const_insts: Vec<Inst>,
     /// (piece, guard ordinal) -> arm index.
     armed: HashMap<(usize, u32), usize>,
@@ -148,6 +151,7 @@ pub fn form_region(root: &Trace, arms: &[Arm]) -> Result<Region, RegionError> {
         out: Trace::new(root.name.clone()),
         blocks: Vec::new(),
         consts: HashMap::new(),
+        const_of: HashMap::new(),
         const_insts: Vec::new(),
         armed: HashMap::new(),
         joins: HashMap::new(),
@@ -246,17 +250,27 @@ impl Former<'_> {
         result
     }
 
-    /// The region value of constant `k` (hoisted to the region's entry).
+    /// A shared region value of constant `k` (hoisted to the region's entry).
     fn constant(&mut self, k: Const) -> Value {
         if let Some(v) = self.consts.get(&k) {
             return *v;
         }
+        let v = self.fresh_constant(k);
+        self.consts.insert(k, v);
+        v
+    }
+
+    /// A region value of its own for constant `k` (hoisted to the region's entry). A
+    /// piece's `const` ops each get one: a recorder may give a slot a constant of its
+    /// own at a merge point, so that a join can replace it without touching the
+    /// constant's other uses.
+    fn fresh_constant(&mut self, k: Const) -> Value {
         let v = self.out.new_value(k.ty());
         self.const_insts.push(Inst {
             result: Some(v),
             op: Op::Const(k),
         });
-        self.consts.insert(k, v);
+        self.const_of.insert(v, k);
         v
     }
 
@@ -308,7 +322,7 @@ impl Former<'_> {
             };
             match &inst.op {
                 Op::Const(k) => {
-                    let v = self.constant(*k);
+                    let v = self.fresh_constant(*k);
                     map.insert(inst.result.ok_or_else(|| shape(p, "a const without result"))?, v);
                 }
                 Op::MergePoint(s) => {
@@ -540,7 +554,7 @@ impl Former<'_> {
                             _ => call_args[g] = Some(a),
                         },
                         (None, Some(k)) => {
-                            if self.consts.get(&k) != Some(&a) {
+                            if self.const_of.get(&a) != Some(&k) {
                                 return Err(arm_err(p - 1, format!("slot {i} must be the constant {k}")));
                             }
                         }

@@ -150,6 +150,10 @@ impl Engine {
             pure_calls: None,
             verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
             entry_facts: facts,
+            branchless: leones_opt::passes::branchless::BranchlessParams {
+                enabled: self.params.branchless != 0,
+                ..Default::default()
+            },
             ..OptContext::default()
         };
         let (mut opt, _) =

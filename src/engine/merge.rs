@@ -237,9 +237,20 @@ impl Engine {
             return false;
         };
         let merges = tree.merge_targets(key.0, key.1);
+        // What the arm may assume on entry comes from the *recorded* guard's snapshot
+        // (what region formation maps the arm's entry to), not from the optimized
+        // exit's: the optimizer may have proved constants there that only hold on the
+        // path of the unit that exited, not in the region the arm will join.
+        let recorded = tree.piece(key.0).trace.guards().get(key.1 as usize).map(|g| {
+            let t = &tree.piece(key.0).trace;
+            t.snapshot(g.snapshot).clone()
+        });
         let name = format!("{}_arm{}", tree.root.trace.name, tree.arms.len() + 1);
         match Recorder::start_arm(&self.registry, &self.params, entry, &lp.target, name, merges) {
-            Ok(r) => {
+            Ok(mut r) => {
+                if let Some(s) = &recorded {
+                    let _ = r.assume_snapshot_facts(s);
+                }
                 self.recording = Some((
                     r,
                     Mode::Arm {
@@ -268,6 +279,10 @@ impl Engine {
         done: Recorded,
     ) {
         self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
+        if self.log.trace {
+            let text = leones_ir::print(&done.trace);
+            self.emit_log(&format!("; arm from piece {} guard {}\n{text}", key.0, key.1));
+        }
         let Some(tree) = self.trees.get_mut(&root) else { return };
         tree.arms.push(ArmRec {
             rec: done,

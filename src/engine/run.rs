@@ -117,6 +117,7 @@ impl Engine {
         let guard = back.guard;
         let info = trace.guards().into_iter().nth(guard.index());
         let origin = info.and_then(|g| trace.snapshot(g.snapshot).origin);
+        let exit_snapshot = info.map(|g| trace.snapshot(g.snapshot).clone());
         let interrupted = info.is_some_and(|g| {
             matches!(
                 trace.blocks[g.block.index()].insts[g.inst].op,
@@ -161,7 +162,10 @@ impl Engine {
                 // Not enough iterations to tell a data-driven guard from a rare exit.
             } else if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
                 match Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target) {
-                    Ok(r) => {
+                    Ok(mut r) => {
+                        if let Some(s) = &exit_snapshot {
+                            let _ = r.assume_snapshot_facts(s);
+                        }
                         let mode = Mode::Bridge {
                             parent: left,
                             guard,

@@ -234,6 +234,9 @@ impl Vm {
         for (i, l) in live.iter().enumerate() {
             if !l {
                 r.set_slot(i, None)?;
+            } else if i < code.nlocals as usize {
+                // A local holding a constant holds it on this path only.
+                r.unfold_constant(i)?;
             }
         }
         Ok(jit.engine.merge_point(location(code, pc)))

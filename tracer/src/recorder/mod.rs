@@ -397,6 +397,54 @@ impl Recorder {
         })
     }
 
+    /// Gives slot `i` of the innermost frame, if it holds a constant, an SSA value of
+    /// its own holding that constant (a `const` not shared with the constant's other
+    /// uses). A host calls it at a merge point for slots whose constant is a choice of
+    /// this path (`x = 1.25` after `if x is None`): the code after the merge point then
+    /// reads the slot's own value, which a region's join can replace with the value
+    /// another path brings — a shared constant could not be replaced.
+    pub fn unfold_constant(&mut self, i: usize) -> Result<(), Abort> {
+        self.run(|r| {
+            let Some(Some(Tv(Repr::Const(k)))) = r.top()?.slots.get(i).copied() else {
+                return Ok(());
+            };
+            let v = r.emit_value(Op::Const(k), k.ty())?;
+            r.top()?.slots[i] = Some(v);
+            Ok(())
+        })
+    }
+
+    /// Starts a bridge from what the side exit's snapshot knew (`snapshot` is that
+    /// exit's; its frames match the entry shape): slots it held as constants are
+    /// constants again, and slots it held as one SSA value hold one traced value. The
+    /// bridge then folds what its parent folded, and its state at a merge point looks
+    /// like the parent's (same constants, same shared values).
+    pub fn assume_snapshot_facts(&mut self, snapshot: &Snapshot) -> Result<(), Abort> {
+        self.run(|r| {
+            if snapshot.frames.len() != r.frames.len() {
+                return Err(Abort::Invalid("the snapshot does not match the entry frames".into()));
+            }
+            let mut first: HashMap<Value, Tv> = HashMap::new();
+            for (f, sf) in r.frames.iter_mut().zip(&snapshot.frames) {
+                for (slot, sv) in f.slots.iter_mut().zip(&sf.slots) {
+                    let Some(tv) = slot.as_mut() else { continue };
+                    match *sv {
+                        leones_ir::SlotValue::Const(k) if tv.ty() == k.ty() => *tv = Tv(Repr::Const(k)),
+                        leones_ir::SlotValue::Value(v) => match first.get(&v) {
+                            Some(same) if same.ty() == tv.ty() => *tv = *same,
+                            Some(_) => {}
+                            None => {
+                                first.insert(v, *tv);
+                            }
+                        },
+                        _ => {}
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
     /// The traced value in slot `i` of frame `k` (0 = the outermost).
     pub fn frame_slot(&mut self, k: usize, i: usize) -> Result<Tv, Abort> {
         self.run(|r| match r.frames.get(k).map(|f| f.slots.get(i)) {
