@@ -130,6 +130,7 @@ fn features(case: &TestCase, out: &Outcome, feats: &mut BTreeSet<String>) {
                     if then_.args.is_empty() { "" } else { " args" }
                 ),
                 Op::Finish(_) => "finish".into(),
+                Op::MergePoint(_) => "merge_point".into(),
             };
             feats.insert(name);
         }
