@@ -7,8 +7,8 @@
 
 mod common;
 
-use common::{observe, TestHostEval};
-use leones_ir::gen::{arb_case, GenConfig, TestCase};
+use common::{differential_config as config, observe, TestHostEval};
+use leones_ir::gen::{arb_case, TestCase};
 use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -18,13 +18,6 @@ fn cases() -> u32 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000)
-}
-
-fn config() -> GenConfig {
-    GenConfig {
-        max_steps: 40,
-        ..GenConfig::everything()
-    }
 }
 
 fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
