@@ -15,6 +15,11 @@
 //! loop's current attempt allows ([`super::loop_edge::LoopHeader`]) are exploded, with
 //! every field a parameter; what it decided is recorded there for the back edges.
 //!
+//! Materializing "before the edge" means before the predecessor's terminator. For a
+//! `br` that is before both of its edges: if the other successor was walked already
+//! with the object virtual, that path allocates an object nothing refers to (harmless,
+//! never wrong — region formation gives arms their own blocks, so it is rare).
+//!
 //! **Invariants.** A parameter is exploded only if, on every edge, its object is
 //! passed once, is in no other virtual's field and is not live by name after the join,
 //! so the object exists after the join only as that parameter. Names and parameters
@@ -172,8 +177,18 @@ impl Merge {
             let fits = l.is_some() && per_edge.iter().all(|e| e[k] == l) && args.iter().all(|a| !live.contains(&a[k]));
             if params[k] == Param::Keep && allowed && fits {
                 params[k] = Param::Explode(l.expect("checked"));
+                // What the exploded object's fields refer to survives the join.
+                for (s, a) in states.iter().zip(&args) {
+                    for &(_, y) in &s.objs[&a[k]].fields {
+                        let y = w.subst.get(y);
+                        if knows_all(y) {
+                            live.insert(y);
+                        }
+                    }
+                }
             }
         }
+        close_over_fields(&states, &mut live, &w.subst);
         let mut m = Merge {
             states,
             args,

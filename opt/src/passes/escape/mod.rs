@@ -57,20 +57,25 @@
 //! observe the object, so the heap the host sees — at calls, exits and the end — holds
 //! the same objects with the same contents.
 //!
-//! **Example.** (`p` virtual in both arms, its field differing: a join parameter.)
+//! **Example.** (`escape/join_field_differs.ir`: virtual in both arms, field `x`
+//! written differently, so `x` becomes the join's parameter; the guard after the join
+//! rebuilds the object from it.)
 //! ```text
-//! block0(v0: i64, v1: bool):                 block0(v0: i64, v1: bool):
-//!     v2 = new P                                 br v1, block1(), block2()
-//!     br v1, block1(), block2()              block1():
-//! block1():                                      goto block3(v0)
-//!     setfield v2, P.x, v0           =>      block2():
-//!     goto block3()                              goto block3(5)   ; (a constant)
-//! block2():                                  block3(v3: i64):
-//!     setfield v2, P.x, 5                        finish v3
-//!     goto block3()
+//! block0(v0: i64, v1: bool, v2: bool):       block0(v0: i64, v1: bool, v2: bool):
+//!     v3 = new P                                 br v1, block1(), block2()
+//!     setfield v3, P.y, v0                   block1():
+//!     br v1, block1(), block2()                  goto block3(v0)
+//! block1():                                  block2():
+//!     setfield v3, P.x, v0           =>          v3 = const 5
+//!     goto block3()                              goto block3(v3)
+//! block2():                                  block3(v4: i64):
+//!     v4 = const 5                               guard_true v2 [main@1(&0, v0)]
+//!     setfield v3, P.x, v4                           {&0 = P{y: v0, x: v4}}
+//!     goto block3()                              finish v4
 //! block3():
-//!     v4 = getfield v2, P.x
-//!     finish v4
+//!     guard_true v2 [main@1(v3, v0)]
+//!     v5 = getfield v3, P.x
+//!     finish v5
 //! ```
 //!
 //! **Source.** Stadler, Würthinger, Mössenböck, "Partial Escape Analysis and Scalar
