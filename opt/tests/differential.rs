@@ -8,7 +8,7 @@
 mod common;
 
 use common::{differential_config as config, observe, TestHostEval};
-use leones_ir::gen::{arb_case, TestCase};
+use leones_ir::gen::{arb_case, GenConfig, TestCase};
 use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -38,12 +38,16 @@ fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
 }
 
 fn run(passes: PassList) {
+    run_on(config(), passes);
+}
+
+fn run_on(gen: GenConfig, passes: PassList) {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&arb_case(config()), |case| check_case(&case, &passes));
+    let result = runner.run(&arb_case(gen), |case| check_case(&case, &passes));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -84,6 +88,27 @@ fn peel_preserves_semantics() {
 #[test]
 fn pipeline_preserves_semantics() {
     run(default_pipeline());
+}
+
+/// Diamonds only (no inner loops), longer recipes: more joins per trace, with objects
+/// and loads crossing them, for the passes that merge state at joins.
+fn regions_config() -> GenConfig {
+    GenConfig {
+        max_steps: 60,
+        ..GenConfig::regions()
+    }
+}
+#[test]
+fn escape_preserves_semantics_on_regions() {
+    run_on(regions_config(), passes_named(&["escape"]).unwrap());
+}
+#[test]
+fn heap_preserves_semantics_on_regions() {
+    run_on(regions_config(), passes_named(&["heap"]).unwrap());
+}
+#[test]
+fn pipeline_preserves_semantics_on_regions() {
+    run_on(regions_config(), default_pipeline());
 }
 
 /// The oracle must actually run most cases (generated traces never fault).
