@@ -8,7 +8,8 @@
 //! object is identical only to itself). An object *escapes* when it is passed to a
 //! call, stored into a real object, returned, passed back around a loop in a way the
 //! loop cannot keep virtual, or inspected by a `may_force` call (which can look at the
-//! host frame: every virtual the next guard's snapshot refers to is forced first). At
+//! host frame: every virtual the next guard's snapshot refers to is forced first — or,
+//! when that guard is in a later block, every virtual still live). At
 //! that point it is *materialized*: `new` plus one `setfield` per written field,
 //! emitted right there, recursively for virtual fields, cycles included.
 //!
@@ -115,6 +116,8 @@ struct Walk {
     last_use: HashMap<Value, usize>,
     /// The exploded parameters of each loop header walked so far.
     loops: HashMap<usize, loop_edge::LoopHeader>,
+    /// The block being walked.
+    cur: usize,
 }
 
 impl Walk {
@@ -170,12 +173,16 @@ impl Walk {
                 return
             }
             Op::Call(c, _) if t.call(c).effects.may_force => {
-                if let Some(s) = next_snap {
-                    let mut vals = Vec::new();
-                    t.snapshot(s).for_each_value(|x| vals.push(x));
-                    for x in vals {
-                        self.mat(t, out, x);
-                    }
+                let mut vals = Vec::new();
+                match next_snap {
+                    Some(s) => t.snapshot(s).for_each_value(|x| vals.push(x)),
+                    // The frame is described by a snapshot in a later block: force
+                    // every virtual still live.
+                    None => vals.extend(self.v.objs.keys().filter(|&&x| self.live_at(x, self.cur))),
+                }
+                vals.sort_unstable();
+                for x in vals {
+                    self.mat(t, out, x);
                 }
             }
             _ => {}
@@ -214,6 +221,7 @@ impl Walk {
     /// its terminator. Forward edges keep their arguments as names; the successor's
     /// join rewrites them.
     fn block(&mut self, t: &mut Trace, cfg: &Cfg, b: usize) {
+        self.cur = b;
         self.v = join::entry(t, self, cfg, b);
         let insts = std::mem::take(&mut t.blocks[b].insts);
         let mut out = Vec::with_capacity(insts.len());
@@ -273,6 +281,7 @@ impl Pass for Escape {
             exits: vec![None; t.blocks.len()],
             last_use: last_uses(t),
             loops: HashMap::new(),
+            cur: 0,
         };
         let n = t.blocks.len();
         w.blocks(t, &cfg, 0, n.saturating_sub(1));
