@@ -132,7 +132,8 @@ struct Merge {
     params: Vec<Param>,
     /// Names live after the join that every edge knows, in value order.
     live: Vec<Value>,
-    /// For loop headers: what the current attempt allows.
+    /// Whether the block is a loop header (nothing stays virtual by name; exploded
+    /// parameters take every field).
     is_loop: bool,
     /// (edge, name) pairs to materialize before the merge can be built.
     need: Vec<(usize, Value)>,
