@@ -7,7 +7,8 @@
 //! every back edge agrees is known only after walking the loop, so [`walk_loop`] walks
 //! the header and the blocks up to its last back edge with every parameter allowed to
 //! explode, and if some back edge [refuses](LoopHeader::refused) one, restores the trace
-//! and walks again without it — at most once per parameter.
+//! and walks again without it — at most once per parameter, and at most
+//! `RETRY_BUDGET` times in one run of the pass (then loops explode nothing).
 //!
 //! **Invariants.** An exploded object is rebuilt as a *new* object wherever it is
 //! needed, so it must be reachable only through that parameter: it is passed once on
@@ -27,6 +28,9 @@ use crate::util::subst::Subst;
 use crate::util::virtuals::{layout_fields, Virtuals};
 use leones_ir::{Inst, LayoutId, Trace, Value};
 use std::collections::HashSet;
+
+/// How many times one run of the pass may walk a loop again.
+const RETRY_BUDGET: u32 = 64;
 
 /// What the walk of a loop header decided, for the back edges to follow.
 #[derive(Clone)]
@@ -118,7 +122,10 @@ pub(super) fn back_edge(t: &mut Trace, w: &mut Walk, h: usize, args: &[Value], o
 /// fewer exploded parameters while some back edge refuses one. Returns the first block
 /// not walked.
 pub(super) fn walk_loop(t: &mut Trace, w: &mut Walk, cfg: &Cfg, h: usize, last: usize) -> usize {
-    let mut may = vec![true; t.blocks[h].params.len()];
+    // Once the pass has walked loops again `RETRY_BUDGET` times, loops explode
+    // nothing: nested loops that keep refusing would otherwise cost a walk per
+    // combination of attempts.
+    let mut may = vec![w.retries.get() < RETRY_BUDGET; t.blocks[h].params.len()];
     loop {
         let virtual_entry = edges_into(t, cfg, h).into_iter().any(|e| {
             let state = w.exits[e.pred].as_ref().expect("walked");
@@ -134,6 +141,7 @@ pub(super) fn walk_loop(t: &mut Trace, w: &mut Walk, cfg: &Cfg, h: usize, last: 
         };
         *t = saved_t;
         *w = saved_w;
+        w.retries.set(w.retries.get() + 1);
         for (m, r) in may.iter_mut().zip(refused) {
             *m &= !r;
         }

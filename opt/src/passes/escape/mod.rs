@@ -118,6 +118,9 @@ struct Walk {
     loops: HashMap<usize, loop_edge::LoopHeader>,
     /// The block being walked.
     cur: usize,
+    /// How often loops were walked again, shared by every copy of the walk (a retry
+    /// restores the walk, not this count).
+    retries: std::rc::Rc<std::cell::Cell<u32>>,
 }
 
 impl Walk {
@@ -282,6 +285,7 @@ impl Pass for Escape {
             last_use: last_uses(t),
             loops: HashMap::new(),
             cur: 0,
+            retries: Default::default(),
         };
         let n = t.blocks.len();
         w.blocks(t, &cfg, 0, n.saturating_sub(1));
