@@ -110,7 +110,15 @@ pub(super) fn entry(t: &mut Trace, w: &mut Walk, cfg: &Cfg, j: usize) -> Virtual
     loop {
         let m = Merge::decide(t, w, j, &edges, header.as_deref());
         if m.need.is_empty() {
-            return m.build(t, w, j, &edges);
+            let state = m.build(t, w, j, &edges);
+            // A predecessor whose forward successors are all walked is not needed again.
+            for e in &edges {
+                let term = &t.blocks[e.pred].insts.last().expect("walked").op;
+                if calls(term).iter().all(|bc| bc.block.index() <= j) {
+                    w.exits[e.pred] = None;
+                }
+            }
+            return state;
         }
         for (i, x) in m.need {
             let p = edges[i].pred;
