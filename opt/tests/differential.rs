@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{observe, TestHostEval};
+use common::{differential_config as config, observe, TestHostEval};
 use leones_ir::gen::{arb_case, GenConfig, Shape, TestCase};
 use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList};
 use proptest::prelude::*;
@@ -19,13 +19,6 @@ fn cases() -> u32 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000)
-}
-
-fn config() -> GenConfig {
-    GenConfig {
-        max_steps: 40,
-        ..GenConfig::everything()
-    }
 }
 
 fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
@@ -60,13 +53,13 @@ fn run(passes: PassList) {
     run_on(config(), passes);
 }
 
-fn run_on(cfg: GenConfig, passes: PassList) {
+fn run_on(gen: GenConfig, passes: PassList) {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&arb_case(cfg), |case| check_case(&case, &passes));
+    let result = runner.run(&arb_case(gen), |case| check_case(&case, &passes));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -173,6 +166,27 @@ fn region_loops_have_several_back_edges_and_get_peeled() {
         "only {two_back_edges} of 300 region loops have two back edges"
     );
     assert_eq!(peeled, two_back_edges, "peel left some multi-block loops alone");
+}
+
+/// Diamonds only (no inner loops), longer recipes: more joins per trace, with objects
+/// and loads crossing them, for the passes that merge state at joins.
+fn regions_config() -> GenConfig {
+    GenConfig {
+        max_steps: 60,
+        ..GenConfig::regions()
+    }
+}
+#[test]
+fn escape_preserves_semantics_on_regions() {
+    run_on(regions_config(), passes_named(&["escape"]).unwrap());
+}
+#[test]
+fn heap_preserves_semantics_on_regions() {
+    run_on(regions_config(), passes_named(&["heap"]).unwrap());
+}
+#[test]
+fn pipeline_preserves_semantics_on_regions() {
+    run_on(regions_config(), default_pipeline());
 }
 
 /// The oracle must actually run most cases (generated traces never fault).

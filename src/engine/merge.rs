@@ -36,6 +36,8 @@ pub(super) enum MergeDecision {
     Bridge,
     Arm,
     Wait,
+    /// The guard already has a pending arm: form the region now.
+    Reform,
 }
 
 /// One merged arm of a tree.
@@ -48,7 +50,10 @@ pub(super) struct ArmRec {
 /// A compiled loop's root recording, its arms and its profile.
 pub(super) struct Tree {
     root: Recorded,
+    /// Arms in recording order; the first `merged` are in the installed region, the
+    /// rest are pending (see [`Engine::finish_arm`]).
     arms: Vec<ArmRec>,
+    merged: usize,
     /// Snapshot origin of the installed unit's guards → (piece, guard ordinal).
     pub(super) origins: Vec<(usize, u32)>,
     /// Native iterations past the loop header (compiled code increments it).
@@ -69,6 +74,7 @@ impl Tree {
         Tree {
             root,
             arms: Vec::new(),
+            merged: 0,
             origins: (0..n).map(|g| (0, g)).collect(),
             iterations: Box::new(AtomicU64::new(0)),
             exits: HashMap::new(),
@@ -209,6 +215,9 @@ impl Engine {
         if p.merge == 0 || tree.refused.contains(&key) || !guard_op.is_some_and(|op| can_branch(&op)) || capped {
             return MergeDecision::Bridge;
         }
+        if tree.arms[tree.merged..].iter().any(|a| (a.parent, a.guard) == key) {
+            return MergeDecision::Reform;
+        }
         let iters = tree.iterations();
         if iters < u64::from(p.merge_samples) {
             return MergeDecision::Wait;
@@ -216,7 +225,9 @@ impl Engine {
         let exits = tree.exits.get(&key).copied().unwrap_or(0);
         let percent = exits.saturating_mul(100) / iters.max(1);
         let data_driven = (u64::from(p.merge_low)..=u64::from(p.merge_high)).contains(&percent);
-        if data_driven || tree.bridges >= p.merge_bridges {
+        // A tree that already merged arms is data-driven: its other hot exits join the
+        // region too (as plain bridges they would be retired at every re-forming).
+        if data_driven || tree.bridges >= p.merge_bridges || !tree.arms.is_empty() {
             MergeDecision::Arm
         } else {
             MergeDecision::Bridge
@@ -269,7 +280,10 @@ impl Engine {
         }
     }
 
-    /// An arm closed: re-form the region with it and install it.
+    /// An arm closed: it joins the tree's pending arms. The region is re-formed when
+    /// the pending arms are at least as many as the merged ones (so a tree of n arms
+    /// is compiled O(log n) times, not n), or when a guard with a pending arm gets hot
+    /// again ([`MergeDecision::Reform`]).
     pub(super) fn finish_arm(
         &mut self,
         parent: BUnit,
@@ -289,34 +303,46 @@ impl Engine {
             parent: key.0,
             guard: key.1,
         });
-        let iters = tree.iterations();
-        let weights = |k: &(usize, u32)| {
-            let ran = tree.exits.get(k).copied().unwrap_or(0);
-            let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
-            Some((clamp(ran), clamp(iters.saturating_sub(ran))))
-        };
-        let arms: Vec<Arm> = tree
-            .arms
-            .iter()
-            .map(|a| Arm {
-                trace: &a.rec.trace,
-                parent: a.parent,
-                guard: a.guard,
-                weights: weights(&(a.parent, a.guard)),
-            })
-            .collect();
-        let formed = form_region(&tree.root.trace, &arms);
-        let region = match formed {
-            Ok(r) => r,
-            Err(e) => {
-                let tree = self.trees.get_mut(&root).expect("present");
-                tree.arms.pop();
-                tree.refused.insert(key);
-                self.stats.arms_refused += 1;
-                if self.log.any() {
-                    self.emit_log(&format!("; arm refused, its exit gets a plain bridge: {e}"));
-                }
+        if tree.arms.len() - tree.merged >= tree.merged.max(1) {
+            self.reform(root);
+        }
+    }
+
+    /// Forms `root`'s region from the root and every arm (dropping, as refused, the
+    /// latest pending arms until it forms), compiles it and installs it in place of the
+    /// loop's unit and bridges.
+    pub(super) fn reform(&mut self, root: Location) {
+        let region = loop {
+            let Some(tree) = self.trees.get_mut(&root) else { return };
+            if tree.arms.len() == tree.merged {
                 return;
+            }
+            let iters = tree.iterations();
+            let weights = |k: &(usize, u32)| {
+                let ran = tree.exits.get(k).copied().unwrap_or(0);
+                let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
+                Some((clamp(ran), clamp(iters.saturating_sub(ran))))
+            };
+            let arms: Vec<Arm> = tree
+                .arms
+                .iter()
+                .map(|a| Arm {
+                    trace: &a.rec.trace,
+                    parent: a.parent,
+                    guard: a.guard,
+                    weights: weights(&(a.parent, a.guard)),
+                })
+                .collect();
+            match form_region(&tree.root.trace, &arms) {
+                Ok(r) => break r,
+                Err(e) => {
+                    let refused = tree.arms.pop().expect("a pending arm");
+                    tree.refused.insert((refused.parent, refused.guard));
+                    self.stats.arms_refused += 1;
+                    if self.log.any() {
+                        self.emit_log(&format!("; arm refused, its exit gets a plain bridge: {e}"));
+                    }
+                }
             }
         };
         let name = region.trace.name.clone();
@@ -331,7 +357,8 @@ impl Engine {
                 tree.origins = region.origins;
                 tree.bridges = 0;
                 self.stats.regions_compiled += 1;
-                self.stats.arms_merged += 1;
+                self.stats.arms_merged += (tree.arms.len() - tree.merged) as u64;
+                tree.merged = tree.arms.len();
                 // The old loop and every bridge of this root go: the region has their
                 // paths, or they will be recorded again.
                 let stale: Vec<BUnit> = self
@@ -348,11 +375,13 @@ impl Engine {
             }
             Err(stage) => {
                 let tree = self.trees.get_mut(&root).expect("present");
-                tree.arms.pop();
-                tree.refused.insert(key);
-                self.stats.arms_refused += 1;
+                let merged = tree.merged;
+                for a in tree.arms.drain(merged..) {
+                    tree.refused.insert((a.parent, a.guard));
+                    self.stats.arms_refused += 1;
+                }
                 if self.log.any() {
-                    self.emit_log(&format!("; region failed to compile, arm refused: {stage:?}"));
+                    self.emit_log(&format!("; region failed to compile, arms refused: {stage:?}"));
                 }
             }
         }

@@ -160,6 +160,8 @@ impl Engine {
                 recording_bridge = self.start_arm(root, left, guard, key, back.shape().0);
             } else if decision == MergeDecision::Wait {
                 // Not enough iterations to tell a data-driven guard from a rare exit.
+            } else if decision == MergeDecision::Reform {
+                self.reform(root);
             } else if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
                 match Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target) {
                     Ok(mut r) => {

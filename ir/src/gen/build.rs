@@ -452,11 +452,25 @@ impl<'c> Builder<'c> {
             Some(k) => k.clone(),
             None => {
                 let env = std::mem::replace(&mut self.env, saved.clone());
-                let k = self.some_kinds(sel as usize % 4, &mut rng, false);
+                let mut k = self.some_kinds(sel as usize % 4, &mut rng, false);
                 self.env = env;
+                // Half the time, also pass an object (of a layout the region's start
+                // has, so every arm has one to pass).
+                if sel / 4 % 2 == 0 {
+                    let obj = saved.vals.iter().rev().find(|(_, vk)| matches!(vk, Kind::Obj(_)));
+                    k.extend(obj.map(|p| p.1));
+                }
                 k
             }
         };
+        // Often, an arm allocates the objects it passes: allocations crossing the join.
+        if sel / 8 % 2 == 0 {
+            for k in &kinds {
+                if let Kind::Obj(l) = *k {
+                    self.new_object(l.index() as u8, sel, false);
+                }
+            }
+        }
         let args = self.args_for(&kinds, &mut rng);
         self.emit(Op::Goto(BlockCall { block: PENDING, args }), None);
         let cur = self.cur;
