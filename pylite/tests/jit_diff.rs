@@ -191,12 +191,19 @@ fn generator_matches_cpython() {
 }
 
 /// Prints one program and its interpreter output: `SEED=n cargo test --release -p
-/// pylite --test jit_diff print_program -- --ignored --nocapture`.
+/// pylite --test jit_diff print_program -- --ignored --nocapture`. With
+/// `FUZZ_INPUT=FILE` instead, the program a `pylite_diff` fuzz input builds (its first
+/// byte, the JIT settings, skipped) — how a finding becomes a readable program.
 #[test]
 #[ignore = "a debugging aid"]
 fn print_program() {
-    let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let p = generate(seed);
+    let p = match std::env::var("FUZZ_INPUT") {
+        Ok(path) => {
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            generate_from_bytes(data.get(1..).unwrap_or(&[]))
+        }
+        Err(_) => generate(std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0)),
+    };
     println!("{}", p.source);
     let r = run(&p, &JitConfig::off());
     println!("--- out\n{}\n{:?}", r.out, r.result);
