@@ -319,6 +319,32 @@ impl Recorder {
         })
     }
 
+    /// The traced values of every slot of the innermost frame (`None`: dead), for a host
+    /// that copies a whole frame into an object (pylite's generators at `yield`).
+    pub fn slots(&mut self) -> Result<Vec<Option<Tv>>, Abort> {
+        self.run(|r| Ok(r.top()?.slots.clone()))
+    }
+
+    /// The traced value in slot `i` of the frame that called the innermost one. A host
+    /// whose callee's effect on return depends on the caller's state reads it here
+    /// (pylite: a generator frame's `yield` stores into the generator object the
+    /// caller's `for` holds — in a bridge that starts inside the generator, the only
+    /// record of that object is the caller frame's slot).
+    pub fn caller_slot(&mut self, i: usize) -> Result<Tv, Abort> {
+        self.run(|r| {
+            let n = r.frames.len();
+            let f = n
+                .checked_sub(2)
+                .and_then(|k| r.frames.get(k))
+                .ok_or_else(|| Abort::Unsupported("no caller frame in the trace".into()))?;
+            match f.slots.get(i) {
+                Some(Some(tv)) => Ok(*tv),
+                Some(None) => Err(Abort::Invalid(format!("caller slot {i} is dead"))),
+                None => Err(Abort::Invalid(format!("caller slot {i} is out of range"))),
+            }
+        })
+    }
+
     /// Writes slot `i` of the innermost frame (`None` kills it).
     pub fn set_slot(&mut self, i: usize, tv: impl Into<Option<Tv>>) -> Result<(), Abort> {
         let tv = tv.into();
@@ -369,6 +395,9 @@ impl Recorder {
                 return Err(Abort::Unsupported("return from the trace's outermost frame".into()));
             }
             r.frames.pop();
+            // A bridge may return out of the frames it started in (an exit inside an
+            // inlined call): inlining depth then counts from the frames left.
+            r.base_depth = r.base_depth.min(r.frames.len());
             Ok(())
         })
     }
