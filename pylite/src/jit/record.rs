@@ -92,7 +92,12 @@ fn builtin_effects(name: &str, all_int_args: bool) -> EffectInfo {
             may_alloc: true,
             ..EffectInfo::none()
         },
-        // print, the talk's blockers (unannotated on purpose) and everything else.
+        // The talk's native blocker: pylite declares what a C extension's author would,
+        // that it touches no VM object (so every heap fact survives it) and cannot
+        // raise (a recorded call has the arity it accepts). The optimizer sees a call
+        // it cannot look into and cannot remove (not pure).
+        "opaque_noop" => EffectInfo::none(),
+        // print, opaque_call (it runs arbitrary Python) and everything else.
         _ => EffectInfo::opaque(),
     }
 }
