@@ -8,6 +8,8 @@
 //! the value the location already holds is dropped, and a store overwritten by a later
 //! store to the same location with nothing in between that could observe it (a load
 //! of that field, a guard — exits see the heap —, a call, the block's end) is removed.
+//! A value a passed `guard_value` pinned to a constant is that constant here, so
+//! storing the constant back where the value was loaded from is such a store.
 //!
 //! **Invalidation.** A store to `(o, F)` forgets `(x, F)` for every `x` that may be
 //! `o` (two different `new` results are never the same object) and nothing about
@@ -50,7 +52,7 @@
 use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
-use leones_ir::{ArrayId, Const, EffectInfo, FieldId, Inst, MemType, Op, Trace, Value};
+use leones_ir::{ArrayId, Const, EffectInfo, FieldId, GuardKind, Inst, MemType, Op, Trace, Value};
 use std::collections::{HashMap, HashSet};
 
 pub struct HeapCache;
@@ -62,6 +64,9 @@ struct Known {
     items: HashMap<(Value, ArrayId, Value), Value>,
     lens: HashMap<(Value, ArrayId), Value>,
     raw: HashMap<(Value, i64, MemType), Value>,
+    /// Values a passed `guard_value` pinned to a constant (facts about SSA values, so
+    /// no store or call kills them; they follow the blocks like the rest).
+    pinned: HashMap<Value, Const>,
 }
 
 impl Known {
@@ -103,7 +108,8 @@ impl Walk {
         a == b || !(self.fresh.contains(&a) && self.fresh.contains(&b))
     }
     fn same_value(&self, a: Value, b: Value) -> bool {
-        a == b || matches!((self.consts.get(&a), self.consts.get(&b)), (Some(x), Some(y)) if x == y)
+        let k = |v: Value| self.consts.get(&v).or_else(|| self.known.pinned.get(&v));
+        a == b || matches!((k(a), k(b)), (Some(x), Some(y)) if x == y)
     }
     fn distinct_index(&self, i: Value, j: Value) -> bool {
         matches!((self.consts.get(&i), self.consts.get(&j)), (Some(x), Some(y)) if x != y)
@@ -191,6 +197,10 @@ impl Walk {
                 self.pending.clear();
                 let e = t.call(c).effects.clone();
                 self.known.kill_effects(t, &e);
+            }
+            Op::Guard(GuardKind::Value(x, k), _) => {
+                self.pending.clear();
+                self.known.pinned.insert(x, k);
             }
             Op::Guard(..) | Op::Jump(..) | Op::Goto(_) | Op::Br { .. } | Op::Finish(_) => self.pending.clear(),
             _ => {}
