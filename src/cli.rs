@@ -176,6 +176,7 @@ pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<S
         pure_calls: None,
         verify_each_pass: true,
         entry_facts: &[],
+        ..leones_opt::OptContext::default()
     };
     let (trace, st) = leones_opt::optimize(&loaded.trace, &list, &ctx).map_err(opt_err)?;
     let mut out = leones_ir::print(&trace);

@@ -89,7 +89,7 @@ fn the_summary_is_written_to_the_log_file_at_drop() {
     let _ = std::fs::remove_file(&log);
     let config = EngineConfig {
         log: LogConfig::parse(&format!("summary:{}", log.display())).unwrap(),
-        ..EngineConfig::new(Params::parse("threshold=2,bridge_threshold=2").unwrap())
+        ..EngineConfig::new(Params::parse("threshold=2,bridge_threshold=2,merge=off").unwrap())
     };
     let mut vm = Vm::new(config);
     vm.run(&program(), vec![0; NREGS]);

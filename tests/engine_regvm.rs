@@ -11,8 +11,15 @@ use regvm::*;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+/// Low thresholds; trace merging off (these tests are about plain bridges).
 fn jit_params() -> Params {
-    Params::parse("threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300").unwrap()
+    Params::parse("threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300,merge=off").unwrap()
+}
+
+/// Low thresholds with trace merging deciding after one iteration.
+fn merge_params() -> Params {
+    Params::parse("threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300,merge_samples=1,merge_bridges=1")
+        .unwrap()
 }
 
 /// `sum += i` for i in 0..n, with a branch at pc 5 taken while i < 10 (recorded taken),
@@ -166,4 +173,69 @@ fn an_interrupt_set_from_another_thread_leaves_compiled_code() {
     // The VM cleared the flag and re-entered the loop after one interpreted step.
     assert!(s.loop_entries >= 2, "{s:?}");
     assert_eq!(vm.engine.tracer_stats().bridges, 0, "interrupt exits never get bridges");
+}
+
+/// `x = x * K` (wrapping) each iteration and `if x < 0` skips an add: a branch taken
+/// about half the time in no pattern, the data-driven control flow trace merging is for.
+fn data_driven_program(n: i64) -> Vec<Ins> {
+    vec![
+        Ins::Const(1, 0),           // i
+        Ins::Const(2, n),           // n
+        Ins::Const(3, 0),           // zero
+        Ins::Const(4, 1),           // x
+        Ins::Const(5, 0x5DEECE66D), // K
+        Ins::Const(6, 1),           // one
+        Ins::Mul(4, 4, 5),          // 6: header: x *= K
+        Ins::BrLt(4, 3, 9),         // 7: if x < 0 skip
+        Ins::Add(0, 0, 6),          // 8: count += 1
+        Ins::Add(1, 1, 6),          // 9: join: i += 1
+        Ins::BrLt(1, 2, 6),         // 10
+        Ins::Halt,
+    ]
+}
+
+#[test]
+fn a_data_driven_branch_is_merged_into_a_region() {
+    let code = data_driven_program(20_000);
+    let want = interpret(&code, vec![0; NREGS]);
+    let params = Params::parse("threshold=2,bridge_threshold=2,trace_limit=300").unwrap();
+    let mut merged = Vm::new(EngineConfig::new(params.clone()));
+    assert_eq!(merged.run(&code, vec![0; NREGS]), want);
+    let s = merged.engine.stats();
+    assert_eq!(
+        (s.loops_compiled, s.regions_compiled, s.arms_refused),
+        (1, 1, 0),
+        "{s:?}"
+    );
+    // Once the region exists both ways stay in native code: the exits are the few
+    // before it (while the rate was being sampled) and the loop's end.
+    assert!(s.exits < 80, "{s:?}");
+    let mut plain = Vm::new(EngineConfig::new(Params { merge: 0, ..params }));
+    assert_eq!(plain.run(&code, vec![0; NREGS]), want);
+    let p = plain.engine.stats();
+    assert!(p.regions_compiled == 0 && p.bridges_attached >= 1, "{p:?}");
+}
+
+#[test]
+fn five_hundred_generated_programs_agree_with_merging_on() {
+    let mut total = EngineStats::default();
+    for seed in 1..=500u64 {
+        let (code, regs) = gen_program(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let want = interpret(&code, regs.clone());
+        let mut vm = Vm::new(EngineConfig::new(merge_params()));
+        let got = vm.run(&code, regs);
+        assert_eq!(got, want, "seed {seed}: {code:?}");
+        let s = vm.engine.stats();
+        assert_eq!(
+            (s.verify_failures, s.opt_failures, s.backend_failures, s.native_faults),
+            (0, 0, 0, 0),
+            "seed {seed}: {s:?}"
+        );
+        total.regions_compiled += s.regions_compiled;
+        total.arms_merged += s.arms_merged;
+        total.arms_refused += s.arms_refused;
+        total.bridges_attached += s.bridges_attached;
+    }
+    eprintln!("{total:?}");
+    assert!(total.regions_compiled > 50, "{total:?}");
 }

@@ -209,6 +209,26 @@ fn emit_llvm_shows_the_protocol() {
     assert!(text.contains("!unpredictable"), "{text}");
 }
 
+/// Branchless rewriting relies on both: a `br`'s profile weights reach LLVM as
+/// `branch_weights`, and a `select.unpredictable` stays a select marked
+/// `!unpredictable` through LLVM's optimizations (so codegen keeps a `cmov`).
+#[test]
+fn branch_weights_and_unpredictable_selects_reach_llvm() {
+    let mut backend = Backend::new(Level::Optimized).unwrap();
+    let br = parse(
+        "trace w\n\nblock0(v0: bool, v1: i64):\n    br v0, block1(), block2(v1) weights(30, 70)\n\nblock1():\n    \
+         v2 = ineg v1\n    goto block2(v2)\n\nblock2(v3: i64):\n    finish v3\n",
+    );
+    let text = backend.emit_llvm(&br, &UnitOptions::default()).unwrap();
+    assert!(text.contains("!\"branch_weights\", i32 30, i32 70}"), "{text}");
+    let sel = parse(
+        "trace s\n\nblock0(v0: bool, v1: i64, v2: i64):\n    v3 = imul v1, v2\n    v4 = iadd v1, v2\n    \
+         v5 = select.unpredictable v0, v3, v4\n    finish v5\n",
+    );
+    let opt = backend.emit_llvm_optimized(&sel, &UnitOptions::default()).unwrap();
+    assert!(opt.contains("select i1") && opt.contains("!unpredictable"), "{opt}");
+}
+
 #[test]
 fn debugger_support_can_be_enabled() {
     let mut backend = Backend::new(Level::Quick).unwrap();

@@ -71,6 +71,16 @@ impl Vm {
                 _ => None,
             })
             .collect();
+        // Where forward branches land: the paths of the program join there, so a
+        // recording notes a merge point (an arm may rejoin its loop there).
+        let joins: HashSet<u32> = code
+            .iter()
+            .enumerate()
+            .filter_map(|(pc, i)| match *i {
+                Ins::BrLt(_, _, t) if t as usize > pc && !headers.contains(&t) => Some(t),
+                _ => None,
+            })
+            .collect();
         let mut pc = 0u32;
         let mut resumed = false;
         loop {
@@ -109,6 +119,12 @@ impl Vm {
                         // The unit is retired and the registers are untouched: interpret.
                         Err(e) => eprintln!("regvm: {e}"),
                     }
+                }
+            }
+            if joins.contains(&pc) {
+                if let Some(rec) = self.engine.recorder() {
+                    let _ = rec.set_pc(pc);
+                    self.engine.merge_point(Location(pc.into()));
                 }
             }
             if let Some(rec) = self.engine.recorder() {

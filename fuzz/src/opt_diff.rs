@@ -48,6 +48,7 @@ fn compare(case: &TestCase, before: &str, passes: &PassList) {
         pure_calls: Some(&eval),
         verify_each_pass: true,
         entry_facts: &[],
+        ..OptContext::default()
     };
     let (opt, _) = optimize(&case.trace, passes, &ctx).unwrap_or_else(|e| panic!("{names:?}: {e}\n{case:?}"));
     let after = observe(case, &opt).unwrap_or_else(|e| {

@@ -40,6 +40,7 @@ pub fn check(data: &[u8]) {
         pure_calls: None,
         verify_each_pass: true,
         entry_facts: &[],
+        ..OptContext::default()
     };
     let _ = optimize(&trace, &default_pipeline(), &ctx);
 

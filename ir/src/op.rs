@@ -386,7 +386,8 @@ impl GuardKind {
             GuardKind::NoException | GuardKind::NoInterrupt => None,
         }
     }
-    fn operand_mut(&mut self) -> Option<&mut Value> {
+    /// The value the guard inspects, mutably (to substitute it).
+    pub fn operand_mut(&mut self) -> Option<&mut Value> {
         match self {
             GuardKind::True(v)
             | GuardKind::False(v)
@@ -451,6 +452,12 @@ pub enum Op {
     Call(CallId, Vec<Value>),
     /// A guard with the snapshot to resume from if it fails.
     Guard(GuardKind, SnapshotId),
+    /// `merge_point [frames]`: a recorder annotation, no semantics. The snapshot names
+    /// the host state here (frames, pcs, slot values) so that another recorded path
+    /// reaching the same host location with a compatible state can rejoin this one;
+    /// region formation (`leones_opt::region`) consumes merge points and the optimizer
+    /// drops any that remain.
+    MergePoint(SnapshotId),
     /// `jump block(args)` (a back edge to a loop header) or `jump @unit(args)`.
     Jump(JumpTarget, Vec<Value>),
     /// `goto block(args)`: a forward edge inside a region.
@@ -476,10 +483,10 @@ impl Op {
     pub fn is_guard(&self) -> bool {
         matches!(self, Op::Guard(..))
     }
-    /// The guard's snapshot, if this is a guard.
+    /// The guard's (or merge point's) snapshot.
     pub fn snapshot(&self) -> Option<SnapshotId> {
         match self {
-            Op::Guard(_, s) => Some(*s),
+            Op::Guard(_, s) | Op::MergePoint(s) => Some(*s),
             _ => None,
         }
     }
@@ -487,7 +494,7 @@ impl Op {
     /// Calls `f` on every value operand (not snapshot uses), in order.
     pub fn for_each_arg(&self, mut f: impl FnMut(Value)) {
         match self {
-            Op::Const(_) | Op::New(_) => {}
+            Op::Const(_) | Op::New(_) | Op::MergePoint(_) => {}
             Op::Unary(_, a) | Op::GetField(a, _) | Op::ArrayLen(_, a) | Op::Load(_, a, _) => f(*a),
             Op::Binary(_, a, b) | Op::SetField(a, _, b) | Op::GetItem(_, a, b) | Op::Store(_, a, _, b) => {
                 f(*a);
@@ -527,7 +534,7 @@ impl Op {
     /// Passes use it to substitute values.
     pub fn for_each_arg_mut(&mut self, mut f: impl FnMut(&mut Value)) {
         match self {
-            Op::Const(_) | Op::New(_) => {}
+            Op::Const(_) | Op::New(_) | Op::MergePoint(_) => {}
             Op::Unary(_, a) | Op::GetField(a, _) | Op::ArrayLen(_, a) | Op::Load(_, a, _) => f(a),
             Op::Binary(_, a, b) | Op::SetField(a, _, b) | Op::GetItem(_, a, b) | Op::Store(_, a, _, b) => {
                 f(a);

@@ -60,6 +60,12 @@ pub struct Snapshot {
     pub frames: Vec<SnapshotFrame>,
     /// Virtual objects, referred to as `&0`, `&1`, ... by slots and fields.
     pub virtuals: Vec<VirtualObject>,
+    /// Provenance: which recorded guard this snapshot descends from, as a number the
+    /// producer chose (the recorder numbers its guards 0, 1, ...; region formation
+    /// numbers the region's). Passes that copy or rewrite a snapshot keep it, so an
+    /// engine can tell which recorded guard an optimized exit is. Not semantic and not
+    /// part of the text format.
+    pub origin: Option<u32>,
 }
 
 impl Snapshot {

@@ -600,6 +600,13 @@ impl<'t> Verifier<'t> {
                 self.snapshot(sn, b, i)?;
                 None
             }
+            Op::MergePoint(snap) => {
+                let Some(sn) = t.snapshots.get(snap.index()) else {
+                    return bad_index(format!("{snap} does not exist"));
+                };
+                self.snapshot(sn, b, i)?;
+                None
+            }
             Op::Jump(JumpTarget::Block(target), _) | Op::Goto(crate::BlockCall { block: target, .. }) => {
                 self.block_args(*target, &arg_types, loc)?;
                 None

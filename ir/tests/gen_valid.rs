@@ -130,6 +130,7 @@ fn features(case: &TestCase, out: &Outcome, feats: &mut BTreeSet<String>) {
                     if then_.args.is_empty() { "" } else { " args" }
                 ),
                 Op::Finish(_) => "finish".into(),
+                Op::MergePoint(_) => "merge_point".into(),
             };
             feats.insert(name);
         }
@@ -157,6 +158,15 @@ fn features(case: &TestCase, out: &Outcome, feats: &mut BTreeSet<String>) {
     }
     if snapshot_only_alloc(t) {
         feats.insert("snapshot-only new".into());
+    }
+    let mut back_edges = std::collections::BTreeMap::new();
+    for block in &t.blocks {
+        if let Some(Op::Jump(leones_ir::JumpTarget::Block(h), _)) = block.insts.last().map(|i| &i.op) {
+            *back_edges.entry(h.index()).or_insert(0) += 1;
+        }
+    }
+    if back_edges.values().any(|&n| n >= 2) {
+        feats.insert("two back edges to one header".into());
     }
     let depth = loop_nesting(t);
     feats.insert(format!("inner loops {}", depth.min(2)));
@@ -284,6 +294,7 @@ fn generator_covers_everything() {
         "jump block0",
         "jump blockN",
         "jump @target",
+        "two back edges to one header",
         "goto",
         "goto args",
         "br",

@@ -12,6 +12,7 @@
 //! then drops the bridge's re-checks of them. A fact that does not hold makes the
 //! optimized trace wrong: the caller is responsible for them.
 
+use crate::passes::branchless::BranchlessParams;
 use leones_ir::{CallDescr, Const, LayoutId};
 
 /// Something true of a `block0` parameter whenever the trace is entered.
@@ -44,6 +45,9 @@ pub struct OptContext<'a> {
     /// Facts about `block0`'s parameters on entry, by parameter index (default: none).
     /// Indices out of range are ignored.
     pub entry_facts: &'a [(usize, EntryFact)],
+    /// Branchless rewriting: on/off and its thresholds (default: on, with the
+    /// defaults documented in [`crate::passes::branchless`]).
+    pub branchless: BranchlessParams,
 }
 
 impl Default for OptContext<'_> {
@@ -52,6 +56,7 @@ impl Default for OptContext<'_> {
             pure_calls: None,
             verify_each_pass: cfg!(debug_assertions),
             entry_facts: &[],
+            branchless: BranchlessParams::default(),
         }
     }
 }

@@ -9,8 +9,10 @@ pub mod context;
 pub mod pass;
 pub mod passes;
 pub mod pipeline;
+pub mod region;
 pub mod util;
 
 pub use context::{EntryFact, OptContext, PureCallEvaluator};
 pub use pass::{OptError, Pass, PassList, PassStats, Stats};
+pub use passes::branchless::BranchlessParams;
 pub use pipeline::{default_pipeline, opt_text, optimize, pass_by_name, pass_names, passes_named};

@@ -6,20 +6,35 @@
 
 use crate::context::OptContext;
 use crate::pass::{census, OptError, Pass, PassList, PassStats, Stats};
-use crate::passes::{cse::Cse, dce::Dce, escape::Escape, fold::Fold, guards::Guards, heap::HeapCache, peel::Peel};
+use crate::passes::{
+    branchless::Branchless, cse::Cse, dce::Dce, escape::Escape, fold::Fold, guards::Guards, heap::HeapCache, peel::Peel,
+};
 use leones_ir::{verify, Trace};
 
 /// Every pass, by name.
-pub static ALL_PASSES: [&dyn Pass; 7] = [&Peel, &Fold, &Cse, &Guards, &HeapCache, &Escape, &Dce];
+pub static ALL_PASSES: [&dyn Pass; 8] = [&Peel, &Fold, &Cse, &Guards, &HeapCache, &Escape, &Branchless, &Dce];
 
 /// The default order. Loop peeling first, so that everything after it sees the
 /// preamble and the loop at once; folding and value numbering feed guard elimination;
 /// the heap cache forwards loads (including out of virtual objects' initializing
 /// stores); escape analysis then removes allocations; a second round cleans up what
-/// escape analysis exposed; DCE last.
+/// escape analysis exposed; branchless rewriting once the arms are as small as they
+/// get and the guards have used the facts each arm implies (see its essay); DCE last,
+/// which also removes speculated instructions no select kept.
 pub fn default_pipeline() -> PassList {
     passes_named(&[
-        "peel", "fold", "cse", "guards", "heap", "escape", "fold", "cse", "guards", "heap", "dce",
+        "peel",
+        "fold",
+        "cse",
+        "guards",
+        "heap",
+        "escape",
+        "fold",
+        "cse",
+        "guards",
+        "heap",
+        "branchless",
+        "dce",
     ])
     .expect("the default pipeline names real passes")
 }
@@ -46,6 +61,7 @@ pub fn pass_names() -> String {
 pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(Trace, Stats), OptError> {
     verify(trace).map_err(OptError::InvalidInput)?;
     let mut t = trace.clone();
+    strip_merge_points(&mut t);
     let mut stats = Stats::default();
     for pass in passes {
         let before = census(&t);
@@ -66,6 +82,14 @@ pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(T
         });
     }
     Ok((t, stats))
+}
+
+/// Removes every `merge_point` (recorder annotations that only region formation reads;
+/// see [`crate::region`]). The passes never see them.
+pub fn strip_merge_points(t: &mut Trace) {
+    for b in &mut t.blocks {
+        b.insts.retain(|i| !matches!(i.op, leones_ir::Op::MergePoint(_)));
+    }
 }
 
 /// The CLI's entry point: parses `src`, runs `passes` (names; `None` for the default

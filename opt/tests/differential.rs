@@ -7,10 +7,11 @@
 
 mod common;
 
-use common::{observe, TestHostEval};
-use leones_ir::gen::{arb_case, GenConfig, TestCase};
+use common::{differential_config as config, observe, TestHostEval};
+use leones_ir::gen::{arb_case, GenConfig, Shape, TestCase};
 use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList};
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
 
 fn cases() -> u32 {
@@ -18,13 +19,6 @@ fn cases() -> u32 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000)
-}
-
-fn config() -> GenConfig {
-    GenConfig {
-        max_steps: 40,
-        ..GenConfig::everything()
-    }
 }
 
 fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
@@ -36,6 +30,7 @@ fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
         pure_calls: Some(&eval),
         verify_each_pass: true,
         entry_facts: &[],
+        ..OptContext::default()
     };
     let (opt, _) = optimize(&case.trace, passes, &ctx).map_err(|e| TestCaseError::fail(e.to_string()))?;
     let after = observe(case, &opt)
@@ -44,13 +39,27 @@ fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Loop traces whose body is a region: diamonds, arms that exit or end the iteration
+/// (several back edges), no inner loops. What `peel` sees after region formation.
+fn region_loops() -> GenConfig {
+    GenConfig {
+        max_steps: 40,
+        shapes: vec![Shape::Loop],
+        ..GenConfig::regions()
+    }
+}
+
 fn run(passes: PassList) {
+    run_on(config(), passes);
+}
+
+fn run_on(gen: GenConfig, passes: PassList) {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&arb_case(config()), |case| check_case(&case, &passes));
+    let result = runner.run(&arb_case(gen), |case| check_case(&case, &passes));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -85,12 +94,99 @@ fn escape_preserves_semantics() {
     run_named(&["escape"]);
 }
 #[test]
+fn branchless_preserves_semantics() {
+    run_named(&["branchless"]);
+}
+#[test]
+fn branchless_preserves_semantics_of_regions() {
+    run_on(
+        GenConfig {
+            max_steps: 40,
+            ..GenConfig::regions()
+        },
+        passes_named(&["branchless"]).unwrap(),
+    );
+}
+#[test]
 fn peel_preserves_semantics() {
     run_named(&["peel"]);
 }
 #[test]
 fn pipeline_preserves_semantics() {
     run(default_pipeline());
+}
+#[test]
+fn peel_preserves_semantics_of_region_loops() {
+    run_on(region_loops(), passes_named(&["peel"]).unwrap());
+}
+#[test]
+fn pipeline_preserves_semantics_of_region_loops() {
+    run_on(region_loops(), default_pipeline());
+}
+
+/// The region-loop tests are only worth something if the generator makes multi-block
+/// loops with several back edges and `peel` peels them: count both on a fixed seed.
+#[test]
+fn region_loops_have_several_back_edges_and_get_peeled() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = arb_case(region_loops());
+    let peel = passes_named(&["peel"]).unwrap();
+    let (mut multi_block, mut two_back_edges, mut peeled) = (0, 0, 0);
+    for _ in 0..300 {
+        let case = strategy.new_tree(&mut runner).unwrap().current();
+        let back_edges = |t: &leones_ir::Trace| {
+            t.blocks
+                .iter()
+                .filter(|b| {
+                    matches!(
+                        b.insts.last().map(|i| &i.op),
+                        Some(leones_ir::Op::Jump(leones_ir::JumpTarget::Block(_), _))
+                    )
+                })
+                .count()
+        };
+        if case.trace.blocks.len() > 1 {
+            multi_block += 1;
+        }
+        if back_edges(&case.trace) >= 2 {
+            two_back_edges += 1;
+            let (opt, _) = optimize(&case.trace, &peel, &OptContext::default()).unwrap();
+            // The preamble's back edges became gotos; the loop copy has them all.
+            if opt.blocks.len() == 2 * case.trace.blocks.len() && back_edges(&opt) == back_edges(&case.trace) {
+                peeled += 1;
+            }
+        }
+    }
+    assert!(
+        multi_block >= 150,
+        "only {multi_block} of 300 region loops have several blocks"
+    );
+    assert!(
+        two_back_edges >= 20,
+        "only {two_back_edges} of 300 region loops have two back edges"
+    );
+    assert_eq!(peeled, two_back_edges, "peel left some multi-block loops alone");
+}
+
+/// Diamonds only (no inner loops), longer recipes: more joins per trace, with objects
+/// and loads crossing them, for the passes that merge state at joins.
+fn regions_config() -> GenConfig {
+    GenConfig {
+        max_steps: 60,
+        ..GenConfig::regions()
+    }
+}
+#[test]
+fn escape_preserves_semantics_on_regions() {
+    run_on(regions_config(), passes_named(&["escape"]).unwrap());
+}
+#[test]
+fn heap_preserves_semantics_on_regions() {
+    run_on(regions_config(), passes_named(&["heap"]).unwrap());
+}
+#[test]
+fn pipeline_preserves_semantics_on_regions() {
+    run_on(regions_config(), default_pipeline());
 }
 
 /// The oracle must actually run most cases (generated traces never fault).
@@ -117,5 +213,40 @@ fn oracle_runs_generated_cases() {
         "only {} of 200 generated cases ran: {:?}",
         ok.get(),
         &errs.borrow()[..3.min(errs.borrow().len())]
+    );
+}
+
+/// The branchless tests are only worth something if generated regions have diamonds
+/// the pass converts: count them on a fixed seed.
+#[test]
+fn branchless_fires_on_generated_regions() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = arb_case(GenConfig {
+        max_steps: 40,
+        ..GenConfig::regions()
+    });
+    let branchless = passes_named(&["branchless"]).unwrap();
+    let brs = |t: &leones_ir::Trace| {
+        t.blocks
+            .iter()
+            .filter(|b| matches!(b.insts.last().map(|i| &i.op), Some(leones_ir::Op::Br { .. })))
+            .count()
+    };
+    let (mut with_br, mut converted) = (0, 0);
+    for _ in 0..300 {
+        let case = strategy.new_tree(&mut runner).unwrap().current();
+        if brs(&case.trace) == 0 {
+            continue;
+        }
+        with_br += 1;
+        let (opt, _) = optimize(&case.trace, &branchless, &OptContext::default()).unwrap();
+        if brs(&opt) < brs(&case.trace) {
+            converted += 1;
+        }
+    }
+    eprintln!("branchless converted a diamond in {converted} of {with_br} traces with branches");
+    assert!(
+        converted >= 20,
+        "branchless converted a diamond in only {converted} of {with_br} traces"
     );
 }

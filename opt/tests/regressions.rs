@@ -26,6 +26,7 @@ fn assert_pipeline_preserves(case: &TestCase) {
         pure_calls: Some(&eval),
         verify_each_pass: true,
         entry_facts: &[],
+        ..OptContext::default()
     };
     let (opt, _) = optimize(&case.trace, &default_pipeline(), &ctx).expect("optimizes");
     let after = observe(case, &opt).expect("the optimized trace runs");

@@ -439,6 +439,16 @@ pub enum Instr {
 impl Instr {
     /// Rewrites the jump target of a branch instruction.
     pub fn set_target(&mut self, target: u16) {
+        *self.target_mut().expect("set_target on a non-branch instruction") = target;
+    }
+
+    /// The jump target of a branch instruction.
+    pub fn target(&self) -> Option<u16> {
+        let mut i = *self;
+        i.target_mut().copied()
+    }
+
+    fn target_mut(&mut self) -> Option<&mut u16> {
         use Instr::*;
         match self {
             Jump { t }
@@ -460,8 +470,8 @@ impl Instr {
             | BrIs { t, .. }
             | BrIsNot { t, .. }
             | ForIter { t, .. }
-            | ForRange { t, .. } => *t = target,
-            _ => panic!("set_target on a non-branch instruction"),
+            | ForRange { t, .. } => Some(t),
+            _ => None,
         }
     }
 }

@@ -187,6 +187,11 @@ pub(crate) fn entry_facts(parent: &Trace, exit: &GuardInfo, bridge: &Trace) -> V
 
 /// Prepends `*(counter as *mut i64) += 1` to `trace`'s entry block.
 pub(crate) fn count_entries(trace: &mut Trace, counter: u64) {
+    prepend_counter(trace, 0, counter)
+}
+
+/// Prepends `*(counter as *mut i64) += 1` to block `block` of `trace`.
+pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) {
     let p = trace.new_value(Type::Ptr);
     let x = trace.new_value(Type::I64);
     let one = trace.new_value(Type::I64);
@@ -213,5 +218,5 @@ pub(crate) fn count_entries(trace: &mut Trace, counter: u64) {
             op: Op::Store(MemType::I64, p, 0, y),
         },
     ];
-    trace.blocks[0].insts.splice(0..0, insts);
+    trace.blocks[block].insts.splice(0..0, insts);
 }

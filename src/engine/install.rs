@@ -40,6 +40,8 @@ impl Engine {
         match mode {
             Mode::Loop(loc) => {
                 let target = done.target().expect("a loop recording");
+                // The tree first: compiling the loop instruments its iteration counter.
+                self.trees.insert(loc, super::merge::Tree::new(done.clone()));
                 match self.compile(done.trace, loc, UnitKind::Loop, &[]) {
                     Ok(unit) => {
                         // Counted as recorded only once installed, so that failures
@@ -48,9 +50,18 @@ impl Engine {
                         self.stats.loops_compiled += 1;
                         self.loops.insert(loc, LoopUnit { unit, target });
                     }
-                    Err(stage) => self.failed(Mode::Loop(loc), stage),
+                    Err(stage) => {
+                        self.trees.remove(&loc);
+                        self.failed(Mode::Loop(loc), stage)
+                    }
                 }
             }
+            Mode::Arm {
+                parent,
+                guard,
+                root,
+                key,
+            } => self.finish_arm(parent, guard, root, key, done),
             Mode::Bridge { parent, guard, root } => {
                 let Some(loop_unit) = self.loops.get(&root).map(|l| l.unit) else {
                     return;
@@ -84,6 +95,9 @@ impl Engine {
                     Ok(()) => {
                         self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
                         self.stats.bridges_attached += 1;
+                        if let Some(tree) = self.trees.get_mut(&root) {
+                            tree.bridges += 1;
+                        }
                         self.stats.bridges_from_virtuals += u64::from(virtuals);
                     }
                     Err(e) => {
@@ -109,13 +123,15 @@ impl Engine {
         }
         match mode {
             Mode::Loop(loc) => drop(self.hot.aborted(loc, &why)),
-            Mode::Bridge { parent, guard, .. } => drop(self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why)),
+            Mode::Bridge { parent, guard, .. } | Mode::Arm { parent, guard, .. } => {
+                let _ = self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why);
+            }
         }
     }
 
     /// Verify, optimize (with `facts` about `block0`'s parameters on entry),
     /// (instrument), compile.
-    fn compile(
+    pub(super) fn compile(
         &mut self,
         mut trace: Trace,
         root: Location,
@@ -134,6 +150,11 @@ impl Engine {
             pure_calls: None,
             verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
             entry_facts: facts,
+            branchless: leones_opt::passes::branchless::BranchlessParams {
+                enabled: self.params.branchless != 0,
+                ..Default::default()
+            },
+            ..OptContext::default()
         };
         let (mut opt, _) =
             leones_opt::optimize(&trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;
@@ -146,6 +167,11 @@ impl Engine {
                 format!("; entry facts {facts:?}")
             };
             self.emit_log(&format!("; optimized\n{}{known}", leones_ir::print(&opt)));
+        }
+        if kind == UnitKind::Loop && self.params.merge != 0 {
+            if let Some(tree) = self.trees.get(&root) {
+                super::merge::count_iterations(&mut opt, tree.iterations.as_ref() as *const AtomicU64 as u64);
+            }
         }
         let counter = (kind == UnitKind::Bridge).then(|| {
             self.counters.push(Box::new(AtomicU64::new(0)));

@@ -136,6 +136,7 @@
 
 mod adapt;
 mod install;
+mod merge;
 mod run;
 mod stats;
 
@@ -288,6 +289,23 @@ enum Mode {
         guard: GuardId,
         root: Location,
     },
+    /// An arm of `root`'s tree from recorded guard `key` (piece, ordinal).
+    Arm {
+        parent: BUnit,
+        guard: GuardId,
+        root: Location,
+        key: (usize, u32),
+    },
+}
+
+impl Mode {
+    /// Where the recording closes at the latest (the loop's header).
+    fn closes_at(&self) -> Location {
+        match *self {
+            Mode::Loop(l) => l,
+            Mode::Bridge { root, .. } | Mode::Arm { root, .. } => root,
+        }
+    }
 }
 
 struct LoopUnit {
@@ -312,6 +330,8 @@ pub struct Engine {
     backend: Option<Backend>,
     backend_error: Option<String>,
     loops: HashMap<Location, LoopUnit>,
+    /// Each compiled loop's recordings and profile, for trace merging.
+    trees: HashMap<Location, merge::Tree>,
     units: HashMap<BUnit, UnitMeta>,
     recording: Option<(Recorder, Mode)>,
     /// Exits whose bridge could not be attached: never recorded again.
@@ -365,6 +385,7 @@ impl Engine {
             backend,
             backend_error,
             loops: HashMap::new(),
+            trees: HashMap::new(),
             units: HashMap::new(),
             recording: None,
             no_bridge: HashSet::new(),
@@ -429,7 +450,33 @@ impl Engine {
         }
         match mode {
             Mode::Loop(loc) => drop(self.hot.aborted(loc, &why)),
-            Mode::Bridge { parent, guard, .. } => drop(self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why)),
+            Mode::Bridge { parent, guard, .. } | Mode::Arm { parent, guard, .. } => {
+                let _ = self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why);
+            }
+        }
+    }
+
+    /// The host's interpreter, while recording, is about to execute the instruction at
+    /// `loc` (its pc already reported with [`Recorder::set_pc`]), a place where paths
+    /// of its control flow join (a jump target other than a loop header). The recorder
+    /// notes a merge point there, or an arm being recorded rejoins its parent there and
+    /// is merged. The host must hold no traced value outside its frames at that point.
+    /// Returns whether the recording ended here.
+    pub fn merge_point(&mut self, loc: Location) -> bool {
+        let Some((rec, _)) = self.recording.as_mut() else {
+            return false;
+        };
+        match rec.merge_point(loc) {
+            Ok(None) => false,
+            Ok(Some(done)) => {
+                let (_, mode) = self.recording.take().expect("recording");
+                self.finish(mode, done);
+                true
+            }
+            Err(why) => {
+                self.abort_recording(why);
+                true
+            }
         }
     }
 
@@ -438,10 +485,7 @@ impl Engine {
     /// right after resuming from an exit (see the module invariants).
     pub fn on_loop_header(&mut self, loc: Location, frame: FrameRef, pc: u32, slots: &[Option<Val>]) -> HeaderAction {
         if let Some((rec, mode)) = self.recording.as_mut() {
-            let closes_at = match *mode {
-                Mode::Loop(l) => l,
-                Mode::Bridge { root, .. } => root,
-            };
+            let closes_at = mode.closes_at();
             match rec.at_header(loc) {
                 // Another compiled loop's header: end this recording there instead of
                 // unrolling that loop into it, and run the compiled loop.

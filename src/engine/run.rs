@@ -6,6 +6,7 @@
 //! objects materialized through the host's callbacks), counted, logged, and — past
 //! `bridge_threshold` — starts a bridge recording from its state.
 
+use super::merge::MergeDecision;
 use super::*;
 
 unsafe extern "C" fn alloc_trampoline<M: HostMemory>(ctx: *mut c_void, size: u64) -> u64 {
@@ -30,6 +31,9 @@ impl Engine {
         };
         let mut unit = lp.unit;
         self.stats.loop_entries += 1;
+        if let Some(tree) = self.trees.get_mut(&loc) {
+            tree.entries += 1;
+        }
         loop {
             let (left, outcome) = match self.run_native(unit, &inputs, memory) {
                 Ok(x) => x,
@@ -112,6 +116,8 @@ impl Engine {
         let back = resume(&self.registry, trace, exit, memory).map_err(|e| EngineError::Fault(e.to_string()))?;
         let guard = back.guard;
         let info = trace.guards().into_iter().nth(guard.index());
+        let origin = info.and_then(|g| trace.snapshot(g.snapshot).origin);
+        let exit_snapshot = info.map(|g| trace.snapshot(g.snapshot).clone());
         let interrupted = info.is_some_and(|g| {
             matches!(
                 trace.blocks[g.block.index()].insts[g.inst].op,
@@ -138,15 +144,30 @@ impl Engine {
             self.emit_log(&s);
         }
         let mut recording_bridge = false;
+        let key = if interrupted {
+            None
+        } else {
+            self.count_tree_exit(root, left, origin)
+        };
         if interrupted {
             self.stats.interrupts += 1;
         } else if self.hot.exit_taken(UnitId(left.0.into()), guard) == Action::Record
             && self.recording.is_none()
             && !self.no_bridge.contains(&(left, guard))
         {
-            if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
+            let decision = key.map_or(MergeDecision::Bridge, |k| self.merge_decision(root, k));
+            if let (MergeDecision::Arm, Some(key)) = (decision, key) {
+                recording_bridge = self.start_arm(root, left, guard, key, back.shape().0);
+            } else if decision == MergeDecision::Wait {
+                // Not enough iterations to tell a data-driven guard from a rare exit.
+            } else if decision == MergeDecision::Reform {
+                self.reform(root);
+            } else if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
                 match Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target) {
-                    Ok(r) => {
+                    Ok(mut r) => {
+                        if let Some(s) = &exit_snapshot {
+                            let _ = r.assume_snapshot_facts(s);
+                        }
                         let mode = Mode::Bridge {
                             parent: left,
                             guard,

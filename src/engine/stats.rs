@@ -40,6 +40,14 @@ pub struct EngineStats {
     /// `CompiledUnit::code_bytes`: the object files' code sections). Not reduced when
     /// a unit is retired.
     pub code_bytes: u64,
+    /// Regions compiled (a loop re-formed with its arms; each replaces the loop unit).
+    pub regions_compiled: u64,
+    /// Arms merged into regions.
+    pub arms_merged: u64,
+    /// Arms that could not be merged (their exits get plain bridges).
+    pub arms_refused: u64,
+    /// Units removed because a region replaced them.
+    pub units_retired: u64,
 }
 
 impl Engine {
@@ -71,6 +79,11 @@ impl Engine {
             s,
             "  units           {} loops, {} bridges",
             e.loops_compiled, e.bridges_attached
+        );
+        let _ = writeln!(
+            s,
+            "  regions         {} ({} arms merged, {} refused, {} units retired)",
+            e.regions_compiled, e.arms_merged, e.arms_refused, e.units_retired
         );
         let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
         let _ = writeln!(s, "  loop entries    {}", e.loop_entries);

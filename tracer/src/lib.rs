@@ -94,6 +94,8 @@ pub use abort::{Abort, AbortKind};
 pub use hotness::{Action, Hotness, Location, UnitId};
 pub use log::{LogConfig, LogError, Stats};
 pub use params::{ParamError, Params};
-pub use recorder::{LoopTarget, Recorded, Recorder, Shape, ShapeFrame, Tv, UnitKind};
+pub use recorder::{
+    LoopTarget, MergePointInfo, MergeShape, MergeSlot, MergeTarget, Recorded, Recorder, Shape, ShapeFrame, Tv, UnitKind,
+};
 pub use registry::{ArrayRef, CallRef, FieldRef, FrameRef, LayoutRef, Registry, RegistryError};
 pub use resume::{resume, HeapMaterializer, Materialize, ResumeError, ResumeFrame, Resumed};

@@ -20,10 +20,17 @@
 //! | `backoff` | 2 | after each abort at a location its threshold is multiplied by this | [`Hotness`](crate::Hotness) |
 //! | `blacklist_after` | 5 | aborts at one location before it is blacklisted (never recorded again) | [`Hotness`](crate::Hotness) |
 //! | `code_budget` | 65536 | KiB of machine code before cold units are evicted | the engine (root `leones` crate) |
+//! | `merge` | 1 (`on`) | trace merging: hot exits of data-driven guards become *arms* that rejoin their loop at merge points, re-formed with it into one region; `off` makes every hot exit a plain bridge | the engine |
+//! | `merge_samples` | 64 | loop iterations (native) before a guard's exit rate is trusted; a hot exit of a younger loop waits | the engine |
+//! | `merge_low` | 5 | a guard whose exits are at least this percentage of the loop's iterations ... | the engine |
+//! | `merge_high` | 95 | ... and at most this percentage is data-driven: its exit becomes an arm | the engine |
+//! | `merge_bridges` | 4 | a loop that already has this many plain bridges merges every further hot exit (many bridges = data-driven control flow, whatever the rates) | the engine |
+//! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
+//! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //!
 //! Parse errors say what was wrong: an unknown name lists the known ones, a bad value
-//! names the parameter. Only parameters that some component reads exist; region and
-//! merge caps arrive with trace merging.
+//! names the parameter. A value is a decimal integer, or `on`/`off` for 1/0. Only
+//! parameters that some component reads exist.
 
 use std::fmt;
 
@@ -42,6 +49,13 @@ pub struct Params {
     pub backoff: u32,
     pub blacklist_after: u32,
     pub code_budget: u32,
+    pub merge: u32,
+    pub merge_samples: u32,
+    pub merge_low: u32,
+    pub merge_high: u32,
+    pub merge_bridges: u32,
+    pub region_cap: u32,
+    pub branchless: u32,
 }
 
 impl Default for Params {
@@ -56,6 +70,13 @@ impl Default for Params {
             backoff: 2,
             blacklist_after: 5,
             code_budget: 65536,
+            merge: 1,
+            merge_samples: 64,
+            merge_low: 5,
+            merge_high: 95,
+            merge_bridges: 4,
+            region_cap: 8,
+            branchless: 1,
         }
     }
 }
@@ -75,7 +96,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 9] = [
+    pub const NAMES: [&'static str; 16] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -85,6 +106,13 @@ impl Params {
         "backoff",
         "blacklist_after",
         "code_budget",
+        "merge",
+        "merge_samples",
+        "merge_low",
+        "merge_high",
+        "merge_bridges",
+        "region_cap",
+        "branchless",
     ];
 
     /// The field behind `name`, and the smallest value it accepts.
@@ -99,6 +127,13 @@ impl Params {
             "backoff" => (&mut self.backoff, 1),
             "blacklist_after" => (&mut self.blacklist_after, 1),
             "code_budget" => (&mut self.code_budget, 1),
+            "merge" => (&mut self.merge, 0),
+            "merge_samples" => (&mut self.merge_samples, 1),
+            "merge_low" => (&mut self.merge_low, 0),
+            "merge_high" => (&mut self.merge_high, 0),
+            "merge_bridges" => (&mut self.merge_bridges, 1),
+            "region_cap" => (&mut self.region_cap, 1),
+            "branchless" => (&mut self.branchless, 0),
             _ => return None,
         })
     }
@@ -117,7 +152,11 @@ impl Params {
             name: name.to_string(),
             value: value.to_string(),
         };
-        let v: u32 = value.trim().parse().map_err(|_| bad())?;
+        let v: u32 = match value.trim() {
+            "on" => 1,
+            "off" => 0,
+            v => v.parse().map_err(|_| bad())?,
+        };
         if v < min {
             return Err(ParamError::TooSmall {
                 name: name.to_string(),

@@ -389,7 +389,7 @@ fn a_bridge_that_returns_out_of_its_entry_frame_can_inline_again() {
         ..params()
     };
     let mut r = Recorder::start_bridge(&reg, &p, entry, &target).unwrap();
-    let caller_x = r.caller_slot(0).unwrap();
+    let caller_x = r.frame_slot(0, 0).unwrap();
     assert_eq!(r.slots().unwrap().len(), 1);
     r.pop_frame().unwrap();
     for _ in 0..2 {

@@ -237,6 +237,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             Op::Load(mt, p, off) => Some(self.load_raw(*mt, *p, *off)?),
             Op::Store(mt, p, off, v) => self.store_raw(*mt, *p, *off, *v).map(|_| None)?,
             Op::Call(c, args) => self.call(*c, args)?,
+            Op::MergePoint(_) => None,
             Op::Guard(kind, snap) => {
                 let id = self.guard_ids[&(bi, ii)];
                 self.guard(kind, *snap, id)?;

@@ -323,9 +323,68 @@ impl<'c> Builder<'c> {
             self.cfg.loops && (!self.cfg.regions || kind % 3 == 2) && self.loops_open < self.cfg.max_loop_depth;
         if want_loop {
             self.open_loop(c, args);
+        } else if self.cfg.regions && kind % 4 == 1 {
+            self.short_diamond(c, args, weights);
         } else if self.cfg.regions {
             self.open_if(c, args, weights);
         }
+    }
+
+    /// A whole diamond in one step, of the kind branchless rewriting converts: each arm
+    /// one to three wrapping `i64` or `f64` ops, joined through one parameter, and
+    /// mostly branch weights (balanced or biased).
+    fn short_diamond(&mut self, c: u8, args: u8, weights: u8) {
+        let cond = super::ops::condition(self, c);
+        let ty = if args % 2 == 0 { Type::I64 } else { Type::F64 };
+        let saved = self.env.clone();
+        let weights = match weights % 4 {
+            0 => None,
+            1 => Some((u32::from(weights) % 50 + 1, 100)),
+            2 => Some((u32::from(weights), u32::from(c) / 2 + 1)),
+            _ => Some((u32::from(c) % 100, 3)),
+        };
+        let br_at = self.cur;
+        let mut arm_blocks = Vec::new();
+        for arm in 0..2u8 {
+            self.env = saved.clone();
+            let block = self.t.add_block();
+            arm_blocks.push(block);
+            self.cur = block;
+            let mut x = self.scalar(ty, c.wrapping_add(arm));
+            for k in 0..(args / 2 + arm) % 3 + 1 {
+                let sel = args.wrapping_mul(k + 3).wrapping_add(arm);
+                let y = self.scalar(ty, sel / 3);
+                let op = match ty {
+                    Type::I64 => [BinaryOp::IAdd, BinaryOp::ISub, BinaryOp::IMul, BinaryOp::IXor][sel as usize % 4],
+                    _ => [BinaryOp::FAdd, BinaryOp::FSub, BinaryOp::FMul, BinaryOp::FDiv][sel as usize % 4],
+                };
+                x = self.def(Op::Binary(op, x, y), Kind::scalar(ty));
+            }
+            self.emit(
+                Op::Goto(BlockCall {
+                    block: PENDING,
+                    args: vec![x],
+                }),
+                None,
+            );
+        }
+        self.env = saved;
+        let join = self.new_block_with(&[Kind::scalar(ty)]);
+        for &arm in &arm_blocks {
+            self.patch(arm, join);
+        }
+        let call = |block: Block| BlockCall { block, args: vec![] };
+        self.t.push(
+            br_at,
+            Op::Br {
+                cond,
+                then_: call(arm_blocks[0]),
+                else_: call(arm_blocks[1]),
+                weights,
+            },
+            None,
+        );
+        self.cur = join;
     }
 
     fn open_if(&mut self, c: u8, args: u8, weights: u8) {
@@ -379,7 +438,11 @@ impl<'c> Builder<'c> {
         };
         let mut rng = Rng(u64::from(sel) * 31 + self.t.blocks.len() as u64);
         if may_exit && sel % 4 == 3 {
-            self.exit(sel / 4);
+            // Half of the arms that leave the `if` inside a loop end the iteration
+            // instead (`continue`: a second back edge to the loop header).
+            if sel < 128 || !self.continue_loop(sel) {
+                self.exit(sel / 4);
+            }
             if let Some(Region::If { an_arm_exited, .. }) = self.regions.last_mut() {
                 *an_arm_exited = true;
             }
@@ -389,11 +452,25 @@ impl<'c> Builder<'c> {
             Some(k) => k.clone(),
             None => {
                 let env = std::mem::replace(&mut self.env, saved.clone());
-                let k = self.some_kinds(sel as usize % 4, &mut rng, false);
+                let mut k = self.some_kinds(sel as usize % 4, &mut rng, false);
                 self.env = env;
+                // Half the time, also pass an object (of a layout the region's start
+                // has, so every arm has one to pass).
+                if sel / 4 % 2 == 0 {
+                    let obj = saved.vals.iter().rev().find(|(_, vk)| matches!(vk, Kind::Obj(_)));
+                    k.extend(obj.map(|p| p.1));
+                }
                 k
             }
         };
+        // Often, an arm allocates the objects it passes: allocations crossing the join.
+        if sel / 8 % 2 == 0 {
+            for k in &kinds {
+                if let Kind::Obj(l) = *k {
+                    self.new_object(l.index() as u8, sel, false);
+                }
+            }
+        }
         let args = self.args_for(&kinds, &mut rng);
         self.emit(Op::Goto(BlockCall { block: PENDING, args }), None);
         let cur = self.cur;
@@ -467,10 +544,7 @@ impl<'c> Builder<'c> {
                     return;
                 };
                 self.loops_open -= 1;
-                let mut rng = Rng(u64::from(sel) + 7);
-                let mut args = vec![next];
-                args.extend(self.args_for(&kinds[1..], &mut rng));
-                self.emit(Op::Jump(JumpTarget::Block(header), args), None);
+                self.back_edge(header, &kinds, next, sel);
                 if let Some(br) = exit_br {
                     self.env = env_at_header;
                     let x = self.t.add_block();
@@ -479,6 +553,31 @@ impl<'c> Builder<'c> {
                 }
             }
         }
+    }
+
+    /// Ends the current block with `jump header(next, ...)`: the next iteration of the
+    /// loop whose header takes `kinds` (the counter first, `next` its decrement).
+    fn back_edge(&mut self, header: Block, kinds: &[Kind], next: Value, sel: u8) {
+        let mut rng = Rng(u64::from(sel) + 7);
+        let mut args = vec![next];
+        args.extend(self.args_for(&kinds[1..], &mut rng));
+        self.emit(Op::Jump(JumpTarget::Block(header), args), None);
+    }
+
+    /// Ends the current arm with a back edge to the innermost open loop (another back
+    /// edge besides the one closing the loop), if there is an open loop.
+    fn continue_loop(&mut self, sel: u8) -> bool {
+        let innermost = self.regions.iter().rev().find_map(|r| match r {
+            Region::Loop {
+                header, kinds, next, ..
+            } => Some((*header, kinds.clone(), *next)),
+            Region::If { .. } => None,
+        });
+        let Some((header, kinds, next)) = innermost else {
+            return false;
+        };
+        self.back_edge(header, &kinds, next, sel);
+        true
     }
 
     /// Emits the loop test at the top of `header`, whose parameters are `params` (the

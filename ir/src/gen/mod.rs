@@ -20,8 +20,10 @@
 //! followed by `guard_no_exception`, and all nine guard kinds. Shapes: straight line
 //! ending in `finish` or `jump @target`, a loop on `block0`, and a peeled loop
 //! (preamble, then a loop block); inside them `br`/`goto` diamonds with block
-//! arguments, branch weights and arms that leave the trace, and counted inner loops,
-//! all nested. Snapshots have 1–3 frames mixing live values, constants, dead slots and
+//! arguments (often objects an arm allocated), branch weights and arms that leave the
+//! trace or, inside a loop, end the iteration (a second `jump` to the loop header),
+//! short diamonds of wrapping arithmetic joined through one parameter (what branchless
+//! rewriting converts), and counted inner loops, all nested. Snapshots have 1–3 frames mixing live values, constants, dead slots and
 //! virtual objects, including virtual cycles, and objects allocated with `new` that
 //! only snapshots refer to (what escape analysis leaves behind).
 //!
@@ -103,7 +105,8 @@ pub struct GenConfig {
     pub shapes: Vec<Shape>,
     /// Counted inner loops (`goto` header, `br` exit, `jump` back edge).
     pub loops: bool,
-    /// `br`/`goto` diamonds, with block arguments and arms that exit.
+    /// `br`/`goto` diamonds, with block arguments and arms that exit or `continue` the
+    /// innermost loop.
     pub regions: bool,
     /// How many regions may be open at once (below a root loop).
     pub max_nesting: usize,

@@ -330,7 +330,7 @@ impl Builder<'_> {
         }
     }
 
-    fn new_object(&mut self, layout: u8, init: u8, snap_only: bool) {
+    pub(super) fn new_object(&mut self, layout: u8, init: u8, snap_only: bool) {
         let l = LayoutId::new(layout as usize % self.t.layouts.len());
         let o = self.emit(Op::New(l), Some(Type::Ref)).expect("new");
         for (i, f) in fields_of(self, l).into_iter().enumerate() {

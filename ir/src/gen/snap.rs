@@ -114,6 +114,10 @@ impl Builder<'_> {
                 frames[fr].slots[rng.below(n)] = SlotValue::Virtual(VirtualId::new(k));
             }
         }
-        self.t.add_snapshot(Snapshot { frames, virtuals })
+        self.t.add_snapshot(Snapshot {
+            frames,
+            virtuals,
+            origin: None,
+        })
     }
 }

@@ -266,6 +266,7 @@ impl Machine<'_, '_> {
                         Some(bits) => bits,
                         None => continue,
                     },
+                    Op::MergePoint(_) => continue,
                     Op::Guard(kind, snap) => {
                         if self.guard_holds(kind, b, i)? {
                             continue;

@@ -714,6 +714,10 @@ impl Parser {
             return self.guard(m).map(|op| (op, None));
         }
         match m {
+            "merge_point" => {
+                let snap = self.snapshot()?;
+                Ok((Op::MergePoint(self.trace.add_snapshot(snap)), None))
+            }
             "const" => {
                 let k = self.literal()?;
                 Ok((Op::Const(k), Some(Some(k.ty()))))
@@ -905,7 +909,11 @@ impl Parser {
             })?;
         }
         self.virtual_count_hint = 0;
-        Ok(Snapshot { frames, virtuals })
+        Ok(Snapshot {
+            frames,
+            virtuals,
+            origin: None,
+        })
     }
 
     fn slot(&mut self) -> R<SlotValue> {

@@ -265,6 +265,16 @@ impl<'t> Printer<'t> {
                 }
                 Ok(())
             }
+            Op::MergePoint(snap) => {
+                let _ = write!(s, "merge_point");
+                match self.t.snapshots.get(snap.index()) {
+                    Some(sn) => self.snapshot(s, sn),
+                    None => {
+                        let _ = write!(s, " ?{snap}");
+                    }
+                }
+                Ok(())
+            }
             Op::Jump(JumpTarget::Block(b), args) => write!(s, "jump {b}({})", self.values(args)),
             Op::Jump(JumpTarget::Unit(t), args) => write!(s, "jump @{}({})", self.target(*t), self.values(args)),
             Op::Goto(bc) => write!(s, "goto {}", self.block_call(bc)),

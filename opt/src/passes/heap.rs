@@ -18,11 +18,19 @@
 //! `writes=any` (and an unannotated call) forgets everything; immutable fields survive
 //! every call. Raw stores forget raw words that may overlap.
 //!
-//! **Across blocks.** A block with a single way in (plus possibly its own back edge)
-//! starts from its predecessor's facts; for a loop (the peeled loop's `block1`), the
-//! facts its body might kill are dropped first, so what survives holds on every
-//! iteration — which is how loop-invariant loads leave the loop: the loop's load is
-//! replaced by the preamble's.
+//! **Across blocks.** A block starts from what holds on *every* way in: with one
+//! forward predecessor, that predecessor's facts at the edge; at a join (the end of a
+//! `br` diamond), the **intersection** of its predecessors' facts — a location is
+//! known only if every predecessor knows it to hold the same value (the same SSA
+//! value, or equal constants, which are then re-made in `block0` so they dominate the
+//! join). A location stored in one arm only is therefore reloaded after the join; one
+//! stored with the same value in both arms is forwarded; a call in one arm kills its
+//! facts after the join. A loop header (a block some `jump` returns to) starts from
+//! the intersection over its forward entries, minus every fact the loop's blocks
+//! (header to last back edge) might overwrite, so what survives holds on every
+//! iteration — which is how loop-invariant loads leave the loop: the peeled loop's
+//! load is replaced by the preamble's. Pending stores never cross a block boundary
+//! (every terminator observes them), so dead-store elimination stays block-local.
 //!
 //! **Fields carried around the loop.** A field the loop body both reads and writes,
 //! of one loop-invariant object — every store to that field in the body is to that
@@ -209,6 +217,65 @@ impl Walk {
     }
 }
 
+impl Walk {
+    /// What holds on entry to block `b`: the intersection of its forward
+    /// predecessors' facts at their ends; for a loop header, minus whatever the loop
+    /// might overwrite.
+    fn entry_facts(&mut self, t: &mut Trace, cfg: &Cfg, b: usize, ends: &[Known]) -> Known {
+        let mut fwd = cfg.preds[b].iter().filter(|&&(p, f)| f && p < b).map(|&(p, _)| p);
+        let Some(first) = fwd.next() else {
+            return Known::default();
+        };
+        let mut k = ends[first].clone();
+        for p in fwd {
+            self.intersect(t, &mut k, &ends[p]);
+        }
+        if let Some(last) = cfg.preds[b].iter().filter(|&&(_, f)| !f).map(|&(p, _)| p).max() {
+            for body in b..=last {
+                k.kill_body(t, &t.blocks[body].insts);
+            }
+        }
+        k
+    }
+
+    /// Keeps in `k` only the facts `other` agrees with.
+    fn intersect(&mut self, t: &mut Trace, k: &mut Known, other: &Known) {
+        let mut agree = |t: &mut Trace, a: Value, b: Option<&Value>| -> Option<Value> {
+            let b = *b?;
+            if a == b {
+                return Some(a);
+            }
+            match (self.consts.get(&a), self.consts.get(&b)) {
+                (Some(x), Some(y)) if x == y => {
+                    let x = *x;
+                    let v = self.pool.get(t, x);
+                    self.consts.insert(v, x);
+                    Some(v)
+                }
+                _ => None,
+            }
+        };
+        fn keep<K: std::hash::Hash + Eq + Copy>(
+            t: &mut Trace,
+            mine: &mut HashMap<K, Value>,
+            theirs: &HashMap<K, Value>,
+            agree: &mut impl FnMut(&mut Trace, Value, Option<&Value>) -> Option<Value>,
+        ) {
+            let old = std::mem::take(mine);
+            for (key, v) in old {
+                if let Some(v) = agree(t, v, theirs.get(&key)) {
+                    mine.insert(key, v);
+                }
+            }
+        }
+        keep(t, &mut k.fields, &other.fields, &mut agree);
+        keep(t, &mut k.items, &other.items, &mut agree);
+        keep(t, &mut k.lens, &other.lens, &mut agree);
+        keep(t, &mut k.raw, &other.raw, &mut agree);
+        k.pinned.retain(|v, c| other.pinned.get(v) == Some(c));
+    }
+}
+
 impl Pass for HeapCache {
     fn name(&self) -> &'static str {
         "heap"
@@ -226,20 +293,14 @@ impl Pass for HeapCache {
         let mut ends: Vec<Known> = Vec::with_capacity(t.blocks.len());
         for b in 0..t.blocks.len() {
             let mut carried = Vec::new();
-            w.known = match cfg.single_entry(b) {
-                Some((p, self_loop)) => {
-                    let mut k = ends[p].clone();
-                    if self_loop {
-                        carried = carry_fields(t, &w.subst, &k, p, b);
-                        k.kill_body(t, &t.blocks[b].insts);
-                        for c in &carried {
-                            k.fields.insert((c.obj, c.field), c.param);
-                        }
-                    }
-                    k
-                }
-                None => Known::default(),
-            };
+            if let Some((p, true)) = cfg.single_entry(b) {
+                // The peeled loop: one way in, one back edge, from itself.
+                carried = carry_fields(t, &w.subst, &ends[p], p, b);
+            }
+            w.known = w.entry_facts(t, &cfg, b, &ends);
+            for c in &carried {
+                w.known.fields.insert((c.obj, c.field), c.param);
+            }
             w.pending.clear();
             let insts = std::mem::take(&mut t.blocks[b].insts);
             let mut out: Vec<Option<Inst>> = Vec::with_capacity(insts.len());

@@ -1,28 +1,42 @@
 //! # `peel`: loop peeling
 //!
-//! **Idea.** A loop trace `block0(params) ... jump block0(args)` becomes a *preamble*
-//! (`block0`: one copy of the body, ending in `goto block1(args)`) followed by the
-//! *loop* (`block1`: a second copy, ending in `jump block1(...)`). The loop copy is
-//! dominated by the preamble, so the passes that run afterwards optimize it with
-//! everything the preamble proved: a pure computation on loop-invariant values is
-//! already available (CSE), a guard on them already passed (guard elimination), a
-//! field of an invariant object already loaded and not written in the loop (heap
-//! cache), an object re-created every iteration never needs allocating (escape
-//! analysis keeps it virtual across the back edge). What is left in `block1` is the
-//! work that really changes per iteration.
+//! **Idea.** A loop trace — `block0` is the loop header, and one or more `jump
+//! block0(args)` back edges end the iteration — becomes a *preamble* (the original
+//! blocks: one copy of the body, every `jump block0(args)` turned into a forward `goto`
+//! to the loop) followed by the *loop* (a second copy of all the blocks, whose back
+//! edges `jump` to the copy of the header). The loop copy is dominated by the
+//! preamble's entry, so the passes that run afterwards optimize it with everything the
+//! preamble proved on every path into the loop: a pure computation on loop-invariant
+//! values is already available (CSE), a guard on them already passed (guard
+//! elimination), a field of an invariant object already loaded and not written in the
+//! loop (heap cache), an object re-created every iteration never needs allocating
+//! (escape analysis keeps it virtual across the back edge). What is left in the loop
+//! is the work that really changes per iteration.
 //!
-//! Parameters the loop passes back unchanged (`jump block0(..., vK, ...)` with `vK`
-//! the K-th parameter) are *invariant*: the loop block does not take them and uses the
-//! preamble's value directly, which is what makes the rest of the loop's invariants
-//! visible as invariant.
+//! The body may have several blocks: a region (a root trace with its bridges merged
+//! in) has diamonds joined through block parameters, arms that leave the trace, and
+//! several back edges (two arms that both end the iteration). All of it is copied as
+//! is; forward edges stay forward (the copy's blocks follow the preamble's in the same
+//! order), a `jump` to an inner loop header `blockK` becomes `jump` to its copy.
+//!
+//! Parameters the loop passes back unchanged are *invariant*: parameter `K` is
+//! invariant when *every* `jump block0(...)` passes `block0`'s own `K`-th parameter in
+//! position `K`. The loop header does not take them and the loop uses the preamble's
+//! value directly, which is what makes the rest of the loop's invariants visible as
+//! invariant. One back edge that changes it (a parameter varying on one path only) is
+//! enough to make it a loop parameter.
 //!
 //! **Invariants.** The preamble and the loop together run exactly the original
-//! iterations in order (the first in the preamble); every guard of each copy keeps
-//! its snapshot (cloned and renamed), so exits rebuild the same host state. The
-//! preamble enters the loop with a forward `goto` (the verifier wants `jump` only on
-//! back edges). Traces of any other shape are left alone.
+//! iterations in order (the first in the preamble); every guard of each copy keeps its
+//! snapshot (cloned and renamed, `origin` included, so the engine can tell which
+//! recorded guard the loop's copy stands for), so exits rebuild the same host state.
+//! The verifier's rules hold by construction: the preamble reaches the loop header
+//! only by forward `goto`s (from however many blocks ended the first iteration), the
+//! loop's `jump`s go back to the copy's header, which dominates every loop block (the
+//! only way into the copy is through it), and `block0`'s parameters, which the loop
+//! shares, dominate everything. Traces with no `jump block0` are left alone.
 //!
-//! **Example.**
+//! **Example.** A one-block loop; a diamond loop is in `opt/filetests/peel/diamond.ir`.
 //! ```text
 //! block0(v0: i64, v1: i64):            block0(v0: i64, v1: i64):
 //!     v2 = ilt v0, v1                      v2 = ilt v0, v1
@@ -40,11 +54,13 @@
 //!
 //! **Source.** PyPy's `optimizeopt/unroll.py` (Ardö, Bolz, Fijałkowski, "Loop-Aware
 //! Optimizations in PyPy's Tracing JIT", DLS 2012); LuaJIT's `lj_opt_loop.c` (copy-
-//! substitution of the loop body after the recorded iteration).
+//! substitution of the loop body after the recorded iteration). Both peel one block;
+//! copying a whole region is the same idea over a CFG (loop peeling in any
+//! textbook compiler, e.g. LLVM's `LoopPeel.cpp`).
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use leones_ir::{Block, BlockCall, BlockData, Inst, JumpTarget, Op, SlotValue, Trace, Value};
+use leones_ir::{Block, BlockCall, BlockData, JumpTarget, Op, Trace, Value};
 use std::collections::HashMap;
 
 pub struct Peel;
@@ -54,75 +70,116 @@ impl Pass for Peel {
         "peel"
     }
     fn run(&self, t: &mut Trace, _ctx: &OptContext) {
-        if t.blocks.len() != 1 {
-            return;
-        }
-        let body = std::mem::take(&mut t.blocks[0].insts);
-        let params = t.blocks[0].params.clone();
-        let Some(Op::Jump(JumpTarget::Block(b0), args)) = body.last().map(|i| i.op.clone()) else {
-            t.blocks[0].insts = body;
+        let Some(carried) = carried_params(t) else {
             return;
         };
-        debug_assert_eq!(b0.index(), 0);
-        let n = body.len() - 1;
-        // Renaming for the loop copy.
-        let mut map: HashMap<Value, Value> = HashMap::new();
-        let mut loop_params = Vec::new();
-        let mut carried = Vec::new();
-        for (k, (&p, &a)) in params.iter().zip(&args).enumerate() {
-            if a == p {
-                continue; // invariant: the loop uses the preamble's value
-            }
-            let np = t.new_value(t.value_type(p));
-            map.insert(p, np);
-            loop_params.push(np);
-            carried.push(k);
-        }
-        let rename = |map: &HashMap<Value, Value>, v: Value| map.get(&v).copied().unwrap_or(v);
-        let mut loop_insts = Vec::with_capacity(body.len());
-        for inst in &body[..n] {
-            let mut op = inst.op.clone();
-            op.for_each_arg_mut(|v| *v = rename(&map, *v));
-            if let Op::Guard(_, snap) = &mut op {
-                let mut s = t.snapshot(*snap).clone();
-                for slot in s
-                    .frames
-                    .iter_mut()
-                    .flat_map(|f| f.slots.iter_mut())
-                    .chain(s.virtuals.iter_mut().flat_map(|v| v.fields.iter_mut().map(|(_, x)| x)))
-                {
-                    if let SlotValue::Value(v) = slot {
-                        *v = rename(&map, *v);
-                    }
-                }
-                *snap = t.add_snapshot(s);
-            }
-            let result = inst.result.map(|r| {
-                let nr = t.new_value(t.value_type(r));
-                map.insert(r, nr);
-                nr
+        let n = t.blocks.len();
+        let header_copy = Block::new(n);
+        let copy = loop_renaming(t, &carried);
+        let mut loop_blocks = Vec::with_capacity(n);
+        for (b, block) in t.blocks.iter().enumerate() {
+            let params = if b == 0 {
+                carried.iter().map(|&k| copy.get(block.params[k])).collect()
+            } else {
+                block.params.iter().map(|&p| copy.get(p)).collect()
+            };
+            loop_blocks.push(BlockData {
+                params,
+                insts: block.insts.clone(),
             });
-            loop_insts.push(Inst { result, op });
         }
-        let back: Vec<Value> = carried.iter().map(|&k| rename(&map, args[k])).collect();
-        loop_insts.push(Inst {
-            result: None,
-            op: Op::Jump(JumpTarget::Block(Block::new(1)), back),
-        });
-        let mut pre = body;
-        pre.pop();
-        let entry: Vec<Value> = carried.iter().map(|&k| args[k]).collect();
-        pre.push(Inst {
-            result: None,
-            op: Op::Goto(BlockCall {
-                block: Block::new(1),
-                args: entry,
-            }),
-        });
-        t.blocks[0].insts = pre;
-        t.blocks.push(BlockData {
-            params: loop_params,
-            insts: loop_insts,
-        });
+        for block in &mut loop_blocks {
+            for inst in &mut block.insts {
+                inst.result = inst.result.map(|r| copy.get(r));
+                inst.op.for_each_arg_mut(|v| *v = copy.get(*v));
+                retarget_loop_copy(&mut inst.op, n, &carried);
+                if let Op::Guard(_, snap) | Op::MergePoint(snap) = &mut inst.op {
+                    let mut s = t.snapshots[snap.index()].clone(); // keeps `origin`
+                    s.for_each_value_mut(|v| *v = copy.get(*v));
+                    *snap = t.add_snapshot(s);
+                }
+            }
+        }
+        for block in &mut t.blocks {
+            let Some(last) = block.insts.last_mut() else {
+                continue;
+            };
+            if let Op::Jump(JumpTarget::Block(h), args) = &last.op {
+                if h.index() == 0 {
+                    let args = carried.iter().map(|&k| args[k]).collect();
+                    last.op = Op::Goto(BlockCall {
+                        block: header_copy,
+                        args,
+                    });
+                }
+            }
+        }
+        t.blocks.extend(loop_blocks);
+    }
+}
+
+/// The indices of `block0`'s parameters that some back edge changes, or `None` when
+/// the trace is not a loop on `block0` (no `jump block0`).
+fn carried_params(t: &Trace) -> Option<Vec<usize>> {
+    let params = &t.blocks.first()?.params;
+    let mut back_edges = t.blocks.iter().filter_map(|b| match b.insts.last().map(|i| &i.op) {
+        Some(Op::Jump(JumpTarget::Block(h), args)) if h.index() == 0 => Some(args),
+        _ => None,
+    });
+    let first = back_edges.next()?;
+    let mut varies: Vec<bool> = params.iter().zip(first).map(|(p, a)| p != a).collect();
+    for args in back_edges {
+        for (k, (p, a)) in params.iter().zip(args).enumerate() {
+            varies[k] |= p != a;
+        }
+    }
+    Some((0..params.len()).filter(|&k| varies[k]).collect())
+}
+
+/// Fresh names for the loop copy: every block parameter and result gets a new value,
+/// except `block0`'s invariant parameters, which the loop shares with the preamble.
+struct Renaming(HashMap<Value, Value>);
+
+impl Renaming {
+    fn get(&self, v: Value) -> Value {
+        self.0.get(&v).copied().unwrap_or(v)
+    }
+}
+
+fn loop_renaming(t: &mut Trace, carried: &[usize]) -> Renaming {
+    let mut defs: Vec<Value> = carried.iter().map(|&k| t.blocks[0].params[k]).collect();
+    for (b, block) in t.blocks.iter().enumerate() {
+        if b > 0 {
+            defs.extend(&block.params);
+        }
+        defs.extend(block.insts.iter().filter_map(|i| i.result));
+    }
+    let map = defs
+        .into_iter()
+        .map(|v| {
+            let ty = t.value_type(v);
+            (v, t.new_value(ty))
+        })
+        .collect();
+    Renaming(map)
+}
+
+/// Points a loop-copy terminator at the copy's blocks (`n` blocks later); a back edge
+/// to the header passes only the carried parameters.
+fn retarget_loop_copy(op: &mut Op, n: usize, carried: &[usize]) {
+    let shift = |b: &mut Block| *b = Block::new(b.index() + n);
+    match op {
+        Op::Jump(JumpTarget::Block(h), args) => {
+            if h.index() == 0 {
+                *args = carried.iter().map(|&k| args[k]).collect();
+            }
+            shift(h);
+        }
+        Op::Goto(bc) => shift(&mut bc.block),
+        Op::Br { then_, else_, .. } => {
+            shift(&mut then_.block);
+            shift(&mut else_.block);
+        }
+        _ => {}
     }
 }

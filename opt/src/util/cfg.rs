@@ -5,7 +5,7 @@
 //! `jump`s go back to loop headers, so every block's dominators come before it.
 
 use leones_ir::verify::{dominator_intervals, successors};
-use leones_ir::{Block, Trace};
+use leones_ir::{Block, JumpTarget, Op, Trace};
 
 pub struct Cfg {
     /// For each block: (predecessor, edge is forward).
@@ -97,4 +97,34 @@ fn intersect(idom: &[usize], mut a: usize, mut b: usize) -> usize {
         }
     }
     a
+}
+
+/// Deletes the blocks marked `dead` (which nothing live may branch to) and renumbers
+/// the others, keeping their order, so edge directions stay valid.
+pub fn remove_blocks(t: &mut Trace, dead: &[bool]) {
+    let mut new_index = Vec::with_capacity(dead.len());
+    let mut next = 0;
+    for &d in dead {
+        new_index.push(next);
+        next += usize::from(!d);
+    }
+    let blocks = std::mem::take(&mut t.blocks);
+    t.blocks = blocks
+        .into_iter()
+        .zip(dead)
+        .filter(|(_, &d)| !d)
+        .map(|(b, _)| b)
+        .collect();
+    let renumber = |b: &mut Block| *b = Block::new(new_index[b.index()]);
+    for block in &mut t.blocks {
+        match block.insts.last_mut().map(|i| &mut i.op) {
+            Some(Op::Jump(JumpTarget::Block(b), _)) => renumber(b),
+            Some(Op::Goto(bc)) => renumber(&mut bc.block),
+            Some(Op::Br { then_, else_, .. }) => {
+                renumber(&mut then_.block);
+                renumber(&mut else_.block);
+            }
+            _ => {}
+        }
+    }
 }

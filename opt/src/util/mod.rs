@@ -2,6 +2,7 @@
 
 pub mod cfg;
 pub mod eval;
+pub mod import;
 pub mod range;
 pub mod subst;
 pub mod virtuals;
@@ -22,7 +23,7 @@ pub fn const_table(t: &Trace) -> HashMap<Value, Const> {
 
 /// Interns constants as `const` instructions at the start of block 0 (hoisted constants
 /// dominate everything). Call [`ConstPool::flush`] to insert them.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct ConstPool {
     made: HashMap<Const, Value>,
     pending: Vec<(Value, Const)>,

@@ -1,6 +1,12 @@
 //! Virtual objects: allocations escape analysis has removed, kept as abstract state —
 //! a layout and the SSA values of the fields written so far — until they escape.
 //!
+//! A [`Virtuals`] is the state of one *path*: which objects are virtual there, and
+//! which were materialized there and under what value (`real`). The value that named
+//! a virtual object (its `new`'s result, or a block parameter) keeps naming it; every
+//! use is rewritten through [`Virtuals::resolve`], so the same name can be virtual in
+//! one arm of a diamond and materialized in the other.
+//!
 //! [`Virtuals::materialize`] emits the `new` and the `setfield`s where an object
 //! escapes (recursively: fields that are themselves virtual are materialized first;
 //! cycles end because an object counts as materialized before its fields are
@@ -24,6 +30,13 @@ impl VObj {
     pub fn get(&self, f: FieldId) -> Option<Value> {
         self.fields.iter().find(|(g, _)| *g == f).map(|(_, v)| *v)
     }
+    /// Field `f`'s value (after `subst`), or the zero constant when never written.
+    pub fn read(&self, t: &mut Trace, pool: &mut ConstPool, subst: &Subst, f: FieldId) -> Value {
+        match self.get(f) {
+            Some(v) => subst.get(v),
+            None => pool.get(t, leones_ir::Const::zero(t.field(f).ty)),
+        }
+    }
     pub fn set(&mut self, f: FieldId, v: Value) {
         match self.fields.iter_mut().find(|(g, _)| *g == f) {
             Some(slot) => slot.1 = v,
@@ -32,10 +45,13 @@ impl VObj {
     }
 }
 
-/// The virtual objects of the current block, by the value that names them.
-#[derive(Clone, Default)]
+/// The virtual objects of one path, by the value that names them, and the objects
+/// materialized on it (name → the `new` that made it real, or a join's parameter).
+/// A name is in at most one of the two maps.
+#[derive(Clone, Default, Debug)]
 pub struct Virtuals {
     pub objs: HashMap<Value, VObj>,
+    pub real: HashMap<Value, Value>,
 }
 
 impl Virtuals {
@@ -43,24 +59,35 @@ impl Virtuals {
         self.objs.contains_key(&subst.get(v))
     }
 
+    /// What `v` is on this path as a real value: the materialized object for a name
+    /// materialized here, `v` itself (after `subst`) otherwise.
+    pub fn resolve(&self, subst: &Subst, v: Value) -> Value {
+        let v = subst.get(v);
+        self.real.get(&v).copied().unwrap_or(v)
+    }
+
+    /// Whether `v` names an object this path knows about (virtual or materialized).
+    pub fn knows(&self, v: Value) -> bool {
+        self.objs.contains_key(&v) || self.real.contains_key(&v)
+    }
+
     /// Field `f` of virtual `o`: its value, or the zero constant.
     pub fn read(&self, t: &mut Trace, pool: &mut ConstPool, subst: &Subst, o: Value, f: FieldId) -> Value {
-        match self.objs[&o].get(f) {
-            Some(v) => subst.get(v),
-            None => pool.get(t, leones_ir::Const::zero(t.field(f).ty)),
-        }
+        self.objs[&o].read(t, pool, subst, f)
     }
 
     /// Makes `v` real if it is virtual, emitting into `out`; returns the real value.
-    pub fn materialize(&mut self, t: &mut Trace, subst: &mut Subst, out: &mut Vec<Inst>, v: Value) -> Value {
+    pub fn materialize(&mut self, t: &mut Trace, subst: &Subst, out: &mut Vec<Inst>, v: Value) -> Value {
         let v = subst.get(v);
-        let Some(obj) = self.objs.remove(&v) else { return v };
+        let Some(obj) = self.objs.remove(&v) else {
+            return self.resolve(subst, v);
+        };
         let m = t.new_value(Type::Ref);
         out.push(Inst {
             result: Some(m),
             op: Op::New(obj.layout),
         });
-        subst.set(v, m);
+        self.real.insert(v, m);
         for (f, x) in obj.fields {
             let x = self.materialize(t, subst, out, x);
             out.push(Inst {
@@ -121,7 +148,7 @@ impl Encoder<'_> {
         let SlotValue::Value(v) = s else { return s };
         let v = self.subst.get(v);
         let Some(obj) = self.v.objs.get(&v) else {
-            return SlotValue::Value(v);
+            return SlotValue::Value(self.v.resolve(self.subst, v));
         };
         if let Some(id) = self.ids.get(&v) {
             return SlotValue::Virtual(*id);

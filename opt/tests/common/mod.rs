@@ -3,10 +3,14 @@
 
 #![allow(dead_code)]
 
-use leones_ir::gen::{test_host, TestCase};
+use leones_ir::gen::{test_host, GenConfig, TestCase};
 use leones_ir::interp::{describe_outcome, ExitValue, Fault, Heap, HostCalls, Interpreter, Outcome, Val};
 use leones_ir::{CallDescr, Const, Trace};
 use leones_opt::PureCallEvaluator;
+
+pub mod pieces;
+#[allow(unused_imports)]
+pub use pieces::{parse_vals, run_pieces, run_region};
 
 /// Evaluates pure calls with the test host's implementations.
 pub struct TestHostEval;
@@ -93,4 +97,12 @@ pub fn observe(case: &TestCase, trace: &Trace) -> Result<String, Fault> {
         "{header}\n{}",
         describe_outcome(trace, &heap, &Outcome::Finish(roots))
     ))
+}
+
+/// What the differential tests generate: everything, regions and loops included.
+pub fn differential_config() -> GenConfig {
+    GenConfig {
+        max_steps: 40,
+        ..GenConfig::everything()
+    }
 }

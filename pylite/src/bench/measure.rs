@@ -75,6 +75,8 @@ pub fn report_from_json(text: &str) -> Result<JitReport, String> {
         enabled: get("enabled")? == "true",
         loops: int("loops")?,
         bridges: int("bridges")?,
+        // Older stats files have no regions.
+        regions: int("regions").unwrap_or(0),
         aborts: int("aborts")?,
         compile_secs: float("compile_secs")?,
         code_bytes: int("code_bytes")?,
@@ -179,6 +181,7 @@ mod tests {
             enabled: true,
             loops: 3,
             bridges: 7,
+            regions: 0,
             aborts: 1,
             compile_secs: 0.012345,
             code_bytes: 4096,

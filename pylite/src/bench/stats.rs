@@ -75,6 +75,7 @@ mod tests {
             enabled: true,
             loops,
             bridges: 2,
+            regions: 0,
             aborts: 1,
             compile_secs,
             code_bytes: 1000,

@@ -121,6 +121,16 @@ impl Rec<'_> {
         let defaults = unsafe { (*f).defaults.as_slice() };
         let np = bound.len();
         for (i, &tv) in bound.iter().enumerate() {
+            if self.is_lazy(tv) {
+                // An item of `f(*row)` passed lazily (super::lazy): its words are copied
+                // as they are; the body guards the tag where it reads the slot.
+                let (from, to) = (self.w.lazy.values[0], gl.values[i]);
+                let tag = self.r.getfield(tv, from.tag)?;
+                let word = self.r.getfield(tv, from.word)?;
+                self.r.setfield(g, to.tag, tag)?;
+                self.r.setfield(g, to.word, word)?;
+                continue;
+            }
             let seen = match args.get(i) {
                 Some(a) => a.1,
                 None => defaults[i - (np - defaults.len())],
@@ -204,7 +214,12 @@ impl Rec<'_> {
         let Some(Instr::ForIter { it, .. }) = ins else {
             return Err(unsupported("a generator resumed by something other than ForIter"));
         };
-        let gtv = self.r.caller_slot(it as usize)?;
+        let caller_depth = self
+            .r
+            .depth()
+            .checked_sub(2)
+            .ok_or_else(|| unsupported("no caller frame in the trace"))?;
+        let gtv = self.r.frame_slot(caller_depth, it as usize)?;
         let gl = self.w.generator(top.code).map_err(Abort::Invalid)?;
         Ok((gtv, gl, top.ret_dst))
     }
@@ -226,9 +241,12 @@ impl Rec<'_> {
         };
         let (nl, nk) = (self.code.nlocals as usize, self.code.nregconsts as usize);
         for (i, tv) in slots.iter().enumerate() {
-            let Some(tv) = *tv else { continue };
+            let Some(mut tv) = *tv else { continue };
             if (nl..nl + nk).contains(&i) {
                 continue;
+            }
+            if self.is_lazy(tv) {
+                tv = self.force_lazy(i as u16, tv)?; // lazy values live only in frames
             }
             let seen = if i == dst as usize {
                 Value::NONE

@@ -53,6 +53,8 @@ pub(crate) struct Jit {
     /// Headers the engine blacklisted: not reported any more (saves building the
     /// slot list at every iteration of a loop that will never be compiled).
     skip: std::collections::HashSet<Location>,
+    /// The lazy values of the recording under way ([`super::lazy`]).
+    lazy: Vec<leones_tracer::Tv>,
 }
 
 /// What the interpreter does after a loop header.
@@ -88,6 +90,7 @@ impl Jit {
             allocations: 0,
             skip: std::collections::HashSet::new(),
             header_vals: Vec::new(),
+            lazy: Vec::new(),
         })
     }
 }
@@ -145,6 +148,11 @@ impl Materialize for PyMemory<'_> {
             }) as u64);
         }
         let l = l.ok_or("not a pylite layout")?;
+        if layout == self.world.lazy.layout {
+            let t = heap.alloc_tuple(&[Value::NONE]);
+            super::lazy::mark_lazy(t);
+            return Ok(t as u64);
+        }
         Ok(if l.class.is_null() {
             heap.alloc_tuple(&vec![Value::NONE; l.values.len()]) as u64
         } else {
@@ -200,6 +208,7 @@ impl Vm {
             regs,
             post: &mut none,
             gens: &mut jit.gens,
+            lazy: &mut jit.lazy,
         };
         x.finish_call(p, result)
     }
@@ -208,6 +217,9 @@ impl Vm {
     pub(crate) fn jit_record(&mut self, code: &Code, pc: usize, regs: *const Value) {
         let Some(mut jit) = self.jit.take() else { return };
         let res = self.flush_post(&mut jit, regs, code).and_then(|()| {
+            if jit.world.is_join(code, pc) && self.jit_merge_point(&mut jit, code, pc)? {
+                return Ok(());
+            }
             let Some(r) = jit.engine.recorder() else { return Ok(()) };
             let mut x = Rec {
                 r,
@@ -218,6 +230,7 @@ impl Vm {
                 regs,
                 post: &mut jit.post,
                 gens: &mut jit.gens,
+                lazy: &mut jit.lazy,
             };
             record(&mut x, pc)
         });
@@ -230,6 +243,27 @@ impl Vm {
             jit.gens.clear();
         }
         self.jit = Some(jit);
+    }
+
+    /// The recording reached merge point `pc` of `code` (a jump target): the
+    /// statement-local temporaries are dead here, then the engine notes the merge
+    /// point or ends an arm that rejoins its parent here. Returns whether the
+    /// recording ended.
+    fn jit_merge_point(&mut self, jit: &mut Jit, code: &Code, pc: usize) -> Result<bool, Abort> {
+        let live = jit.world.merge_live(code);
+        let Some(r) = jit.engine.recorder() else {
+            return Ok(false);
+        };
+        r.set_pc(pc as u32)?;
+        for (i, l) in live.iter().enumerate() {
+            if !l {
+                r.set_slot(i, None)?;
+            } else if i < code.nlocals as usize {
+                // A local holding a constant holds it on this path only.
+                r.unfold_constant(i)?;
+            }
+        }
+        Ok(jit.engine.merge_point(location(code, pc)))
     }
 
     /// Gives up a recording under way (an exception, the program ending).
@@ -305,6 +339,7 @@ impl Vm {
                 if serial != jit.serial {
                     jit.serial = serial;
                     jit.gens.clear();
+                    jit.lazy.clear();
                     // A new loop recording: the register constants are constants.
                     if let Some(r) = jit.engine.recorder() {
                         for (i, &k) in code.consts[..code.nregconsts as usize].iter().enumerate() {
@@ -342,6 +377,10 @@ impl Vm {
             if let Some(f) = &self.jit_interrupt {
                 f.store(0, Ordering::SeqCst);
             }
+        }
+        if exit.recording_bridge {
+            jit.lazy.clear();
+            seed_lazy(jit, &exit.frames);
         }
         if let Err(e) = self.resume_frames(&jit.world, &exit.frames) {
             // The engine handed back frames pylite cannot rebuild: a bug. Stop the
@@ -465,5 +504,23 @@ fn write_slots(code: &Code, base: *mut Value, slots: &[Option<Val>]) {
         };
         // SAFETY: `slots` has the frame's nslots entries; base points at that window.
         unsafe { *base.add(i) = v };
+    }
+}
+
+/// A bridge or arm recording starts from an exit whose frames hold materialized lazy
+/// values: their slots stay lazy in the new recording (forced on first read, as in
+/// the parent trace).
+fn seed_lazy(jit: &mut Jit, frames: &[ResumeFrame]) {
+    let Some(r) = jit.engine.recorder() else { return };
+    for (k, f) in frames.iter().enumerate() {
+        for (i, s) in f.slots.iter().enumerate() {
+            if let Some(Val::Ref(p)) = s {
+                if super::lazy::decode_lazy(*p).is_some() {
+                    if let Ok(tv) = r.frame_slot(k, i) {
+                        jit.lazy.push(tv);
+                    }
+                }
+            }
+        }
     }
 }

@@ -235,8 +235,15 @@ impl Rec<'_> {
         }
         let l = self.guard_tuple(stv, sv)?;
         let items = as_seq(sv).unwrap_or(&[]).to_vec();
+        // Into a Python function the items go lazily: their types are checked where
+        // the body asks (super::lazy), not all at the call.
+        let lazy = callee.1.is_kind(Kind::Function);
         for (i, &item) in items.iter().enumerate() {
-            let tv = self.get_inline(stv, &l, i, item)?;
+            let tv = if lazy {
+                self.lazy_item(stv, &l, i)?
+            } else {
+                self.get_inline(stv, &l, i, item)?
+            };
             args.push((tv, item));
         }
         self.call(pc, dst, callee.0, callee.1, &args)

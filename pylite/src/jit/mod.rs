@@ -29,6 +29,7 @@
 mod generators;
 mod host;
 mod iter;
+mod lazy;
 mod natives;
 mod record;
 mod values;
@@ -96,6 +97,9 @@ pub struct JitReport {
     pub loops: u64,
     /// Bridges attached.
     pub bridges: u64,
+    /// Regions compiled (a loop re-formed with the arms merged into it; each replaces
+    /// the loop's previous unit).
+    pub regions: u64,
     /// Recordings aborted (all reasons).
     pub aborts: u64,
     /// Seconds spent optimizing and compiling (all units).
@@ -124,6 +128,7 @@ impl JitReport {
             ("enabled", Json::Bool(self.enabled)),
             ("loops", Json::Int(self.loops)),
             ("bridges", Json::Int(self.bridges)),
+            ("regions", Json::Int(self.regions)),
             ("aborts", Json::Int(self.aborts)),
             ("compile_secs", Json::Num(self.compile_secs)),
             ("code_bytes", Json::Int(self.code_bytes)),
@@ -141,6 +146,7 @@ impl JitReport {
         self.compile_secs = t.compile_time.values().map(|d| d.as_secs_f64()).sum();
         self.loops = s.loops_compiled;
         self.bridges = s.bridges_attached;
+        self.regions = s.regions_compiled;
         self.code_bytes = s.code_bytes;
         self.loop_entries = s.loop_entries;
         self.exits = s.exits;

@@ -65,6 +65,8 @@ pub(crate) struct Rec<'a> {
     pub post: &'a mut Option<PostCall>,
     /// The generator frames inlined so far in this recording ([`super::generators`]).
     pub gens: &'a mut Vec<super::generators::GenResume>,
+    /// The lazy values of this recording ([`super::lazy`]).
+    pub lazy: &'a mut Vec<Tv>,
 }
 
 fn unsupported(what: impl Into<String>) -> Abort {
@@ -107,8 +109,13 @@ impl Rec<'_> {
         // SAFETY: register operands are < nslots (compiler invariant).
         unsafe { *self.regs.add(i as usize) }
     }
+    /// The traced value of slot `i`; a lazy value is forced (its tag guarded) first.
     pub(super) fn slot(&mut self, i: u16) -> Result<Tv, Abort> {
-        self.r.slot(i as usize)
+        let tv = self.r.slot(i as usize)?;
+        if self.is_lazy(tv) {
+            return self.force_lazy(i, tv);
+        }
+        Ok(tv)
     }
     pub(super) fn set(&mut self, i: u16, tv: Tv) -> Result<(), Abort> {
         self.r.set_slot(i as usize, tv)

@@ -35,10 +35,11 @@ pub(crate) fn from_val(v: Option<Val>) -> Value {
         Some(Val::F64(f)) => Value::float(f),
         Some(Val::Bool(b)) => Value::bool(b),
         Some(Val::Ref(0)) => Value::NONE,
-        Some(Val::Ref(p)) => Value {
+        // A materialized lazy value stands for the value it holds.
+        Some(Val::Ref(p)) => super::lazy::decode_lazy(p).unwrap_or(Value {
             tag: TAG_OBJ,
             payload: p,
-        },
+        }),
         Some(Val::Ptr(_)) | None => Value::UNDEF,
     }
 }

@@ -145,6 +145,10 @@ pub(crate) struct World {
     pub bytes_ptr: FieldRef,
     pub bytes_len: FieldRef,
     pub iters: IterLayouts,
+    /// Lazy values (see [`super::lazy`]): a 1-tuple layout with a sentinel class word.
+    pub lazy: InlineLayout,
+    /// Per code object: which pcs are merge points (see [`World::is_join`]).
+    joins: HashMap<usize, Vec<bool>>,
 }
 
 fn ident(s: &str) -> String {
@@ -165,7 +169,9 @@ impl World {
         let bytes_ptr = reg.field(bytes, "ptr", 16, Type::Ptr, true).expect("bytes.ptr");
         let bytes_len = reg.field(bytes, "len", 24, Type::I64, true).expect("bytes.len");
         let iters = IterLayouts::register(&reg).expect("iterator layouts");
-        World {
+        let lazy = register_inline(&reg, "lazyvalue", TUPLE_ITEMS_OFFSET, 1, super::lazy::lazy_class())
+            .expect("the lazy value layout");
+        let mut w = World {
             reg,
             frames: HashMap::new(),
             codes: HashMap::new(),
@@ -182,7 +188,43 @@ impl World {
             bytes_ptr,
             bytes_len,
             iters,
+            lazy,
+            joins: HashMap::new(),
+        };
+        w.by_layout.insert(w.lazy.layout, w.lazy.clone());
+        w
+    }
+
+    /// Whether `pc` is a merge point of `code`: the target of a forward jump, where
+    /// two paths of the function join (loop headers are not: loops close there).
+    pub fn is_join(&mut self, code: &Code, pc: usize) -> bool {
+        let joins = self.joins.entry(code as *const Code as usize).or_insert_with(|| {
+            let mut joins = vec![false; code.instrs.len() + 1];
+            let mut headers = vec![false; code.instrs.len() + 1];
+            for (at, ins) in code.instrs.iter().enumerate() {
+                if let Some(t) = ins.target() {
+                    let t = t as usize;
+                    if t > at {
+                        joins[t] = true;
+                    } else if let Some(h) = headers.get_mut(t) {
+                        *h = true;
+                    }
+                }
+            }
+            joins.iter().zip(&headers).map(|(j, h)| *j && !h).collect()
+        });
+        joins.get(pc).copied().unwrap_or(false)
+    }
+
+    /// The slots of `code` that may be live at a merge point: those live at loop
+    /// headers and the register constants; other temporaries are statement-local.
+    pub fn merge_live(&mut self, code: &Code) -> Vec<bool> {
+        let mut live = self.header_live(code).to_vec();
+        let (nl, nk) = (code.nlocals as usize, code.nregconsts as usize);
+        for l in live.iter_mut().skip(nl).take(nk) {
+            *l = true;
         }
+        live
     }
 
     /// The frame kind of `code`.
@@ -245,42 +287,9 @@ impl World {
         n: usize,
         class: *mut ClassObj,
     ) -> Result<InlineLayout, String> {
-        let e = |e: leones_tracer::RegistryError| e.to_string();
-        let size = (head + 16 * n) as u32;
-        let class_word = (!class.is_null()).then_some(class as u64);
-        let layout = self.reg.layout(name, size, class_word).map_err(e)?;
-        let kind = self.reg.field(layout, "kind", 8, Type::I64, true).map_err(e)?;
-        let count = self.reg.field(layout, "count", 16, Type::I64, true).map_err(e)?;
-        let values = self.value_fields(layout, head, n)?;
-        let l = InlineLayout {
-            layout,
-            kind,
-            count,
-            values,
-            class,
-        };
-        self.by_layout.insert(layout, l.clone());
+        let l = register_inline(&self.reg, name, head, n, class)?;
+        self.by_layout.insert(l.layout, l.clone());
         Ok(l)
-    }
-
-    /// The fields of `n` inline 16-byte values from offset `head`.
-    fn value_fields(&mut self, layout: LayoutRef, head: usize, n: usize) -> Result<Vec<ValueFields>, String> {
-        let e = |e: leones_tracer::RegistryError| e.to_string();
-        (0..n)
-            .map(|i| {
-                let at = (head + 16 * i) as u32;
-                Ok(ValueFields {
-                    tag: self
-                        .reg
-                        .field(layout, &format!("t{i}"), at, Type::I64, false)
-                        .map_err(e)?,
-                    word: self
-                        .reg
-                        .field(layout, &format!("w{i}"), at + 8, Type::I64, false)
-                        .map_err(e)?,
-                })
-            })
-            .collect()
     }
 
     /// The layout of the generators running `code`.
@@ -300,7 +309,7 @@ impl World {
         let kind = self.reg.field(layout, "kind", 8, Type::I64, true).map_err(e)?;
         let code_f = self.reg.field(layout, "code", 16, Type::I64, true).map_err(e)?;
         let resume = self.reg.field(layout, "resume", 24, Type::I64, false).map_err(e)?;
-        let values = self.value_fields(layout, GEN_SLOTS_OFFSET, n)?;
+        let values = register_values(&self.reg, layout, GEN_SLOTS_OFFSET, n)?;
         let l = GenLayout {
             layout,
             kind,
@@ -376,4 +385,45 @@ impl World {
 /// The kind word of `kind` (what `getfield _.kind` reads).
 pub(crate) fn kind_word(kind: Kind) -> i64 {
     kind as u8 as i64
+}
+
+/// Registers an instance or tuple layout: a `head`-byte fixed part (`kind` @8, `count`
+/// @16), then `n` 16-byte values as tag and word fields.
+/// The fields of `n` inline 16-byte values of `layout` from offset `head`.
+fn register_values(reg: &Registry, layout: LayoutRef, head: usize, n: usize) -> Result<Vec<ValueFields>, String> {
+    let e = |e: leones_tracer::RegistryError| e.to_string();
+    (0..n)
+        .map(|i| {
+            let at = (head + 16 * i) as u32;
+            Ok(ValueFields {
+                tag: reg.field(layout, &format!("t{i}"), at, Type::I64, false).map_err(e)?,
+                word: reg
+                    .field(layout, &format!("w{i}"), at + 8, Type::I64, false)
+                    .map_err(e)?,
+            })
+        })
+        .collect()
+}
+
+fn register_inline(
+    reg: &Registry,
+    name: &str,
+    head: usize,
+    n: usize,
+    class: *mut ClassObj,
+) -> Result<InlineLayout, String> {
+    let e = |e: leones_tracer::RegistryError| e.to_string();
+    let size = (head + 16 * n) as u32;
+    let class_word = (!class.is_null()).then_some(class as u64);
+    let layout = reg.layout(name, size, class_word).map_err(e)?;
+    let kind = reg.field(layout, "kind", 8, Type::I64, true).map_err(e)?;
+    let count = reg.field(layout, "count", 16, Type::I64, true).map_err(e)?;
+    let values = register_values(reg, layout, head, n)?;
+    Ok(InlineLayout {
+        layout,
+        kind,
+        count,
+        values,
+        class,
+    })
 }

@@ -49,9 +49,11 @@
 //! fits the loop's entry shape.
 
 pub mod frame;
+pub mod merge;
 mod ops;
 
 pub use frame::{Shape, ShapeFrame, Tv};
+pub use merge::{MergeFrame, MergePointInfo, MergeShape, MergeSlot, MergeTarget};
 
 use crate::abort::Abort;
 use crate::hotness::Location;
@@ -81,6 +83,10 @@ pub struct Recorded {
     pub location: Location,
     /// The entry shape: what `block0`'s parameters are.
     pub entry: Shape,
+    /// The merge points noted in the trace (`merge_point` ops), in order.
+    pub merge_points: Vec<MergePointInfo>,
+    /// For an arm that stopped at a merge point: the target it jumps to.
+    pub rejoined: Option<String>,
 }
 
 impl Recorded {
@@ -130,6 +136,12 @@ pub struct Recorder {
     closing: Closing,
     consts: HashMap<Const, Value>,
     mismatches: u32,
+    /// Guards emitted so far (the next guard's ordinal).
+    guards: u32,
+    /// Merge points an arm may stop at (empty unless recording an arm).
+    merge_targets: Vec<MergeTarget>,
+    /// Merge points noted so far.
+    merge_points: Vec<MergePointInfo>,
     state: Result<(), Abort>,
 }
 
@@ -148,6 +160,9 @@ impl Recorder {
             closing,
             consts: HashMap::new(),
             mismatches: 0,
+            guards: 0,
+            merge_targets: Vec::new(),
+            merge_points: Vec::new(),
             state: Ok(()),
         };
         let block0 = r.trace.add_block();
@@ -210,6 +225,61 @@ impl Recorder {
             params: target.shape.param_types(),
         });
         Ok(r)
+    }
+
+    /// Starts recording an *arm*: a bridge named `name` that stops at the first of
+    /// `merges` the host reaches with a fitting state ([`Recorder::merge_point`]), or
+    /// else, like a bridge, at `target`'s header.
+    pub fn start_arm(
+        reg: &Registry,
+        p: &Params,
+        entry: Shape,
+        target: &LoopTarget,
+        name: String,
+        merges: Vec<MergeTarget>,
+    ) -> Result<Recorder, Abort> {
+        let mut r = Recorder::start_bridge(reg, p, entry, target)?;
+        r.trace.name = name;
+        r.merge_targets = merges;
+        Ok(r)
+    }
+
+    /// The host is about to execute the instruction at `location` (its pc already set
+    /// with [`Recorder::set_pc`]), a place where paths of its control flow join. An arm
+    /// whose state fits one of its merge targets closes here (the spent recorder hands
+    /// out the arm); otherwise the recorder notes a merge point in the trace.
+    pub fn merge_point(&mut self, location: Location) -> Result<Option<Recorded>, Abort> {
+        self.run(|r| {
+            let fit = r.merge_targets.iter().find_map(|m| {
+                (m.location == location)
+                    .then(|| {
+                        m.shape
+                            .accepts(&r.frames)
+                            .map(|args| (m.name.clone(), m.shape.param_types(), args))
+                    })
+                    .flatten()
+            });
+            if let Some((name, params, args)) = fit {
+                let args = args
+                    .into_iter()
+                    .map(|tv| r.value_of(tv))
+                    .collect::<Result<Vec<_>, _>>()?;
+                r.trace.targets.push(TargetDescr {
+                    name: name.clone(),
+                    params,
+                });
+                let t = leones_ir::TargetId::new(r.trace.targets.len() - 1);
+                r.emit(Op::Jump(JumpTarget::Unit(t), args), None)?;
+                return r.seal(UnitKind::Bridge, Some(name)).map(Some);
+            }
+            let snap = r.trace.add_snapshot(r.snapshot());
+            r.emit(Op::MergePoint(snap), None)?;
+            r.merge_points.push(MergePointInfo {
+                location,
+                shape: MergeShape::of(&r.frames),
+            });
+            Ok(None)
+        })
     }
 
     /// Runs `f` unless the recording already stopped; an abort sticks.
@@ -285,13 +355,21 @@ impl Recorder {
         Snapshot {
             frames: self.frames.iter().map(AbsFrame::snapshot).collect(),
             virtuals: Vec::new(),
+            origin: None,
         }
     }
 
-    /// Emits a guard with a snapshot of the current state.
+    /// Emits a guard with a snapshot of the current state. The snapshot's origin is the
+    /// guard's ordinal in the recording (0, 1, ...), which survives optimization.
     fn guard_kind(&mut self, kind: GuardKind) -> Result<(), Abort> {
-        let snap = self.trace.add_snapshot(self.snapshot());
-        self.emit(Op::Guard(kind, snap), None).map(drop)
+        let snap = Snapshot {
+            origin: Some(self.guards),
+            ..self.snapshot()
+        };
+        let snap = self.trace.add_snapshot(snap);
+        self.emit(Op::Guard(kind, snap), None)?;
+        self.guards += 1;
+        Ok(())
     }
 
     fn top(&mut self) -> Result<&mut AbsFrame, Abort> {
@@ -325,23 +403,60 @@ impl Recorder {
         self.run(|r| Ok(r.top()?.slots.clone()))
     }
 
-    /// The traced value in slot `i` of the frame that called the innermost one. A host
-    /// whose callee's effect on return depends on the caller's state reads it here
-    /// (pylite: a generator frame's `yield` stores into the generator object the
-    /// caller's `for` holds — in a bridge that starts inside the generator, the only
-    /// record of that object is the caller frame's slot).
-    pub fn caller_slot(&mut self, i: usize) -> Result<Tv, Abort> {
+    /// Gives slot `i` of the innermost frame, if it holds a constant, an SSA value of
+    /// its own holding that constant (a `const` not shared with the constant's other
+    /// uses). A host calls it at a merge point for slots whose constant is a choice of
+    /// this path (`x = 1.25` after `if x is None`): the code after the merge point then
+    /// reads the slot's own value, which a region's join can replace with the value
+    /// another path brings — a shared constant could not be replaced.
+    pub fn unfold_constant(&mut self, i: usize) -> Result<(), Abort> {
         self.run(|r| {
-            let n = r.frames.len();
-            let f = n
-                .checked_sub(2)
-                .and_then(|k| r.frames.get(k))
-                .ok_or_else(|| Abort::Unsupported("no caller frame in the trace".into()))?;
-            match f.slots.get(i) {
-                Some(Some(tv)) => Ok(*tv),
-                Some(None) => Err(Abort::Invalid(format!("caller slot {i} is dead"))),
-                None => Err(Abort::Invalid(format!("caller slot {i} is out of range"))),
+            let Some(Some(Tv(Repr::Const(k)))) = r.top()?.slots.get(i).copied() else {
+                return Ok(());
+            };
+            let v = r.emit_value(Op::Const(k), k.ty())?;
+            r.top()?.slots[i] = Some(v);
+            Ok(())
+        })
+    }
+
+    /// Starts a bridge from what the side exit's snapshot knew (`snapshot` is that
+    /// exit's; its frames match the entry shape): slots it held as constants are
+    /// constants again, and slots it held as one SSA value hold one traced value. The
+    /// bridge then folds what its parent folded, and its state at a merge point looks
+    /// like the parent's (same constants, same shared values).
+    pub fn assume_snapshot_facts(&mut self, snapshot: &Snapshot) -> Result<(), Abort> {
+        self.run(|r| {
+            if snapshot.frames.len() != r.frames.len() {
+                return Err(Abort::Invalid("the snapshot does not match the entry frames".into()));
             }
+            let mut first: HashMap<Value, Tv> = HashMap::new();
+            for (f, sf) in r.frames.iter_mut().zip(&snapshot.frames) {
+                for (slot, sv) in f.slots.iter_mut().zip(&sf.slots) {
+                    let Some(tv) = slot.as_mut() else { continue };
+                    match *sv {
+                        leones_ir::SlotValue::Const(k) if tv.ty() == k.ty() => *tv = Tv(Repr::Const(k)),
+                        leones_ir::SlotValue::Value(v) => match first.get(&v) {
+                            Some(same) if same.ty() == tv.ty() => *tv = *same,
+                            Some(_) => {}
+                            None => {
+                                first.insert(v, *tv);
+                            }
+                        },
+                        _ => {}
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The traced value in slot `i` of frame `k` (0 = the outermost).
+    pub fn frame_slot(&mut self, k: usize, i: usize) -> Result<Tv, Abort> {
+        self.run(|r| match r.frames.get(k).map(|f| f.slots.get(i)) {
+            Some(Some(Some(tv))) => Ok(*tv),
+            Some(Some(None)) => Err(Abort::Invalid(format!("slot {i} of frame {k} is dead"))),
+            _ => Err(Abort::Invalid(format!("no slot {i} in frame {k}"))),
         })
     }
 
@@ -446,14 +561,21 @@ impl Recorder {
             .map(|tv| self.value_of(tv))
             .collect::<Result<Vec<_>, _>>()?;
         self.emit(Op::Jump(self.closing.jump.clone(), args), None)?;
+        self.seal(self.closing.kind, None)
+    }
+
+    /// Verifies the finished trace and hands it out; the recorder is then spent.
+    fn seal(&mut self, kind: UnitKind, rejoined: Option<String>) -> Result<Recorded, Abort> {
         let trace = std::mem::take(&mut self.trace);
         leones_ir::verify(&trace).map_err(|e| Abort::Invalid(format!("the recorded trace does not verify: {e}")))?;
         self.state = Err(Abort::Invalid("the recording is finished".into()));
         Ok(Recorded {
             trace,
-            kind: self.closing.kind,
+            kind,
             location: self.closing.location,
             entry: self.entry.clone(),
+            merge_points: std::mem::take(&mut self.merge_points),
+            rejoined,
         })
     }
 }

@@ -1,0 +1,121 @@
+//! Trace merging on data-driven control flow (issue 8): the talk's `data_driven.py`
+//! and variants that are not its exact shape — more parameters, skewed probabilities,
+//! ints on some rows and floats on others — give the interpreter's output with the JIT
+//! on (merging on and off, default and low thresholds), and with merging on the JIT
+//! really forms regions.
+
+use pylite::jit::{JitConfig, JitReport, Params};
+
+/// A data-driven program: `fn` with `nparams` optional arguments, each `None` with its
+/// percentage in `none_percent` (cycled), called as `fn(*row)` over `rows` generated
+/// rows, `repeat` times. With `ints`, a non-None argument is an int on some rows.
+fn variant(nparams: usize, none_percent: &[u32], ints: bool, rows: usize, repeat: usize) -> String {
+    let names: Vec<String> = (0..nparams).map(|i| format!("p{i}")).collect();
+    let mut src = String::new();
+    src.push_str(&format!(
+        "def fn({}):\n",
+        names.iter().map(|n| format!("{n}=None")).collect::<Vec<_>>().join(", ")
+    ));
+    for (i, n) in names.iter().enumerate() {
+        src.push_str(&format!("    if {n} is None: {n} = {}.25\n", i % 5));
+    }
+    // A data-dependent clamp after the defaults, like the talk's `if y < f: y = f`.
+    src.push_str(&format!("    y = {}\n", names.join(" + ")));
+    src.push_str("    if y < 2.0: y = 2.0\n    if y > 9.0: y = 9.0\n    return y\n\n");
+    let percents = none_percent
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    src.push_str(&format!(
+        "def main():\n    percents = [{percents}]\n    s = 12345\n    data = []\n    for r in range({rows}):\n        row = []\n        for j in range({nparams}):\n            s = (s * 1103515245 + 12345) & 0x7FFFFFFF\n            if s % 100 < percents[j % len(percents)]:\n                row.append(None)\n"
+    ));
+    if ints {
+        src.push_str("            elif (s >> 8) % 3 == 0:\n                row.append((s >> 12) % 7)\n");
+    }
+    src.push_str(&format!(
+        "            else:\n                row.append(((s >> 8) % 1000) / 250.0)\n        data.append(tuple(row))\n    acc = 0.0\n    for k in range({repeat}):\n        for row in data:\n            acc += fn(*row)\n    print(acc)\n\nmain()\n"
+    ));
+    src
+}
+
+fn run(src: &str, config: &JitConfig) -> (String, JitReport) {
+    let (out, res, report) = pylite::run_capture_with(src, "variant.py", &[], config);
+    if let Err(e) = res {
+        panic!("failed ({config:?}): {e}\n{src}");
+    }
+    (out, report)
+}
+
+fn params(spec: &str) -> JitConfig {
+    JitConfig::with_params(Params::parse(spec).expect("params"))
+}
+
+/// Same output with the JIT off and on (merging on and off, several thresholds);
+/// returns the report of the default run with merging on.
+fn same_output(src: &str) -> JitReport {
+    let (want, _) = run(src, &JitConfig::off());
+    let (got, merged) = run(src, &JitConfig::with_params(Params::default()));
+    assert_eq!(got, want, "JIT (defaults) differs from the interpreter:\n{src}");
+    for spec in [
+        "merge=off",
+        "threshold=2,bridge_threshold=2,merge_samples=1",
+        "threshold=5,bridge_threshold=1,merge_samples=8,merge_bridges=1",
+        "threshold=13,bridge_threshold=4,branchless=off",
+        "threshold=3,bridge_threshold=3,region_cap=2",
+    ] {
+        let (got, _) = run(src, &params(spec));
+        assert_eq!(got, want, "JIT ({spec}) differs from the interpreter:\n{src}");
+    }
+    merged
+}
+
+#[test]
+fn the_talks_program_merges() {
+    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("programs/data_driven.py");
+    let src = std::fs::read_to_string(&path).expect("source");
+    let strip = |s: &str| {
+        s.lines()
+            .filter(|l| !l.ends_with(" secs"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let args = ["3000", "2"];
+    let (want, res, _) = pylite::run_capture_with(&src, "data_driven.py", &args, &JitConfig::off());
+    res.expect("interpreted");
+    for spec in [
+        "merge=on",
+        "merge=off",
+        "threshold=2,bridge_threshold=2,merge_samples=1",
+    ] {
+        let (got, res, report) = pylite::run_capture_with(&src, "data_driven.py", &args, &params(spec));
+        res.expect("with the JIT");
+        assert_eq!(strip(&got), strip(&want), "{spec}");
+        if spec == "merge=on" {
+            assert!(report.regions >= 1, "{report:?}");
+        }
+    }
+}
+
+#[test]
+fn a_few_optional_arguments_merge_into_one_region() {
+    let report = same_output(&variant(3, &[50], false, 3000, 2));
+    assert!(report.regions >= 1 && report.loops >= 1, "{report:?}");
+}
+
+#[test]
+fn twelve_parameters() {
+    same_output(&variant(12, &[50], false, 1500, 2));
+}
+
+#[test]
+fn skewed_probabilities() {
+    // Some arguments None 90% of the time, some 10%, some never.
+    same_output(&variant(9, &[90, 10, 0, 50], false, 2000, 2));
+}
+
+#[test]
+fn ints_on_some_rows_and_floats_on_others() {
+    // An int path and a float path never merge; the output must still be exact.
+    same_output(&variant(6, &[40], true, 2000, 2));
+}

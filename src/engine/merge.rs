@@ -1,0 +1,389 @@
+//! # Trace merging in the engine: trees, the merge decision, regions
+//!
+//! Every compiled loop keeps its **tree**: the root's recording (with its merge points)
+//! and the arms merged into it so far. Native code counts the loop's iterations (one
+//! increment at the loop header, [`count_iterations`]); the engine counts each
+//! recorded guard's exits (by snapshot *origin*, so a peeled guard's two copies count
+//! as one). When an exit of the loop unit gets hot, [`Engine::merge_decision`] decides:
+//!
+//! ```text
+//!   merge=off, the guard cannot branch, it was refused before,
+//!   or the region would pass region_cap × the root's size     → a plain bridge
+//!   iterations < merge_samples                                 → wait (decide later)
+//!   merge_low% ≤ exits(guard) / iterations ≤ merge_high%,
+//!   or the loop already has merge_bridges plain bridges        → an arm
+//!   otherwise (a rare exit: loop end, overflow, a type change) → a plain bridge
+//! ```
+//!
+//! An arm is recorded like a bridge, but stops at the first merge point its parent
+//! passes later with a fitting state ([`MergeTarget`]s from [`Tree::merge_targets`]);
+//! it may also reach the loop header. Then the root and all its arms are re-formed into
+//! one region ([`leones_opt::region`]), optimized, compiled with the profile's weights
+//! on its branches, and installed in place of the loop unit: the old unit and every
+//! bridge of this loop are removed (their paths are in the region now, or will be
+//! recorded again if still hot). If formation or compilation fails, the arm is
+//! dropped, its guard is remembered as refused, and its exit becomes a plain bridge
+//! next time.
+
+use super::*;
+use leones_ir::JumpTarget;
+use leones_opt::region::{form_region, Arm};
+use leones_tracer::{MergeTarget, Recorded};
+
+/// What to record from a hot exit.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum MergeDecision {
+    Bridge,
+    Arm,
+    Wait,
+    /// The guard already has a pending arm: form the region now.
+    Reform,
+}
+
+/// One merged arm of a tree.
+pub(super) struct ArmRec {
+    rec: Recorded,
+    parent: usize,
+    guard: u32,
+}
+
+/// A compiled loop's root recording, its arms and its profile.
+pub(super) struct Tree {
+    root: Recorded,
+    /// Arms in recording order; the first `merged` are in the installed region, the
+    /// rest are pending (see [`Engine::finish_arm`]).
+    arms: Vec<ArmRec>,
+    merged: usize,
+    /// Snapshot origin of the installed unit's guards → (piece, guard ordinal).
+    pub(super) origins: Vec<(usize, u32)>,
+    /// Native iterations past the loop header (compiled code increments it).
+    pub(super) iterations: Box<AtomicU64>,
+    /// Exits per recorded guard.
+    exits: HashMap<(usize, u32), u64>,
+    /// Guards whose arm could not be merged: they get plain bridges.
+    refused: HashSet<(usize, u32)>,
+    /// Plain bridges attached to the current unit.
+    pub(super) bridges: u32,
+    /// Native entries of the loop (each runs at least the preamble's iteration).
+    pub(super) entries: u64,
+}
+
+impl Tree {
+    pub(super) fn new(root: Recorded) -> Tree {
+        let n = root.trace.guards().len() as u32;
+        Tree {
+            root,
+            arms: Vec::new(),
+            merged: 0,
+            origins: (0..n).map(|g| (0, g)).collect(),
+            iterations: Box::new(AtomicU64::new(0)),
+            exits: HashMap::new(),
+            refused: HashSet::new(),
+            bridges: 0,
+            entries: 0,
+        }
+    }
+
+    fn piece(&self, p: usize) -> &Recorded {
+        if p == 0 {
+            &self.root
+        } else {
+            &self.arms[p - 1].rec
+        }
+    }
+
+    fn iterations(&self) -> u64 {
+        self.iterations.load(Ordering::Relaxed) + self.entries
+    }
+
+    /// Recorded size of the region (instructions of the root and its arms).
+    fn size(&self) -> usize {
+        self.root.trace.inst_count() + self.arms.iter().map(|a| a.rec.trace.inst_count()).sum::<usize>()
+    }
+
+    /// The merge points an arm from guard `guard` of piece `p` may rejoin: the piece's
+    /// merge points after the guard, then (if the piece is an arm) its parent's from
+    /// where it rejoins on, and so on up to the root.
+    pub(super) fn merge_targets(&self, mut p: usize, guard: u32) -> Vec<MergeTarget> {
+        let mut out = Vec::new();
+        let mut from = Position::AfterGuard(guard);
+        loop {
+            let rec = self.piece(p);
+            let (mut g, mut m) = (0u32, 0usize);
+            let mut on = false;
+            for inst in &rec.trace.blocks[0].insts {
+                match inst.op {
+                    Op::Guard(..) => {
+                        if from == Position::AfterGuard(g) {
+                            on = true;
+                        }
+                        g += 1;
+                    }
+                    Op::MergePoint(_) => {
+                        if from == Position::AtMerge(m) {
+                            on = true;
+                        }
+                        if on {
+                            if let Some(info) = rec.merge_points.get(m) {
+                                out.push(MergeTarget {
+                                    name: format!("{}__m{m}", rec.trace.name),
+                                    location: info.location,
+                                    shape: info.shape.clone(),
+                                });
+                            }
+                        }
+                        m += 1;
+                    }
+                    _ => {}
+                }
+            }
+            // Where does this piece rejoin its parent?
+            let Some(name) = rec.rejoined.as_deref() else { break };
+            let Some((piece_name, point)) = name.rsplit_once("__m") else {
+                break;
+            };
+            let (Some(q), Ok(point)) = (
+                (0..=self.arms.len()).find(|&q| self.piece(q).trace.name == piece_name),
+                point.parse(),
+            ) else {
+                break;
+            };
+            p = q;
+            from = Position::AtMerge(point);
+        }
+        out
+    }
+}
+
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Position {
+    AfterGuard(u32),
+    AtMerge(usize),
+}
+
+/// Prepends `*counter += 1` to the loop header of `trace` (the block its back edges
+/// jump to), so the engine knows how many iterations native code ran.
+pub(super) fn count_iterations(trace: &mut Trace, counter: u64) {
+    let header = trace.blocks.iter().find_map(|b| match b.insts.last().map(|i| &i.op) {
+        Some(Op::Jump(JumpTarget::Block(h), _)) => Some(h.index()),
+        _ => None,
+    });
+    if let Some(h) = header {
+        super::adapt::prepend_counter(trace, h, counter);
+    }
+}
+
+/// Whether a guard of this kind can become a branch (see `leones_opt::region`).
+fn can_branch(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::Guard(
+            GuardKind::True(_)
+                | GuardKind::False(_)
+                | GuardKind::Value(..)
+                | GuardKind::NonNull(_)
+                | GuardKind::IsNull(_),
+            _
+        )
+    )
+}
+
+impl Engine {
+    /// Counts an exit of loop unit `left` (the installed unit of `root`) at the guard
+    /// with snapshot origin `origin`; returns the recorded guard it stands for.
+    pub(super) fn count_tree_exit(&mut self, root: Location, left: BUnit, origin: Option<u32>) -> Option<(usize, u32)> {
+        if self.loops.get(&root).map(|l| l.unit) != Some(left) {
+            return None;
+        }
+        let tree = self.trees.get_mut(&root)?;
+        let key = *tree.origins.get(origin? as usize)?;
+        *tree.exits.entry(key).or_insert(0) += 1;
+        Some(key)
+    }
+
+    /// What to record from the hot exit of recorded guard `key` of `root`'s tree.
+    pub(super) fn merge_decision(&self, root: Location, key: (usize, u32)) -> MergeDecision {
+        let p = &self.params;
+        let Some(tree) = self.trees.get(&root) else {
+            return MergeDecision::Bridge;
+        };
+        let guard_op = tree.piece(key.0).trace.guards().get(key.1 as usize).map(|g| {
+            let t = &tree.piece(key.0).trace;
+            t.blocks[g.block.index()].insts[g.inst].op.clone()
+        });
+        let capped = tree.size() as u64 >= u64::from(p.region_cap) * tree.root.trace.inst_count() as u64;
+        if p.merge == 0 || tree.refused.contains(&key) || !guard_op.is_some_and(|op| can_branch(&op)) || capped {
+            return MergeDecision::Bridge;
+        }
+        if tree.arms[tree.merged..].iter().any(|a| (a.parent, a.guard) == key) {
+            return MergeDecision::Reform;
+        }
+        let iters = tree.iterations();
+        if iters < u64::from(p.merge_samples) {
+            return MergeDecision::Wait;
+        }
+        let exits = tree.exits.get(&key).copied().unwrap_or(0);
+        let percent = exits.saturating_mul(100) / iters.max(1);
+        let data_driven = (u64::from(p.merge_low)..=u64::from(p.merge_high)).contains(&percent);
+        // A tree that already merged arms is data-driven: its other hot exits join the
+        // region too (as plain bridges they would be retired at every re-forming).
+        if data_driven || tree.bridges >= p.merge_bridges || !tree.arms.is_empty() {
+            MergeDecision::Arm
+        } else {
+            MergeDecision::Bridge
+        }
+    }
+
+    /// Starts recording an arm of `root`'s tree from the exit of `key` (unit `left`,
+    /// guard `guard`), entering with `entry`.
+    pub(super) fn start_arm(
+        &mut self,
+        root: Location,
+        left: BUnit,
+        guard: GuardId,
+        key: (usize, u32),
+        entry: leones_tracer::Shape,
+    ) -> bool {
+        let (Some(tree), Some(lp)) = (self.trees.get(&root), self.loops.get(&root)) else {
+            return false;
+        };
+        let merges = tree.merge_targets(key.0, key.1);
+        // What the arm may assume on entry comes from the *recorded* guard's snapshot
+        // (what region formation maps the arm's entry to), not from the optimized
+        // exit's: the optimizer may have proved constants there that only hold on the
+        // path of the unit that exited, not in the region the arm will join.
+        let recorded = tree.piece(key.0).trace.guards().get(key.1 as usize).map(|g| {
+            let t = &tree.piece(key.0).trace;
+            t.snapshot(g.snapshot).clone()
+        });
+        let name = format!("{}_arm{}", tree.root.trace.name, tree.arms.len() + 1);
+        match Recorder::start_arm(&self.registry, &self.params, entry, &lp.target, name, merges) {
+            Ok(mut r) => {
+                if let Some(s) = &recorded {
+                    let _ = r.assume_snapshot_facts(s);
+                }
+                self.recording = Some((
+                    r,
+                    Mode::Arm {
+                        parent: left,
+                        guard,
+                        root,
+                        key,
+                    },
+                ));
+                true
+            }
+            Err(why) => {
+                self.hot.bridge_aborted(UnitId(left.0.into()), guard, &why);
+                false
+            }
+        }
+    }
+
+    /// An arm closed: it joins the tree's pending arms. The region is re-formed when
+    /// the pending arms are at least as many as the merged ones (so a tree of n arms
+    /// is compiled O(log n) times, not n), or when a guard with a pending arm gets hot
+    /// again ([`MergeDecision::Reform`]).
+    pub(super) fn finish_arm(
+        &mut self,
+        parent: BUnit,
+        guard: GuardId,
+        root: Location,
+        key: (usize, u32),
+        done: Recorded,
+    ) {
+        self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
+        if self.log.trace {
+            let text = leones_ir::print(&done.trace);
+            self.emit_log(&format!("; arm from piece {} guard {}\n{text}", key.0, key.1));
+        }
+        let Some(tree) = self.trees.get_mut(&root) else { return };
+        tree.arms.push(ArmRec {
+            rec: done,
+            parent: key.0,
+            guard: key.1,
+        });
+        if tree.arms.len() - tree.merged >= tree.merged.max(1) {
+            self.reform(root);
+        }
+    }
+
+    /// Forms `root`'s region from the root and every arm (dropping, as refused, the
+    /// latest pending arms until it forms), compiles it and installs it in place of the
+    /// loop's unit and bridges.
+    pub(super) fn reform(&mut self, root: Location) {
+        let region = loop {
+            let Some(tree) = self.trees.get_mut(&root) else { return };
+            if tree.arms.len() == tree.merged {
+                return;
+            }
+            let iters = tree.iterations();
+            let weights = |k: &(usize, u32)| {
+                let ran = tree.exits.get(k).copied().unwrap_or(0);
+                let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
+                Some((clamp(ran), clamp(iters.saturating_sub(ran))))
+            };
+            let arms: Vec<Arm> = tree
+                .arms
+                .iter()
+                .map(|a| Arm {
+                    trace: &a.rec.trace,
+                    parent: a.parent,
+                    guard: a.guard,
+                    weights: weights(&(a.parent, a.guard)),
+                })
+                .collect();
+            match form_region(&tree.root.trace, &arms) {
+                Ok(r) => break r,
+                Err(e) => {
+                    let refused = tree.arms.pop().expect("a pending arm");
+                    tree.refused.insert((refused.parent, refused.guard));
+                    self.stats.arms_refused += 1;
+                    if self.log.any() {
+                        self.emit_log(&format!("; arm refused, its exit gets a plain bridge: {e}"));
+                    }
+                }
+            }
+        };
+        let name = region.trace.name.clone();
+        match self.compile(region.trace, root, UnitKind::Loop, &[]) {
+            Ok(unit) => {
+                let old = self.loops.get(&root).map(|l| l.unit);
+                if let Some(lp) = self.loops.get_mut(&root) {
+                    lp.unit = unit;
+                    lp.target.name = name;
+                }
+                let tree = self.trees.get_mut(&root).expect("present");
+                tree.origins = region.origins;
+                tree.bridges = 0;
+                self.stats.regions_compiled += 1;
+                self.stats.arms_merged += (tree.arms.len() - tree.merged) as u64;
+                tree.merged = tree.arms.len();
+                // The old loop and every bridge of this root go: the region has their
+                // paths, or they will be recorded again.
+                let stale: Vec<BUnit> = self
+                    .units
+                    .iter()
+                    .filter(|(u, m)| m.root == root && **u != unit && (Some(**u) == old || m.kind == UnitKind::Bridge))
+                    .map(|(u, _)| *u)
+                    .collect();
+                for u in stale {
+                    self.retire(u);
+                    self.stats.units_retired += 1;
+                }
+                self.no_bridge.retain(|(u, _)| self.units.contains_key(u));
+            }
+            Err(stage) => {
+                let tree = self.trees.get_mut(&root).expect("present");
+                let merged = tree.merged;
+                for a in tree.arms.drain(merged..) {
+                    tree.refused.insert((a.parent, a.guard));
+                    self.stats.arms_refused += 1;
+                }
+                if self.log.any() {
+                    self.emit_log(&format!("; region failed to compile, arms refused: {stage:?}"));
+                }
+            }
+        }
+    }
+}
