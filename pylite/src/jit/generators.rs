@@ -11,8 +11,9 @@
 //!
 //! ```text
 //! guard kind(g) == Generator; guard g.code == C; guard g.resume == (pc, SUSPENDED, n)
+//! guard_true (g.t<0> == T0) & (g.t<1> == T1) & ...   ; every slot's tag, one guard
 //! setfield g.resume, (pc, RUNNING, n)          ; the body runs: next(g) inside it raises
-//! push frame C@pc, slot i = g.t<i>/g.w<i>      ; each loaded with its tag guarded
+//! push frame C@pc, slot i = g.w<i> as type T<i>
 //!   ... the body, recorded like any inlined frame ...
 //! yield v:  setfield g.t<i>/g.w<i> for every live slot; setfield g.resume, (pc', SUSPENDED, n)
 //!           pop frame; x = v
@@ -48,6 +49,7 @@ use crate::object::*;
 use crate::value::*;
 use crate::vm::FrameKind;
 use leones_ir::interp::Val;
+use leones_ir::BinaryOp;
 use leones_tracer::{Abort, Tv};
 use std::mem::offset_of;
 
@@ -164,29 +166,38 @@ impl Rec<'_> {
         if state == GEN_DONE {
             return Ok(()); // the loop ends: the interpreter jumps to the exit
         }
-        let running = self.int(resume_word(gpc, GEN_RUNNING, n));
-        self.r.setfield(gtv, gl.resume, running)?;
         // SAFETY: VM-owned code; the generator's slots are its frame.
         let (c, slots) = unsafe { (&*code, GeneratorObj::slots(g).to_vec()) };
+        let consts = c.nlocals as usize..(c.nlocals + c.nregconsts) as usize;
+        // The slots' tags, all checked by one guard (its exit resumes at the ForIter,
+        // the generator untouched): one exit instead of one per slot keeps the code
+        // small; the object is known to be a generator of this code, so the loads are
+        // in bounds.
+        let mut same = Tv::constant(true);
+        for (i, seen) in slots.iter().enumerate().filter(|(i, _)| !consts.contains(i)) {
+            let tag = self.r.getfield(gtv, gl.values[i].tag)?;
+            let eq = self.eq_const(tag, seen.tag as i64)?;
+            same = self.bin(BinaryOp::BAnd, same, eq)?;
+        }
+        self.r.guard(same, true)?;
+        let running = self.int(resume_word(gpc, GEN_RUNNING, n));
+        self.r.setfield(gtv, gl.resume, running)?;
         let frame = self.w.frame(c).map_err(Abort::Invalid)?;
         self.r.push_frame(frame, pc as u32, &[])?;
         let depth = self.r.depth();
         self.gens.retain(|g| g.depth < depth);
         let mut loaded = vec![None; slots.len()];
-        let consts = c.nlocals as usize..(c.nlocals + c.nregconsts) as usize;
         for (i, &seen) in slots.iter().enumerate() {
             if consts.contains(&i) {
                 let k = c.consts[i - consts.start];
                 self.r.set_slot(i, const_tv(k))?;
                 continue;
             }
-            let f = gl.values[i];
-            let tag = self.r.getfield(gtv, f.tag)?;
             if seen.is_undef() {
-                self.guard_eq(tag, TAG_UNDEF as i64)?;
-                continue;
+                continue; // unbound, as the guard says: dead in the frame
             }
-            let v = self.read_value(tag, |s| s.r.getfield(gtv, f.word), seen)?;
+            let f = gl.values[i];
+            let v = self.typed_word(|s| s.r.getfield(gtv, f.word), seen)?;
             self.r.set_slot(i, v)?;
             loaded[i] = Some((v, seen.tag));
         }
