@@ -411,38 +411,35 @@ main()
 fn iterator_class_runs_compiled() {
     let (off, on) = same_output(
         r#"
-class RangeProductIter:
-    def __init__(self, a, b):
-        self.i, self.n = a
-        self.j, self.m = b
-        self.j0 = self.j
+class Countdown:
+    def __init__(self, start, step):
+        self.left = start
+        self.step = step
+        self.seen = 0
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        if self.i >= self.n:
+        if self.left <= 0:
             raise StopIteration
-        value = (self.i, self.j)
-        self.j += 1
-        if self.j >= self.m:
-            self.j = self.j0
-            self.i += 1
-        return value
+        self.seen += 1
+        v = self.left
+        self.left -= self.step
+        return v * 0.5
 
 def main():
-    c = 0
-    for m, n in RangeProductIter((1, 120), (1, 120)):
-        if (m - n) & 1:
-            c += m * n
-    it = RangeProductIter((0, 3), (0, 400))
-    for m, n in it:
-        c += n
-        if m == 1:
+    t = 0.0
+    for x in Countdown(30000, 1):
+        t += x
+    it = Countdown(900, 3)
+    for x in it:
+        t -= x
+        if x < 200:
             break
-    for m, n in it:
-        c -= n
-    print(c)
+    for x in it:
+        t += x * 2
+    print(t, it.seen)
 main()
 "#,
     );
