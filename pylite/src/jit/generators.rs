@@ -10,7 +10,7 @@
 //! the generator's body from its resume point to the next `yield`:
 //!
 //! ```text
-//! guard kind(g) == Generator; guard g.code == C; guard g.resume == (pc, SUSPENDED, n)
+//! guard_true kind(g) == Generator & g.code == C & g.resume == (pc, SUSPENDED, n)
 //! guard_true (g.t<0> == T0) & (g.t<1> == T1) & ...   ; every slot's tag, one guard
 //! setfield g.resume, (pc, RUNNING, n)          ; the body runs: next(g) inside it raises
 //! push frame C@pc, slot i = g.w<i> as type T<i>
@@ -59,6 +59,34 @@ const _: () = assert!(offset_of!(GeneratorObj, pc) == 24);
 const _: () = assert!(offset_of!(GeneratorObj, state) == 28);
 const _: () = assert!(offset_of!(GeneratorObj, nslots) == 30);
 const _: () = assert!(GEN_SLOTS_OFFSET == 32);
+// Every heap object has at least 32 bytes, so the words at 8, 16 and 24 can be read
+// from any object before its kind is known (the resume guard does).
+const _: () = {
+    use std::mem::size_of;
+    let sizes = [
+        size_of::<StrObj>(),
+        size_of::<BytesObj>(),
+        size_of::<TupleObj>(),
+        size_of::<ListObj>(),
+        size_of::<Instance>(),
+        size_of::<ClassObj>(),
+        size_of::<FunctionObj>(),
+        size_of::<BuiltinObj>(),
+        size_of::<GeneratorObj>(),
+        size_of::<ModuleObj>(),
+        size_of::<FileObj>(),
+        size_of::<PropertyObj>(),
+        size_of::<BoundMethodObj>(),
+        size_of::<RangeObj>(),
+        size_of::<RangeIterObj>(),
+        size_of::<SeqIterObj>(),
+    ];
+    let mut i = 0;
+    while i < sizes.len() {
+        assert!(sizes[i] >= 32);
+        i += 1;
+    }
+};
 
 /// The `resume` word of a generator at `pc` in `state` with `nslots` slots (the
 /// little-endian word at offset 24: `pc: u32`, `state: u8`, padding, `nslots: u16`).
@@ -160,9 +188,22 @@ impl Rec<'_> {
         if state == GEN_RUNNING {
             return Err(unsupported("a for over a running generator"));
         }
-        let gl = self.guard_generator(gtv, g)?;
-        let r = self.r.getfield(gtv, gl.resume)?;
-        self.guard_eq(r, resume_word(gpc, state, n))?;
+        // Kind, code and resume point in one guard: the three words are at offsets 8,
+        // 16 and 24, inside every pylite object (the smallest are 32 bytes), so they
+        // can be read before the object is known to be a generator.
+        let gl = self.w.generator(code).map_err(Abort::Invalid)?;
+        self.r.guard_null(gtv, false)?;
+        let mut same = Tv::constant(true);
+        for (f, want) in [
+            (gl.kind, kind_word(Kind::Generator)),
+            (gl.code, code as i64),
+            (gl.resume, resume_word(gpc, state, n)),
+        ] {
+            let w = self.r.getfield(gtv, f)?;
+            let eq = self.eq_const(w, want)?;
+            same = self.bin(BinaryOp::BAnd, same, eq)?;
+        }
+        self.r.guard(same, true)?;
         if state == GEN_DONE {
             return Ok(()); // the loop ends: the interpreter jumps to the exit
         }
