@@ -1,7 +1,8 @@
 # The pi loop with a trace blocker in its body (the talk's hic_sunt_leones()).
 #   pi_native_call: calls a native no-op (an opaque call into "C").
 #   pi_python_call: calls an empty Python function through an opaque residual call.
-# Under CPython the blockers fall back to plain Python functions.
+# Under PyPy, opaque_call is pypyjit.residual_call (the talk's trace blocker); under
+# CPython both blockers fall back to plain Python functions.
 # Usage: pi_blocker.py [DIGITS]   -- tolerance is 10**-DIGITS (default 7)
 import sys
 import time
@@ -9,11 +10,18 @@ import time
 try:
     from pylite_builtins import opaque_noop, opaque_call
 except ImportError:
+    try:
+        # PyPy: the talk's hic_sunt_leones() -- a call the JIT cannot enter.
+        from pypyjit import residual_call
+
+        def opaque_call(f):
+            return residual_call(f)
+    except ImportError:
+        def opaque_call(f):
+            return f()
+
     def opaque_noop():
         pass
-
-    def opaque_call(f):
-        return f()
 
 
 def empty():

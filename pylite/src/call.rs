@@ -13,7 +13,7 @@
 //! constants — the GC relies on no stale values being visible.
 //!
 //! Generators: calling a generator function allocates a [`GeneratorObj`] whose
-//! slot buffer *is* the frame; resuming pushes a frame whose `base` points into
+//! inline slots *are* the frame; resuming pushes a frame whose `base` points into
 //! it, so suspension is just popping the record.
 
 use crate::bytecode::Code;
@@ -108,8 +108,7 @@ impl Vm {
         if code.is_generator {
             let mut slots = vec![Value::UNDEF; nslots];
             self.bind_args(code, f, prefix, args, slots.as_mut_ptr())?;
-            let g = self.heap.alloc(GeneratorObj::new(code, slots));
-            self.heap.account(16 * nslots);
+            let g = self.heap.alloc_generator(code, &slots);
             return Ok(Called::Value(Value::obj(g)));
         }
         let base_idx = self.stack_top;
@@ -422,7 +421,7 @@ impl Vm {
         gen.state = GEN_RUNNING;
         self.frames.push(Frame {
             code: gen.code,
-            base: gen.slots.ptr,
+            base: unsafe { GeneratorObj::slots_ptr(g) },
             pc: gen.pc,
             ret_dst: 0,
             kind: FrameKind::Gen,

@@ -19,6 +19,7 @@
 //! The threshold adapts: after each collection it is twice the surviving bytes
 //! (at least `MIN_THRESHOLD`), so memory stays bounded on long runs.
 
+use crate::bytecode::Code;
 use crate::object::*;
 use crate::value::Value;
 use std::alloc::{alloc, dealloc, Layout};
@@ -70,7 +71,7 @@ fn approx_size(p: *mut Header) -> usize {
             Kind::Tuple => TUPLE_ITEMS_OFFSET + 16 * (*(p as *mut TupleObj)).len,
             Kind::List => 48 + 16 * (*(p as *mut ListObj)).items.cap,
             Kind::Instance => INSTANCE_SLOTS_OFFSET + 16 * (*(p as *mut Instance)).nslots as usize,
-            Kind::Generator => 64 + 16 * (*(p as *mut GeneratorObj)).slots.cap,
+            Kind::Generator => GEN_SLOTS_OFFSET + 16 * (*(p as *mut GeneratorObj)).nslots as usize,
             Kind::Class | Kind::Module => 256,
             _ => 48,
         }
@@ -123,6 +124,22 @@ impl Heap {
             p.write(TupleObj::header(items.len()));
             let first = (p as *mut u8).add(TUPLE_ITEMS_OFFSET) as *mut Value;
             std::ptr::copy_nonoverlapping(items.as_ptr(), first, items.len());
+        }
+        self.register(p as *mut Header, layout.size());
+        p
+    }
+    /// Allocates a suspended generator running `code`, its frame slots `slots`.
+    pub fn alloc_generator(&mut self, code: *const Code, slots: &[Value]) -> *mut GeneratorObj {
+        let n = u16::try_from(slots.len()).expect("a frame has at most 65535 slots");
+        let layout = inline_layout(GEN_SLOTS_OFFSET, slots.len());
+        // SAFETY: non-zero size; the header and every slot are written before use.
+        let p = unsafe { alloc(layout) } as *mut GeneratorObj;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        unsafe {
+            p.write(GeneratorObj::header(code, n));
+            std::ptr::copy_nonoverlapping(slots.as_ptr(), GeneratorObj::slots_ptr(p), slots.len());
         }
         self.register(p as *mut Header, layout.size());
         p
@@ -228,7 +245,7 @@ impl Heap {
                     self.mark_all(&vals);
                 }
                 Kind::Function => self.mark_all((*(p as *mut FunctionObj)).defaults.as_slice()),
-                Kind::Generator => self.mark_all((*(p as *mut GeneratorObj)).slots.as_slice()),
+                Kind::Generator => self.mark_all(GeneratorObj::slots(p as *mut GeneratorObj)),
                 Kind::Module => {
                     let vals: Vec<Value> = (*(p as *mut ModuleObj)).attrs.iter().map(|a| a.1).collect();
                     self.mark_all(&vals);
@@ -273,7 +290,10 @@ unsafe fn free_object(p: *mut Header) {
         Kind::Class => free_box!(ClassObj),
         Kind::Function => free_box!(FunctionObj),
         Kind::Builtin => free_box!(BuiltinObj),
-        Kind::Generator => free_box!(GeneratorObj),
+        Kind::Generator => dealloc(
+            p as *mut u8,
+            inline_layout(GEN_SLOTS_OFFSET, (*(p as *mut GeneratorObj)).nslots as usize),
+        ),
         Kind::Module => free_box!(ModuleObj),
         Kind::File => free_box!(FileObj),
         Kind::Property => free_box!(PropertyObj),

@@ -426,7 +426,7 @@ impl Vm {
                                         (*g).state = GEN_RUNNING;
                                         self.frames.push(Frame {
                                             code: (*g).code,
-                                            base: (*g).slots.ptr,
+                                            base: GeneratorObj::slots_ptr(g),
                                             pc: (*g).pc,
                                             ret_dst: dst,
                                             kind: FrameKind::Gen,

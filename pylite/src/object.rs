@@ -18,8 +18,10 @@
 //! * [`ListObj`]: header, then a [`RawBuf`] `{ptr, len, cap}` at 16:
 //!   item `i` is at `*(ptr + 16*i)`.
 //! * [`StrObj`]/[`BytesObj`]: header, then a `RawBuf<u8>` at 16 (UTF-8 for str).
-//! * [`GeneratorObj`]: header, `code` at 16, `pc: u32` at 24, `state` at 28, then
-//!   its frame's slots as a `RawBuf<Value>` at 32: a generator *is* its frame.
+//! * [`GeneratorObj`]: header, `code` at 16, `pc: u32` at 24, `state` at 28,
+//!   `nslots: u16` at 30, then its frame's `nslots` slots inline from offset 32 (like
+//!   an instance's): a generator *is* its frame, and a JIT can describe it as one
+//!   fixed layout per code object.
 //!
 //! Invariant for every accessor here: a reference derived from a `Value` is only
 //! used until the next GC safepoint (the collector runs nowhere else), and the
@@ -258,27 +260,47 @@ pub struct BuiltinObj {
 pub const GEN_SUSPENDED: u8 = 0;
 pub const GEN_RUNNING: u8 = 1;
 pub const GEN_DONE: u8 = 2;
-/// A generator: its code, resume pc, state, and its own frame slots.
+/// A generator: its code, resume pc, state, and its own frame's `nslots` slots, stored
+/// inline after the struct (offset [`GEN_SLOTS_OFFSET`]).
 #[repr(C)]
 pub struct GeneratorObj {
     pub h: Header,
     pub code: *const Code,
     pub pc: u32,
     pub state: u8,
-    _pad: [u8; 3],
-    pub slots: RawBuf<Value>,
+    _pad: u8,
+    pub nslots: u16,
 }
+/// Byte offset of a generator's first frame slot.
+pub const GEN_SLOTS_OFFSET: usize = std::mem::size_of::<GeneratorObj>();
+
 impl GeneratorObj {
-    /// A suspended generator at pc 0 with the given frame slots.
-    pub fn new(code: *const Code, slots: Vec<Value>) -> Self {
+    /// The fixed part of a suspended generator at pc 0 (the caller allocates room for
+    /// `nslots` slots and writes them).
+    pub fn header(code: *const Code, nslots: u16) -> Self {
         GeneratorObj {
             h: Header::new(Kind::Generator),
             code,
             pc: 0,
             state: GEN_SUSPENDED,
-            _pad: [0; 3],
-            slots: RawBuf::from_vec(slots),
+            _pad: 0,
+            nslots,
         }
+    }
+    /// The frame slots of the generator at `this` (the base of its frame when it runs).
+    ///
+    /// # Safety
+    /// `this` is a live generator.
+    #[inline(always)]
+    pub unsafe fn slots_ptr(this: *mut GeneratorObj) -> *mut Value {
+        (this as *mut u8).add(GEN_SLOTS_OFFSET) as *mut Value
+    }
+    /// The frame slots of the generator at `this`.
+    ///
+    /// # Safety
+    /// `this` is a live generator.
+    pub unsafe fn slots<'a>(this: *mut GeneratorObj) -> &'a [Value] {
+        std::slice::from_raw_parts(Self::slots_ptr(this), (*this).nslots as usize)
     }
 }
 /// A built-in module.

@@ -257,3 +257,191 @@ main()
 "#,
     );
 }
+
+#[test]
+fn generator_loop_runs_compiled() {
+    let (off, on) = same_output(
+        r#"
+def range_product(a, b):
+    for i in range(*a):
+        for j in range(*b):
+            yield i, j
+
+def count(n):
+    c = 0
+    for m, k in range_product((1, n), (1, n)):
+        if (m - k) & 1:
+            c += m * k
+    return c
+
+print(count(150))
+"#,
+    );
+    jit_ran(&off, &on);
+}
+
+#[test]
+fn generators_created_and_finished_inside_the_loop() {
+    let (off, on) = same_output(
+        r#"
+def upto(n, step=1):
+    i = 0
+    while i < n:
+        yield i
+        i += step
+    return
+
+def main():
+    s = 0
+    for k in range(3000):
+        for x in upto(k % 5):
+            s += x * k
+        g = upto(3)
+        for y in g:
+            s -= y
+        for y in g:
+            s += 1000
+    print(s)
+main()
+"#,
+    );
+    jit_ran(&off, &on);
+}
+
+#[test]
+fn generator_escapes_into_a_list_and_is_resumed_from_two_loops() {
+    same_output(
+        r#"
+def counter(start, kind):
+    n = start
+    while True:
+        if kind == 1:
+            yield n * 0.5
+        else:
+            yield n
+        n += 1
+
+def main():
+    gens = [counter(0, 0), counter(100, 1), counter(7, 0)]
+    total = 0
+    for rnd in range(40):
+        for g in gens:
+            i = 0
+            for v in g:
+                total += v
+                i += 1
+                if i == rnd % 7 + 1:
+                    break
+        k = 0
+        for v in gens[rnd % 3]:
+            total -= v
+            k += 1
+            if k > 20:
+                break
+    print(total)
+main()
+"#,
+    );
+}
+
+#[test]
+fn generator_abandoned_halfway() {
+    same_output(
+        r#"
+def squares(n):
+    for i in range(n):
+        yield i * i
+    print("finished", n)
+
+def main():
+    s = 0
+    for k in range(200):
+        for v in squares(1000):
+            s += v
+            if v > k * 40:
+                break
+    g = squares(5000)
+    for v in g:
+        if v > 1000000:
+            break
+    left = 0
+    for v in g:
+        left += 1
+    print(s, left)
+main()
+"#,
+    );
+}
+
+#[test]
+fn generator_slots_change_type_and_generators_misbehave() {
+    same_output(
+        r#"
+def mixed(n):
+    x = 0
+    for i in range(n):
+        if i == n - 3:
+            x = 1.5
+        if i == n - 2:
+            x = None
+        yield x
+        if x is not None:
+            x = x + 1
+
+def selfish():
+    yield 1
+    yield next(me)
+
+def main():
+    t = 0
+    for v in mixed(500):
+        if v is not None:
+            t += v
+    print(t)
+    global me
+    me = selfish()
+    for v in me:
+        print(v)
+main()
+"#,
+    );
+}
+
+#[test]
+fn iterator_class_runs_compiled() {
+    let (off, on) = same_output(
+        r#"
+class Countdown:
+    def __init__(self, start, step):
+        self.left = start
+        self.step = step
+        self.seen = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.left <= 0:
+            raise StopIteration
+        self.seen += 1
+        v = self.left
+        self.left -= self.step
+        return v * 0.5
+
+def main():
+    t = 0.0
+    for x in Countdown(30000, 1):
+        t += x
+    it = Countdown(900, 3)
+    for x in it:
+        t -= x
+        if x < 200:
+            break
+    for x in it:
+        t += x * 2
+    print(t, it.seen)
+main()
+"#,
+    );
+    jit_ran(&off, &on);
+}

@@ -119,3 +119,35 @@ fn ints_on_some_rows_and_floats_on_others() {
     // An int path and a float path never merge; the output must still be exact.
     same_output(&variant(6, &[40], true, 2000, 2));
 }
+
+/// Not a test: prints each variant's compiled units and time with merging on and off
+/// and interpreted (`cargo test --release -p pylite --test jit_merge -- --ignored
+/// --nocapture`), for the closing note.
+#[test]
+#[ignore]
+fn report_variants() {
+    let cases = [
+        ("3 params, 50% None", variant(3, &[50], false, 20000, 20)),
+        ("12 params, 50% None", variant(12, &[50], false, 20000, 20)),
+        ("9 params, 90/10/0/50% None", variant(9, &[90, 10, 0, 50], false, 20000, 20)),
+        ("6 params, ints and floats", variant(6, &[40], true, 20000, 20)),
+    ];
+    for (name, src) in cases {
+        for (label, config) in [
+            ("interp", JitConfig::off()),
+            ("merge=on", params("merge=on")),
+            ("merge=off", params("merge=off")),
+        ] {
+            let t0 = std::time::Instant::now();
+            let (_, r) = run(&src, &config);
+            eprintln!(
+                "{name:28} {label:9} {:7.3} s  loops {} bridges {} regions {} exits {}",
+                t0.elapsed().as_secs_f64(),
+                r.loops,
+                r.bridges,
+                r.regions,
+                r.exits
+            );
+        }
+    }
+}

@@ -197,5 +197,6 @@ fn instruction_is_eight_bytes_and_value_layout() {
     assert_eq!(std::mem::offset_of!(pylite::object::ListObj, items), 16);
     assert_eq!(std::mem::offset_of!(pylite::rawbuf::RawBuf<pylite::Value>, ptr), 0);
     assert_eq!(std::mem::offset_of!(pylite::rawbuf::RawBuf<pylite::Value>, len), 8);
-    assert_eq!(std::mem::offset_of!(pylite::object::GeneratorObj, slots), 32);
+    assert_eq!(std::mem::offset_of!(pylite::object::GeneratorObj, nslots), 30);
+    assert_eq!(pylite::object::GEN_SLOTS_OFFSET, 32);
 }

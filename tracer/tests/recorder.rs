@@ -364,3 +364,39 @@ fn bridge_ends_in_a_jump_to_its_loop() {
         vec![Some(Val::I64(hi)), Some(Val::I64(hn)), Some(Val::I64(hs))]
     );
 }
+
+#[test]
+fn a_bridge_that_returns_out_of_its_entry_frame_can_inline_again() {
+    // A bridge starting two frames deep (an exit inside an inlined call) returns from
+    // the callee, reads the caller's slot on the way, then inlines calls again: its
+    // inlining depth counts from the frames left, not from the entry's.
+    let reg = Registry::new();
+    let main = reg.frame("main", 0x10, 2).unwrap();
+    let callee = reg.frame("callee", 0x20, 1).unwrap();
+    let target = LoopTarget {
+        name: "loop0".into(),
+        location: HEADER,
+        shape: Shape::single(ShapeFrame::of(main, 0, &[Some(Val::I64(0)), Some(Val::I64(0))])),
+    };
+    let entry = Shape {
+        frames: vec![
+            ShapeFrame::of(main, 3, &[Some(Val::I64(0)), Some(Val::I64(0))]),
+            ShapeFrame::of(callee, 1, &[Some(Val::I64(0))]),
+        ],
+    };
+    let p = Params {
+        inline_depth: 2,
+        ..params()
+    };
+    let mut r = Recorder::start_bridge(&reg, &p, entry, &target).unwrap();
+    let caller_x = r.frame_slot(0, 0).unwrap();
+    assert_eq!(r.slots().unwrap().len(), 1);
+    r.pop_frame().unwrap();
+    for _ in 0..2 {
+        r.push_frame(callee, 3, &[caller_x]).unwrap();
+    }
+    assert!(matches!(
+        r.push_frame(callee, 3, &[]),
+        Err(Abort::InlineTooDeep { limit: 2 })
+    ));
+}

@@ -8,6 +8,8 @@
 //! the value the location already holds is dropped, and a store overwritten by a later
 //! store to the same location with nothing in between that could observe it (a load
 //! of that field, a guard — exits see the heap —, a call, the block's end) is removed.
+//! A value a passed `guard_value` pinned to a constant is that constant here, so
+//! storing the constant back where the value was loaded from is such a store.
 //!
 //! **Invalidation.** A store to `(o, F)` forgets `(x, F)` for every `x` that may be
 //! `o` (two different `new` results are never the same object) and nothing about
@@ -30,6 +32,17 @@
 //! load is replaced by the preamble's. Pending stores never cross a block boundary
 //! (every terminator observes them), so dead-store elimination stays block-local.
 //!
+//! **Fields carried around the loop.** A field the loop body both reads and writes,
+//! of one loop-invariant object — every store to that field in the body is to that
+//! same object, and no call in it may write the field — is carried in a register: the
+//! loop block gets a parameter holding the field's value, the preamble's `goto`
+//! passes what the preamble knew it to be and the back edge what the body last stored.
+//! The body's loads become the parameter; the stores stay (the object is real: calls
+//! and exits see it). A parameter whose two incoming values are the same is that
+//! value. This is what keeps the state of an object the loop updates in place — a
+//! generator's resume point and locals, an iterator's index — in registers
+//! (PyPy gets the same from its short preamble).
+//!
 //! **Example.**
 //! ```text
 //! setfield v0, P.x, v1                setfield v0, P.x, v1
@@ -47,7 +60,7 @@
 use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
-use leones_ir::{ArrayId, Const, EffectInfo, FieldId, Inst, MemType, Op, Trace, Value};
+use leones_ir::{ArrayId, Const, EffectInfo, FieldId, GuardKind, Inst, MemType, Op, Trace, Value};
 use std::collections::{HashMap, HashSet};
 
 pub struct HeapCache;
@@ -59,6 +72,9 @@ struct Known {
     items: HashMap<(Value, ArrayId, Value), Value>,
     lens: HashMap<(Value, ArrayId), Value>,
     raw: HashMap<(Value, i64, MemType), Value>,
+    /// Values a passed `guard_value` pinned to a constant (facts about SSA values, so
+    /// no store or call kills them; they follow the blocks like the rest).
+    pinned: HashMap<Value, Const>,
 }
 
 impl Known {
@@ -100,7 +116,8 @@ impl Walk {
         a == b || !(self.fresh.contains(&a) && self.fresh.contains(&b))
     }
     fn same_value(&self, a: Value, b: Value) -> bool {
-        a == b || matches!((self.consts.get(&a), self.consts.get(&b)), (Some(x), Some(y)) if x == y)
+        let k = |v: Value| self.consts.get(&v).or_else(|| self.known.pinned.get(&v));
+        a == b || matches!((k(a), k(b)), (Some(x), Some(y)) if x == y)
     }
     fn distinct_index(&self, i: Value, j: Value) -> bool {
         matches!((self.consts.get(&i), self.consts.get(&j)), (Some(x), Some(y)) if x != y)
@@ -189,6 +206,10 @@ impl Walk {
                 let e = t.call(c).effects.clone();
                 self.known.kill_effects(t, &e);
             }
+            Op::Guard(GuardKind::Value(x, k), _) => {
+                self.pending.clear();
+                self.known.pinned.insert(x, k);
+            }
             Op::Guard(..) | Op::Jump(..) | Op::Goto(_) | Op::Br { .. } | Op::Finish(_) => self.pending.clear(),
             _ => {}
         }
@@ -251,6 +272,7 @@ impl Walk {
         keep(t, &mut k.items, &other.items, &mut agree);
         keep(t, &mut k.lens, &other.lens, &mut agree);
         keep(t, &mut k.raw, &other.raw, &mut agree);
+        k.pinned.retain(|v, c| other.pinned.get(v) == Some(c));
     }
 }
 
@@ -270,7 +292,15 @@ impl Pass for HeapCache {
         };
         let mut ends: Vec<Known> = Vec::with_capacity(t.blocks.len());
         for b in 0..t.blocks.len() {
+            let mut carried = Vec::new();
+            if let Some((p, true)) = cfg.single_entry(b) {
+                // The peeled loop: one way in, one back edge, from itself.
+                carried = carry_fields(t, &w.subst, &ends[p], p, b);
+            }
             w.known = w.entry_facts(t, &cfg, b, &ends);
+            for c in &carried {
+                w.known.fields.insert((c.obj, c.field), c.param);
+            }
             w.pending.clear();
             let insts = std::mem::take(&mut t.blocks[b].insts);
             let mut out: Vec<Option<Inst>> = Vec::with_capacity(insts.len());
@@ -289,9 +319,131 @@ impl Pass for HeapCache {
                 out[i] = None;
             }
             t.blocks[b].insts = out.into_iter().flatten().collect();
+            close_carried(t, &mut w, b, &carried);
             ends.push(std::mem::take(&mut w.known));
         }
         w.pool.flush(t);
         w.subst.apply(t);
+    }
+}
+
+/// A field carried around a loop in a block parameter (see the module docs).
+struct Carried {
+    obj: Value,
+    field: FieldId,
+    param: Value,
+    /// What the preamble's `goto` passes.
+    entry: Value,
+}
+
+/// The fields the self-looping block `b` (entered from `pred` only) carries in new
+/// parameters, given `known`, the facts at the end of `pred`. The parameters and the
+/// `goto`'s arguments are added here; the back edge's in [`close_carried`].
+fn carry_fields(t: &mut Trace, subst: &Subst, known: &Known, pred: usize, b: usize) -> Vec<Carried> {
+    let goto_ok = matches!(t.blocks[pred].insts.last().map(|i| &i.op), Some(Op::Goto(c)) if c.block.index() == b);
+    let jump_ok = matches!(
+        t.blocks[b].insts.last().map(|i| &i.op),
+        Some(Op::Jump(leones_ir::JumpTarget::Block(j), _)) if j.index() == b
+    );
+    if !goto_ok || !jump_ok {
+        return Vec::new();
+    }
+    // Per field: the one object the body stores it into (None: several, or a call may
+    // write it), and the objects the body loads it from.
+    let mut stored: HashMap<FieldId, Option<Value>> = HashMap::new();
+    let mut loaded: HashSet<(Value, FieldId)> = HashSet::new();
+    let resolve = |v: Value| subst.get(v);
+    for inst in &t.blocks[b].insts {
+        match &inst.op {
+            Op::SetField(o, f, _) => {
+                let o = resolve(*o);
+                let e = stored.entry(*f).or_insert(Some(o));
+                if *e != Some(o) {
+                    *e = None;
+                }
+            }
+            Op::GetField(o, f) => {
+                loaded.insert((resolve(*o), *f));
+            }
+            Op::Call(c, _) => {
+                let e = &t.call(*c).effects;
+                for f in (0..t.fields.len()).map(FieldId::new).filter(|f| e.writes.has_field(*f)) {
+                    stored.insert(f, None);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut carried: Vec<Carried> = known
+        .fields
+        .iter()
+        .filter(|((o, f), _)| !t.field(*f).immutable && stored.get(f) == Some(&Some(*o)) && loaded.contains(&(*o, *f)))
+        .map(|(&(obj, field), &entry)| Carried {
+            obj,
+            field,
+            param: entry,
+            entry,
+        })
+        .collect();
+    carried.sort_by_key(|c| (c.obj, c.field));
+    for c in &mut carried {
+        c.param = t.new_value(t.field(c.field).ty);
+        t.blocks[b].params.push(c.param);
+        if let Some(Op::Goto(call)) = t.blocks[pred].insts.last_mut().map(|i| &mut i.op) {
+            call.args.push(c.entry);
+        }
+    }
+    carried
+}
+
+/// Adds the back edge's arguments for the fields block `b` carries (what the body
+/// last stored); a parameter whose incoming values agree is replaced by its value.
+fn close_carried(t: &mut Trace, w: &mut Walk, b: usize, carried: &[Carried]) {
+    for c in carried {
+        let back = match w.known.fields.get(&(c.obj, c.field)) {
+            Some(&v) => v,
+            None => {
+                // Killed after all (cannot happen with the checks above, but the value
+                // is still in memory): reload it before the back edge.
+                let r = t.new_value(t.field(c.field).ty);
+                let at = t.blocks[b].insts.len() - 1;
+                t.blocks[b].insts.insert(
+                    at,
+                    Inst {
+                        result: Some(r),
+                        op: Op::GetField(c.obj, c.field),
+                    },
+                );
+                r
+            }
+        };
+        if let Some(Op::Jump(_, args)) = t.blocks[b].insts.last_mut().map(|i| &mut i.op) {
+            args.push(back);
+        }
+        if back == c.param || w.same_value(back, c.entry) {
+            drop_param(t, b, c.param);
+            w.subst.set(c.param, c.entry);
+        }
+    }
+}
+
+/// Removes parameter `p` of self-looping block `b` and its argument on both edges.
+fn drop_param(t: &mut Trace, b: usize, p: Value) {
+    let Some(k) = t.blocks[b].params.iter().position(|&x| x == p) else {
+        return;
+    };
+    t.blocks[b].params.remove(k);
+    for blk in t.blocks.iter_mut() {
+        if let Some(inst) = blk.insts.last_mut() {
+            match &mut inst.op {
+                Op::Goto(c) if c.block.index() == b => {
+                    c.args.remove(k);
+                }
+                Op::Jump(leones_ir::JumpTarget::Block(j), args) if j.index() == b => {
+                    args.remove(k);
+                }
+                _ => {}
+            }
+        }
     }
 }

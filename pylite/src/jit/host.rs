@@ -17,6 +17,7 @@
 //! registered with the collector, and virtual instances, tuples and iterators are
 //! materialized as real ones.
 
+use super::generators::GenResume;
 use super::iter::call_dst;
 use super::natives::{take_pending, Pending};
 use super::record::{record, PostCall, Rec};
@@ -41,6 +42,8 @@ pub(crate) struct Jit {
     pub roots: Vec<Value>,
     /// A residual call recorded but not yet emitted (its result is not known yet).
     post: Option<PostCall>,
+    /// Generator frames the recording under way inlined (empty when none is).
+    gens: Vec<GenResume>,
     /// Recordings started so far, as last seen (to notice a new one).
     serial: u64,
     /// Objects compiled code and exits allocated.
@@ -82,6 +85,7 @@ impl Jit {
             world,
             roots: Vec::new(),
             post: None,
+            gens: Vec::new(),
             serial: 0,
             allocations: 0,
             skip: std::collections::HashSet::new(),
@@ -107,12 +111,27 @@ impl Materialize for PyMemory<'_> {
     fn allocate(&mut self, layout: LayoutRef) -> Result<u64, String> {
         // SAFETY: the VM outlives the native run that exits here.
         let heap = unsafe { &mut (*self.vm).heap };
-        let known = layout == self.world.iters.seq || layout == self.world.iters.range;
+        let il = &self.world.iters;
+        let known = layout == il.seq || layout == il.range || layout == il.range_obj;
         let l = self.world.layout_info(layout);
-        if !known && l.is_none() {
+        let gen = self.world.generator_info(layout);
+        if !known && l.is_none() && gen.is_none() {
             return Err("not a pylite layout".into());
         }
         *self.allocations += 1;
+        if let Some(g) = gen {
+            // SAFETY: VM-owned code.
+            let n = unsafe { (*g.code_ptr).nslots as usize };
+            return Ok(heap.alloc_generator(g.code_ptr, &vec![Value::UNDEF; n]) as u64);
+        }
+        if layout == il.range_obj {
+            return Ok(heap.alloc(RangeObj {
+                h: Header::new(Kind::Range),
+                start: 0,
+                stop: 0,
+                step: 1,
+            }) as u64);
+        }
         if layout == self.world.iters.seq {
             return Ok(heap.alloc(SeqIterObj {
                 h: Header::new(Kind::SeqIter),
@@ -188,6 +207,7 @@ impl Vm {
             code,
             regs,
             post: &mut none,
+            gens: &mut jit.gens,
             lazy: &mut jit.lazy,
         };
         x.finish_call(p, result)
@@ -209,6 +229,7 @@ impl Vm {
                 code,
                 regs,
                 post: &mut jit.post,
+                gens: &mut jit.gens,
                 lazy: &mut jit.lazy,
             };
             record(&mut x, pc)
@@ -218,6 +239,9 @@ impl Vm {
             jit.engine.abort_recording(why);
         }
         self.recording = jit.engine.is_recording();
+        if !self.recording {
+            jit.gens.clear();
+        }
         self.jit = Some(jit);
     }
 
@@ -246,6 +270,7 @@ impl Vm {
     pub(crate) fn jit_abort(&mut self, why: &str) {
         if let Some(jit) = self.jit.as_mut() {
             jit.post = None;
+            jit.gens.clear();
             jit.engine.abort_recording(Abort::Host(why.into()));
         }
         self.recording = false;
@@ -258,6 +283,9 @@ impl Vm {
         };
         let next = self.jit_header_with(&mut jit, pc);
         self.recording = jit.engine.is_recording();
+        if !self.recording {
+            jit.gens.clear();
+        }
         self.jit = Some(jit);
         next
     }
@@ -310,6 +338,7 @@ impl Vm {
                 let serial = jit.engine.tracer_stats().recordings;
                 if serial != jit.serial {
                     jit.serial = serial;
+                    jit.gens.clear();
                     jit.lazy.clear();
                     // A new loop recording: the register constants are constants.
                     if let Some(r) = jit.engine.recorder() {
@@ -327,6 +356,8 @@ impl Vm {
     }
 
     fn jit_enter(&mut self, jit: &mut Jit, loc: Location, vals: &[Option<Val>]) -> JitNext {
+        // No recording is under way when compiled code runs; one may start at its exit.
+        jit.gens.clear();
         let vm: *mut Vm = self;
         let mut mem = PyMemory {
             vm,
@@ -398,27 +429,47 @@ impl Vm {
             let caller = self.frames.last_mut().expect("a caller frame");
             // SAFETY: frames reference VM-owned code and valid register windows.
             let (ins, caller_regs) = unsafe { ((&(*caller.code).instrs)[caller.pc as usize], caller.base) };
-            let (dst, kind) = match ins {
+            let reg = |r: u16| unsafe { *caller_regs.add(r as usize) };
+            let (dst, kind, exit_pc) = match ins {
                 Instr::Call { dst, base, .. } | Instr::CallStar { dst, base, .. } => {
-                    let callee = unsafe { *caller_regs.add(base as usize) };
-                    let init = callee.is_kind(Kind::Class);
-                    (dst, if init { FrameKind::Init } else { FrameKind::Normal })
+                    let init = reg(base).is_kind(Kind::Class);
+                    (dst, if init { FrameKind::Init } else { FrameKind::Normal }, 0)
                 }
-                Instr::CallMethod { dst, .. } | Instr::GetAttr { dst, .. } => (dst, FrameKind::Normal),
+                Instr::CallMethod { dst, .. } | Instr::GetAttr { dst, .. } => (dst, FrameKind::Normal, 0),
+                // A generator resumed or a `__next__` called by a for loop.
+                Instr::ForIter { it, dst, t } if reg(it).is_kind(Kind::Generator) => (dst, FrameKind::Gen, t as u32),
+                Instr::ForIter { it, dst, t } if reg(it).is_kind(Kind::Instance) => {
+                    (dst, FrameKind::IterNext, t as u32)
+                }
                 other => return Err(format!("an inlined frame under {other:?}")),
+            };
+            let gen = match ins {
+                Instr::ForIter { it, .. } if kind == FrameKind::Gen => reg(it).as_ptr::<GeneratorObj>(),
+                _ => std::ptr::null_mut(),
             };
             caller.pc += 1;
             let code = world.code_of(rf.frame).ok_or("an unknown frame kind")?;
             // SAFETY: VM-owned code.
             let nslots = unsafe { (*code).nslots as usize };
             let base_idx = self.stack_top;
-            if base_idx + nslots > STACK_SLOTS {
-                return Err("the register stack is full".into());
-            }
-            // SAFETY: inside the stack allocation (checked above).
-            let base = unsafe { self.stack.add(base_idx) };
+            let base = if gen.is_null() {
+                if base_idx + nslots > STACK_SLOTS {
+                    return Err("the register stack is full".into());
+                }
+                self.stack_top += nslots;
+                // SAFETY: inside the stack allocation (checked above).
+                unsafe { self.stack.add(base_idx) }
+            } else {
+                // SAFETY: a live generator (the caller's iterator); its slots are the frame.
+                unsafe {
+                    if (*gen).code != code || (*gen).nslots as usize != nslots {
+                        return Err("a generator frame of another code".into());
+                    }
+                    (*gen).state = GEN_RUNNING;
+                    GeneratorObj::slots_ptr(gen)
+                }
+            };
             write_slots(unsafe { &*code }, base, &rf.slots);
-            self.stack_top += nslots;
             let init_self = if kind == FrameKind::Init {
                 from_val(rf.slots.first().copied().flatten())
             } else {
@@ -432,8 +483,8 @@ impl Vm {
                 kind,
                 entry: false,
                 saved_top: base_idx,
-                gen: std::ptr::null_mut(),
-                exit_pc: 0,
+                gen,
+                exit_pc,
                 init_self,
             });
         }

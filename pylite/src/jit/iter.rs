@@ -84,16 +84,34 @@ impl Rec<'_> {
                 self.guard_iter_kind(tv, il.range_kind, Kind::RangeIter)?;
                 self.set(dst, tv)
             }
+            Some(Kind::Generator) => {
+                self.guard_generator(tv, v.as_ptr())?;
+                self.set(dst, tv)
+            }
+            Some(Kind::Range) => {
+                self.guard_iter_kind(tv, il.range_obj_kind, Kind::Range)?;
+                let it = self.r.new_object(il.range)?;
+                let kw = self.int(kind_word(Kind::RangeIter));
+                self.r.setfield(it, il.range_kind, kw)?;
+                let [start, stop, step] = il.range_obj_fields;
+                for (from, to) in [(start, il.range_cur), (stop, il.range_stop), (step, il.range_step)] {
+                    let x = self.r.getfield(tv, from)?;
+                    self.r.setfield(it, to, x)?;
+                }
+                self.set(dst, it)
+            }
             _ => Err(unsupported("iter() of this kind of object")),
         }
     }
 
     /// `ForIter { it, dst, .. }` on a built-in iterator.
-    pub(super) fn record_for_iter(&mut self, it: u16, dst: u16) -> Result<(), Abort> {
+    pub(super) fn record_for_iter(&mut self, pc: usize, it: u16, dst: u16) -> Result<(), Abort> {
         let (v, tv) = (self.reg(it), self.slot(it)?);
         match v.kind() {
             Some(Kind::SeqIter) => self.next_seq_item(dst, tv, v),
             Some(Kind::RangeIter) => self.next_range_item(dst, tv, v),
+            Some(Kind::Generator) => self.resume_generator(pc, tv, v),
+            Some(Kind::Instance) => self.iter_next_call(pc, tv, v),
             _ => Err(unsupported("a for loop over this kind of iterator")),
         }
     }
@@ -172,6 +190,36 @@ impl Rec<'_> {
             .binary_ovf(BinaryOp::IAddOvf, cur, step, c.checked_add(st).is_none())?;
         self.r.setfield(it, il.range_cur, next)?;
         self.set(dst, cur)
+    }
+
+    /// `range(...)` of ints: a new `range` object (virtual unless it escapes); `None`
+    /// for other arguments (the residual call raises the interpreter's errors).
+    pub(super) fn range_object(&mut self, args: &[(Tv, Value)]) -> Result<Option<Tv>, Abort> {
+        if args.is_empty() || args.len() > 3 || !args.iter().all(|a| a.1.is_int()) {
+            return Ok(None);
+        }
+        let (start, stop, step) = match args {
+            [stop] => (self.int(0), stop.0, self.int(1)),
+            [start, stop] => (start.0, stop.0, self.int(1)),
+            [start, stop, step] => {
+                if step.1.as_int() == 0 {
+                    return Ok(None);
+                }
+                let z = self.int(0);
+                let nz = self.bin(BinaryOp::INe, step.0, z)?;
+                self.r.guard(nz, true)?;
+                (start.0, stop.0, step.0)
+            }
+            _ => return Ok(None),
+        };
+        let il = self.w.iters;
+        let r = self.r.new_object(il.range_obj)?;
+        let kw = self.int(kind_word(Kind::Range));
+        self.r.setfield(r, il.range_obj_kind, kw)?;
+        for (f, v) in il.range_obj_fields.into_iter().zip([start, stop, step]) {
+            self.r.setfield(r, f, v)?;
+        }
+        Ok(Some(r))
     }
 
     /// `CallStar { dst, base, n }`: `base(base+1 .. base+n, *t)` with `t` a tuple.

@@ -26,6 +26,7 @@
 //! interpreter runs (Python code called from a builtin) neither record nor enter
 //! compiled code.
 
+mod generators;
 mod host;
 mod iter;
 mod lazy;

@@ -78,14 +78,21 @@ fn call_builtin(callee: u64, tags: u64, expect: u64, words: &[u64]) -> u64 {
     // callee is a constant the recorder took from a live builtin that the JIT keeps alive.
     let vm = unsafe { &mut *vm };
     let f: NativeFn = unsafe { (*(callee as *const BuiltinObj)).f };
-    let mut args = [Value::UNDEF; 8];
-    for (i, &w) in words.iter().enumerate() {
-        args[i] = Value {
-            tag: (tags >> (4 * i)) & 15,
-            payload: w,
-        };
-    }
-    let r: PyResult<Value> = f(vm, &args[..words.len()]);
+    // At most five arguments (`entry_for`); nothing to build for none (a blocker's
+    // call is on every iteration of its loop).
+    let mut args = [Value::UNDEF; 5];
+    let args: &[Value] = if words.is_empty() {
+        &[]
+    } else {
+        for (i, &w) in words.iter().enumerate() {
+            args[i] = Value {
+                tag: (tags >> (4 * i)) & 15,
+                payload: w,
+            };
+        }
+        &args[..words.len()]
+    };
+    let r: PyResult<Value> = f(vm, args);
     if vm.heap.wants_gc() {
         if let Some(flag) = &vm.jit_interrupt {
             flag.store(1, Ordering::SeqCst);

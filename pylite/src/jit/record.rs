@@ -25,6 +25,7 @@
 //! | tuples, unpacking | `new tuple<n>` + `setfield`s; `getfield`s |
 //! | list items | bounds guards and raw loads/stores |
 //! | `for x in` a list, tuple or range iterator; `f(*t)` | [`super::iter`] |
+//! | `for x in` a generator or an iterator class; `yield` | the body inlined: [`super::generators`] |
 //!
 //! Anything else aborts the recording (the interpreter keeps going; the location backs
 //! off and is eventually blacklisted). Recording never changes what the interpreter
@@ -62,6 +63,8 @@ pub(crate) struct Rec<'a> {
     pub code: &'a Code,
     pub regs: *const Value,
     pub post: &'a mut Option<PostCall>,
+    /// The generator frames inlined so far in this recording ([`super::generators`]).
+    pub gens: &'a mut Vec<super::generators::GenResume>,
     /// The lazy values of this recording ([`super::lazy`]).
     pub lazy: &'a mut Vec<Tv>,
 }
@@ -91,7 +94,12 @@ fn builtin_effects(name: &str, all_int_args: bool) -> EffectInfo {
             may_alloc: true,
             ..EffectInfo::none()
         },
-        // print, the talk's blockers (unannotated on purpose) and everything else.
+        // The talk's native blocker: pylite declares what a C extension's author would,
+        // that it touches no VM object (so every heap fact survives it) and cannot
+        // raise (a recorded call has the arity it accepts). The optimizer sees a call
+        // it cannot look into and cannot remove (not pure).
+        "opaque_noop" => EffectInfo::none(),
+        // print, opaque_call (it runs arbitrary Python) and everything else.
         _ => EffectInfo::opaque(),
     }
 }
@@ -351,15 +359,12 @@ impl Rec<'_> {
         self.set(dst, r)
     }
 
-    /// Pushes an inlined frame for Python function `f` called with `args` (receiver
-    /// first for methods); the interpreter pushes the same frame when it executes the
-    /// call at `pc`.
-    pub(super) fn inline_call(&mut self, pc: usize, f: *mut FunctionObj, args: &[Tv]) -> Result<(), Abort> {
+    /// The parameters of Python function `f` called with `args`: the arguments, then
+    /// the (constant) defaults of the missing ones. A wrong count is not traced (the
+    /// interpreter raises the error).
+    pub(super) fn bind_args(&mut self, f: *mut FunctionObj, args: &[Tv]) -> Result<Vec<Tv>, Abort> {
         // SAFETY: live function; VM-owned code.
         let code: &Code = unsafe { &*(*f).code };
-        if code.is_generator {
-            return Err(unsupported("calling a generator function"));
-        }
         let np = code.nparams as usize;
         let defaults = unsafe { (*f).defaults.as_slice() };
         if args.len() > np || args.len() + defaults.len() < np {
@@ -371,6 +376,19 @@ impl Rec<'_> {
             self.keep(d);
             all.push(const_tv(d).ok_or_else(|| unsupported("an unbound default"))?);
         }
+        Ok(all)
+    }
+
+    /// Pushes an inlined frame for Python function `f` called with `args` (receiver
+    /// first for methods); the interpreter pushes the same frame when it executes the
+    /// call at `pc`.
+    pub(super) fn inline_call(&mut self, pc: usize, f: *mut FunctionObj, args: &[Tv]) -> Result<(), Abort> {
+        // SAFETY: live function; VM-owned code.
+        let code: &Code = unsafe { &*(*f).code };
+        if code.is_generator {
+            return Err(unsupported("inlining a generator function"));
+        }
+        let all = self.bind_args(f, args)?;
         let frame = self.w.frame(code).map_err(Abort::Invalid)?;
         self.r.push_frame(frame, pc as u32, &all)?;
         let nl = code.nlocals as usize;
@@ -395,6 +413,10 @@ impl Rec<'_> {
         match cv.kind() {
             Some(Kind::Function) => {
                 self.promote_obj(callee, cv)?;
+                // SAFETY: a live function.
+                if unsafe { (*(*cv.as_ptr::<FunctionObj>()).code).is_generator } {
+                    return self.new_generator(dst, cv.as_ptr(), args);
+                }
                 self.inline_call(pc, cv.as_ptr(), &tvs)
             }
             Some(Kind::Class) => {
@@ -484,6 +506,9 @@ impl Rec<'_> {
     fn intrinsic(&mut self, name: &str, args: &[(Tv, Value)]) -> Result<Option<Tv>, Abort> {
         if name == "unpack_from" {
             return self.unpack_doubles(args);
+        }
+        if name == "range" {
+            return self.range_object(args);
         }
         let &[(tv, v)] = args else { return Ok(None) };
         Ok(Some(match (name, v.tag) {
@@ -778,7 +803,8 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
             }
         }
         GetIter { dst, src } => x.record_get_iter(dst, src)?,
-        ForIter { it, dst, .. } => x.record_for_iter(it, dst)?,
+        ForIter { it, dst, .. } => x.record_for_iter(pc, it, dst)?,
+        Yield { dst, src } => x.record_yield(pc, dst, src)?,
         CallStar { dst, base, n } => x.record_call_star(pc, dst, base, n)?,
         Call { dst, base, n } => {
             let callee = (x.slot(base)?, x.reg(base));
@@ -810,8 +836,8 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
                     return Err(unsupported("__init__ returning a value or rebinding self"));
                 }
                 v = x.slot(0)?;
-            } else if top.kind != FrameKind::Normal {
-                return Err(unsupported("returning from a generator or iterator frame"));
+            } else if top.kind == FrameKind::Gen {
+                return x.record_generator_return();
             }
             x.r.pop_frame()?;
             x.set(top.ret_dst, v)?;
@@ -962,7 +988,7 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
 
 impl Rec<'_> {
     /// Guards that no class attribute changed since recording (the class epoch).
-    fn guard_epoch(&mut self) -> Result<(), Abort> {
+    pub(super) fn guard_epoch(&mut self) -> Result<(), Abort> {
         let p = Tv::constant(Val::Ptr(&*self.vm.class_epoch as *const u32 as u64));
         let e = self.r.load(MemType::I32U, p, 0)?;
         self.guard_eq(e, *self.vm.class_epoch as i64)

@@ -74,6 +74,12 @@ impl Rec<'_> {
             return Err(Abort::Unsupported("reading an unbound value".into()));
         }
         self.guard_eq(tag, seen.tag as i64)?;
+        self.typed_word(word, seen)
+    }
+
+    /// The traced value of a stored value of `seen`'s tag (already guarded) whose
+    /// payload word is `word`: the word converted to the slot type the tag stands for.
+    pub fn typed_word(&mut self, word: impl FnOnce(&mut Self) -> Result<Tv, Abort>, seen: Value) -> Result<Tv, Abort> {
         match seen.tag {
             TAG_NONE => Ok(Tv::constant(Val::Ref(0))),
             TAG_INT => word(self),

@@ -12,6 +12,8 @@
 //! | `object` (any object) | none | `kind` @8 |
 //! | `list`, `bytes` | none | `ptr` @16 (items / data), `len` @24 |
 //! | `seqiter` (a `for` over a list or tuple) | none | `kind` @8, `seq` tag @16 / word @24 (immutable), `idx` @32 |
+//! | `range` | none | `kind` @8, `start` @16, `stop` @24, `step` @32 (immutable) |
+//! | `g<addr>_<name>` per generator code | none | `kind` @8, `code` @16 (immutable), `resume` @24 (pc, state, nslots: one word), slot *i*: `t<i>`, `w<i>` from @32 |
 //! | `rangeiter` | none | `kind` @8, `cur` @16, `stop` @24, `step` @32 (immutable but `cur`) |
 //!
 //! A 16-byte [`Value`](crate::Value) in memory is always *two* fields, its tag and its
@@ -31,7 +33,7 @@
 //! word equals the kind whenever compiled code reads it.
 
 use crate::bytecode::{Code, Instr};
-use crate::object::{ClassObj, Kind, RangeIterObj, SeqIterObj, INSTANCE_SLOTS_OFFSET, TUPLE_ITEMS_OFFSET};
+use crate::object::*;
 use leones_ir::descr::EffectInfo;
 use leones_ir::Type;
 use leones_tracer::{CallRef, FieldRef, FrameRef, LayoutRef, Registry};
@@ -70,6 +72,26 @@ pub(crate) struct IterLayouts {
     pub range_cur: FieldRef,
     pub range_stop: FieldRef,
     pub range_step: FieldRef,
+    pub range_obj: LayoutRef,
+    pub range_obj_kind: FieldRef,
+    /// `start`, `stop`, `step` of a `range` object.
+    pub range_obj_fields: [FieldRef; 3],
+}
+
+/// The layout of the generators of one code object: the generator's frame slots are
+/// its fields, so a generator the trace resumes is an object like any other (virtual
+/// when it does not escape the trace).
+#[derive(Clone, Debug)]
+pub(crate) struct GenLayout {
+    pub layout: LayoutRef,
+    pub kind: FieldRef,
+    /// The code object's address (what a guard on "this generator runs that code" reads).
+    pub code: FieldRef,
+    /// `pc | state << 32 | nslots << 48`: the resume point, the state and the size in
+    /// one word ([`super::generators::resume_word`]), so one guard checks all three.
+    pub resume: FieldRef,
+    pub values: Vec<ValueFields>,
+    pub code_ptr: *const Code,
 }
 
 impl IterLayouts {
@@ -78,6 +100,7 @@ impl IterLayouts {
         let seq = reg.layout("seqiter", size_of::<SeqIterObj>() as u32, None)?;
         let at = |o: usize| o as u32;
         let range = reg.layout("rangeiter", size_of::<RangeIterObj>() as u32, None)?;
+        let range_obj = reg.layout("range", size_of::<RangeObj>() as u32, None)?;
         Ok(IterLayouts {
             seq,
             seq_kind: reg.field(seq, "kind", 8, Type::I64, true)?,
@@ -91,6 +114,13 @@ impl IterLayouts {
             range_cur: reg.field(range, "cur", at(offset_of!(RangeIterObj, cur)), Type::I64, false)?,
             range_stop: reg.field(range, "stop", at(offset_of!(RangeIterObj, stop)), Type::I64, true)?,
             range_step: reg.field(range, "step", at(offset_of!(RangeIterObj, step)), Type::I64, true)?,
+            range_obj,
+            range_obj_kind: reg.field(range_obj, "kind", 8, Type::I64, true)?,
+            range_obj_fields: [
+                reg.field(range_obj, "start", at(offset_of!(RangeObj, start)), Type::I64, true)?,
+                reg.field(range_obj, "stop", at(offset_of!(RangeObj, stop)), Type::I64, true)?,
+                reg.field(range_obj, "step", at(offset_of!(RangeObj, step)), Type::I64, true)?,
+            ],
         })
     }
 }
@@ -103,6 +133,8 @@ pub(crate) struct World {
     classes: HashMap<usize, InlineLayout>,
     tuples: HashMap<usize, InlineLayout>,
     by_layout: HashMap<LayoutRef, InlineLayout>,
+    gens: HashMap<usize, GenLayout>,
+    gen_by_layout: HashMap<LayoutRef, GenLayout>,
     calls: HashMap<String, CallRef>,
     /// Per code object: which slots may be live at a loop header (see [`World::header_live`]).
     header_live: HashMap<usize, Vec<bool>>,
@@ -146,6 +178,8 @@ impl World {
             classes: HashMap::new(),
             tuples: HashMap::new(),
             by_layout: HashMap::new(),
+            gens: HashMap::new(),
+            gen_by_layout: HashMap::new(),
             calls: HashMap::new(),
             header_live: HashMap::new(),
             object_kind,
@@ -258,6 +292,42 @@ impl World {
         Ok(l)
     }
 
+    /// The layout of the generators running `code`.
+    pub fn generator(&mut self, code: *const Code) -> Result<GenLayout, String> {
+        if let Some(l) = self.gens.get(&(code as usize)) {
+            return Ok(l.clone());
+        }
+        let e = |e: leones_tracer::RegistryError| e.to_string();
+        // SAFETY: code objects live as long as the VM.
+        let c = unsafe { &*code };
+        let n = c.nslots as usize;
+        let name = format!("g{:x}_{}", code as usize, ident(&c.name));
+        let layout = self
+            .reg
+            .layout(&name, (GEN_SLOTS_OFFSET + 16 * n) as u32, None)
+            .map_err(e)?;
+        let kind = self.reg.field(layout, "kind", 8, Type::I64, true).map_err(e)?;
+        let code_f = self.reg.field(layout, "code", 16, Type::I64, true).map_err(e)?;
+        let resume = self.reg.field(layout, "resume", 24, Type::I64, false).map_err(e)?;
+        let values = register_values(&self.reg, layout, GEN_SLOTS_OFFSET, n)?;
+        let l = GenLayout {
+            layout,
+            kind,
+            code: code_f,
+            resume,
+            values,
+            code_ptr: code,
+        };
+        self.gens.insert(code as usize, l.clone());
+        self.gen_by_layout.insert(layout, l.clone());
+        Ok(l)
+    }
+
+    /// A generator layout by handle (for materializing virtuals).
+    pub fn generator_info(&self, l: LayoutRef) -> Option<&GenLayout> {
+        self.gen_by_layout.get(&l)
+    }
+
     /// The layout of instances of `class`.
     pub fn class(&mut self, class: *mut ClassObj) -> Result<InlineLayout, String> {
         if let Some(l) = self.classes.get(&(class as usize)) {
@@ -319,6 +389,22 @@ pub(crate) fn kind_word(kind: Kind) -> i64 {
 
 /// Registers an instance or tuple layout: a `head`-byte fixed part (`kind` @8, `count`
 /// @16), then `n` 16-byte values as tag and word fields.
+/// The fields of `n` inline 16-byte values of `layout` from offset `head`.
+fn register_values(reg: &Registry, layout: LayoutRef, head: usize, n: usize) -> Result<Vec<ValueFields>, String> {
+    let e = |e: leones_tracer::RegistryError| e.to_string();
+    (0..n)
+        .map(|i| {
+            let at = (head + 16 * i) as u32;
+            Ok(ValueFields {
+                tag: reg.field(layout, &format!("t{i}"), at, Type::I64, false).map_err(e)?,
+                word: reg
+                    .field(layout, &format!("w{i}"), at + 8, Type::I64, false)
+                    .map_err(e)?,
+            })
+        })
+        .collect()
+}
+
 fn register_inline(
     reg: &Registry,
     name: &str,
@@ -332,16 +418,7 @@ fn register_inline(
     let layout = reg.layout(name, size, class_word).map_err(e)?;
     let kind = reg.field(layout, "kind", 8, Type::I64, true).map_err(e)?;
     let count = reg.field(layout, "count", 16, Type::I64, true).map_err(e)?;
-    let mut values = Vec::with_capacity(n);
-    for i in 0..n {
-        let at = (head + 16 * i) as u32;
-        values.push(ValueFields {
-            tag: reg.field(layout, &format!("t{i}"), at, Type::I64, false).map_err(e)?,
-            word: reg
-                .field(layout, &format!("w{i}"), at + 8, Type::I64, false)
-                .map_err(e)?,
-        });
-    }
+    let values = register_values(reg, layout, head, n)?;
     Ok(InlineLayout {
         layout,
         kind,

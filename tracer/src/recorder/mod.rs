@@ -397,6 +397,12 @@ impl Recorder {
         })
     }
 
+    /// The traced values of every slot of the innermost frame (`None`: dead), for a host
+    /// that copies a whole frame into an object (pylite's generators at `yield`).
+    pub fn slots(&mut self) -> Result<Vec<Option<Tv>>, Abort> {
+        self.run(|r| Ok(r.top()?.slots.clone()))
+    }
+
     /// Gives slot `i` of the innermost frame, if it holds a constant, an SSA value of
     /// its own holding that constant (a `const` not shared with the constant's other
     /// uses). A host calls it at a merge point for slots whose constant is a choice of
@@ -504,6 +510,9 @@ impl Recorder {
                 return Err(Abort::Unsupported("return from the trace's outermost frame".into()));
             }
             r.frames.pop();
+            // A bridge may return out of the frames it started in (an exit inside an
+            // inlined call): inlining depth then counts from the frames left.
+            r.base_depth = r.base_depth.min(r.frames.len());
             Ok(())
         })
     }
