@@ -12,7 +12,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-"parse opt_diff llvm_diff"}
+TARGETS=${FUZZ_TARGETS:-"parse opt_diff llvm_diff pylite_diff"}
 export LLVM_SYS_191_PREFIX=${LLVM_SYS_191_PREFIX:-/usr/lib/llvm-19}
 TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/fuzz/target}
 bash "$ROOT/scripts/setup.sh"
@@ -42,14 +42,20 @@ for t in $TARGETS; do
   scratch=$(mktemp -d)
   mkdir -p "$scratch/corpus"
   log="$scratch/fuzz.log"
-  # parse reads text (up to 4 KiB, with the format's dictionary); the differential
-  # targets read a few control bytes and a 32-byte seed (fuzz/src/input.rs).
+  # parse reads text (up to 4 KiB, with the format's dictionary, also seeded by the
+  # filetests); the IR differential targets read a few control bytes and a 32-byte
+  # seed (fuzz/src/input.rs); pylite_diff mixes up to 4 KiB into its program
+  # generator's decisions, eight bytes a decision (fuzz/src/pylite_diff.rs).
   extra=()
+  seeds=("corpus/$t")
   max_len=64
-  if [ "$t" = parse ]; then extra=(-dict=ir.dict); max_len=4096; fi
+  case "$t" in
+    parse) extra=(-dict=ir.dict); seeds+=(../tests/filetests); max_len=4096 ;;
+    pylite_diff) max_len=4096 ;;
+  esac
   echo "== $t: ${SECONDS_PER_TARGET}s ($TOOLCHAIN, sanitizer $SANITIZER)" >&2
   if nice -n 19 cargo "+$TOOLCHAIN" fuzz run -O -s "$SANITIZER" --target-dir "$TARGET_DIR" "$t" \
-    "$scratch/corpus" "corpus/$t" -- -max_total_time="$SECONDS_PER_TARGET" -timeout=60 -rss_limit_mb=4096 -max_len="$max_len" \
+    "$scratch/corpus" "${seeds[@]}" -- -max_total_time="$SECONDS_PER_TARGET" -timeout=60 -rss_limit_mb=4096 -max_len="$max_len" \
     "${extra[@]}" >"$log" 2>&1; then
     result=ok
   else

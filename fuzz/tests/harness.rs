@@ -3,7 +3,7 @@
 //! finding — so an input saved there from a fixed crash is a regression test — and
 //! the differential targets really exercise what they claim (chains are built, some
 //! bridges loop back into their parent or jump to linked units, control reaches the
-//! bridges).
+//! bridges; pylite's JIT compiles loops, attaches bridges and leaves compiled code).
 
 use leones_fuzz::llvm_diff::{CHAINS_RUN, LEFT_FROM_CHILD, LOOP_BACKS, TARGET_LINKS};
 use std::sync::atomic::Ordering::Relaxed;
@@ -26,6 +26,19 @@ fn the_corpora_replay_without_findings() {
     replay("parse", leones_fuzz::parse::check);
     replay("opt_diff", leones_fuzz::opt_diff::check);
     replay("llvm_diff", leones_fuzz::llvm_diff::check);
+    replay("pylite_diff", leones_fuzz::pylite_diff::check);
+}
+
+#[test]
+fn pylite_programs_compile_loops_attach_bridges_and_exit() {
+    use leones_fuzz::pylite_diff::{BRIDGES, EXITS, LOOPS};
+    for k in 0..16u32 {
+        let data: Vec<u8> = (0..400u32).map(|i| (i.wrapping_mul(k * 2 + 1) >> 3) as u8).collect();
+        leones_fuzz::pylite_diff::check(&data);
+    }
+    let counts = [&LOOPS, &BRIDGES, &EXITS].map(|c| c.load(Relaxed));
+    eprintln!("pylite loops, bridges, exits: {counts:?}");
+    assert!(counts.iter().all(|&c| c >= 10), "{counts:?}");
 }
 
 #[test]

@@ -13,11 +13,22 @@
 
 use crate::error::CompileError;
 
+/// Levels of indentation, the unindented one included (CPython's limit too: 99 blocks
+/// inside one another). The parser and the compiler recurse once per block, so this
+/// bounds their Rust stack.
+const MAX_INDENT_LEVELS: usize = 100;
+
+/// The error for an integer literal pylite's 64-bit ints cannot hold.
+pub(crate) const INT_TOO_LARGE: &str = "integer literal too large (pylite ints are 64-bit)";
+
 /// A token kind.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Tok {
     Name(String),
-    Int(i64),
+    /// An integer literal's value. Up to `u64::MAX`: `9223372036854775808` (2**63)
+    /// does not fit pylite's i64 ints, but `-9223372036854775808` does, so the parser
+    /// decides (a literal above `i64::MAX` is valid only right after a unary minus).
+    Int(u64),
     Float(f64),
     Str(String),
     Bytes(Vec<u8>),
@@ -148,6 +159,9 @@ impl<'a> Lexer<'a> {
         self.pos = p;
         let cur = *self.indents.last().unwrap();
         if col > cur {
+            if self.indents.len() >= MAX_INDENT_LEVELS {
+                return err(self.line, "IndentationError: too many levels of indentation");
+            }
             self.indents.push(col);
             self.push(Tok::Indent);
         } else {
@@ -180,14 +194,14 @@ impl<'a> Lexer<'a> {
             let text: String = std::str::from_utf8(&self.src[start + 2..self.pos])
                 .unwrap()
                 .replace('_', "");
-            return match i64::from_str_radix(&text, radix) {
+            return match u64::from_str_radix(&text, radix) {
                 Ok(v) => {
                     self.push(Tok::Int(v));
                     Ok(())
                 }
                 Err(_) => err(
                     self.line,
-                    format!("invalid or too large integer literal (pylite ints are 64-bit)"),
+                    "invalid or too large integer literal (pylite ints are 64-bit)",
                 ),
             };
         }
@@ -226,9 +240,9 @@ impl<'a> Lexer<'a> {
             if text.len() > 1 && text.starts_with('0') && text.bytes().any(|b| b != b'0') {
                 return err(self.line, "invalid decimal literal with leading zeros");
             }
-            match text.parse::<i64>() {
+            match text.parse::<u64>() {
                 Ok(v) => self.push(Tok::Int(v)),
-                Err(_) => return err(self.line, "integer literal too large (pylite ints are 64-bit)"),
+                Err(_) => return err(self.line, INT_TOO_LARGE),
             }
         }
         Ok(())

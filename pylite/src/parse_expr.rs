@@ -7,8 +7,14 @@
 
 use crate::ast::*;
 use crate::error::CompileError;
-use crate::lexer::{tokenize, Tok};
+use crate::lexer::{tokenize, Tok, INT_TOO_LARGE};
 use crate::parser::{check_target, push_lit, PResult, Parser, KEYWORDS};
+
+/// Deepest nesting of brackets, calls, subscripts, unary operators, `**` and
+/// conditional expressions in one expression: the parser recurses once per level, so
+/// this bounds its Rust stack. One budget for all kinds; the error names the kind that
+/// went past it.
+const MAX_NESTING: u32 = 150;
 
 /// Longest chain of operators, attribute accesses, calls and subscripts in one
 /// expression (CPython's compiler gives up at a similar depth).
@@ -75,11 +81,24 @@ impl Parser {
     }
 
     pub(crate) fn test(&mut self) -> PResult<Expr> {
-        if self.depth > 150 {
-            return self.err("SyntaxError: too many nested parentheses or expressions");
+        self.nested("subexpressions", Parser::test_inner)
+    }
+
+    /// Fails with a message naming `what` if the expression is already nested as
+    /// deeply as [`MAX_NESTING`] allows. Each construct that nests calls this before
+    /// it recurses, so the error names it rather than whatever recursion comes next.
+    fn check_nesting(&self, what: &str) -> PResult<()> {
+        if self.depth >= MAX_NESTING {
+            return self.err(format!("SyntaxError: too many nested {what} in one expression"));
         }
+        Ok(())
+    }
+
+    /// Runs `f` one nesting level deeper (failing as [`Parser::check_nesting`] says).
+    fn nested(&mut self, what: &str, f: impl FnOnce(&mut Parser) -> PResult<Expr>) -> PResult<Expr> {
+        self.check_nesting(what)?;
         self.depth += 1;
-        let r = self.test_inner();
+        let r = f(self);
         self.depth -= 1;
         r
     }
@@ -99,6 +118,7 @@ impl Parser {
         if self.eat_kw("if") {
             let cond = self.or_test()?;
             self.expect_kw("else")?;
+            self.check_nesting("conditional expressions ('if ... else')")?;
             let other = self.test()?;
             return Ok(Expr {
                 kind: ExprKind::IfExp(Box::new(cond), Box::new(e), Box::new(other)),
@@ -164,15 +184,9 @@ impl Parser {
     }
     fn not_test(&mut self) -> PResult<Expr> {
         if self.is_kw("not") {
-            if self.depth > 150 {
-                return self.err("SyntaxError: too many nested unary operators");
-            }
             let line = self.line();
             self.pos += 1;
-            self.depth += 1;
-            let e = self.not_test();
-            self.depth -= 1;
-            let e = e?;
+            let e = self.nested("'not' operators", Parser::not_test)?;
             return Ok(Expr {
                 kind: ExprKind::Unary(UnOp::Not, Box::new(e)),
                 line,
@@ -275,9 +289,6 @@ impl Parser {
         )
     }
     fn factor(&mut self) -> PResult<Expr> {
-        if self.depth > 150 {
-            return self.err("SyntaxError: too many nested unary operators");
-        }
         let line = self.line();
         let op = match self.peek() {
             Tok::Op("-") => UnOp::Neg,
@@ -286,16 +297,21 @@ impl Parser {
             _ => return self.power(),
         };
         self.pos += 1;
-        self.depth += 1;
-        let e = self.factor();
-        self.depth -= 1;
-        let e = e?;
-        // Fold negative literals so `-9223372036854775808`-style constants and `-1.5` are constants.
+        if op == UnOp::Neg && self.at_min_int_magnitude() {
+            self.pos += 1;
+            return Ok(Expr {
+                kind: ExprKind::Int(i64::MIN),
+                line,
+            });
+        }
+        let e = self.nested("unary operators ('-', '+', '~')", Parser::factor)?;
+        // Fold negative literals so `-5` and `-1.5` are constants. `-i64::MIN` does not
+        // fit: it stays an operation and raises OverflowError when it runs.
         if op == UnOp::Neg {
             match e.kind {
-                ExprKind::Int(i) => {
+                ExprKind::Int(i) if i != i64::MIN => {
                     return Ok(Expr {
-                        kind: ExprKind::Int(i.wrapping_neg()),
+                        kind: ExprKind::Int(-i),
                         line,
                     })
                 }
@@ -313,6 +329,13 @@ impl Parser {
             line,
         })
     }
+    /// Whether the next token is the literal `9223372036854775808` (2**63) standing
+    /// alone, so that the `-` before it makes `i64::MIN`. Followed by `**`, `.`, `(` or
+    /// `[` it is an operand of those first, and too large (as it is everywhere else).
+    fn at_min_int_magnitude(&self) -> bool {
+        *self.peek() == Tok::Int(1 << 63) && !matches!(self.peek_at(1), Tok::Op("**" | "." | "(" | "["))
+    }
+
     fn power(&mut self) -> PResult<Expr> {
         let line = self.line();
         if self.is_kw("await") {
@@ -320,7 +343,7 @@ impl Parser {
         }
         let e = self.primary()?;
         if self.eat_op("**") {
-            let r = self.factor()?;
+            let r = self.nested("'**' operators", Parser::factor)?;
             return Ok(Expr {
                 kind: ExprKind::Bin(BinOp::Pow, Box::new(e), Box::new(r)),
                 line,
@@ -346,9 +369,12 @@ impl Parser {
                     line,
                 };
             } else if self.is_op("(") {
+                self.check_nesting("calls")?;
                 self.pos += 1;
                 e = self.call_args(e, line)?;
-            } else if self.eat_op("[") {
+            } else if self.is_op("[") {
+                self.check_nesting("subscripts")?;
+                self.pos += 1;
                 e = self.subscript(e, line)?;
             } else {
                 return Ok(e);
@@ -451,7 +477,10 @@ impl Parser {
         let line = self.line();
         let tok = self.next();
         let kind = match tok {
-            Tok::Int(i) => ExprKind::Int(i),
+            Tok::Int(i) => match i64::try_from(i) {
+                Ok(i) => ExprKind::Int(i),
+                Err(_) => return Err(CompileError::new(line, INT_TOO_LARGE)),
+            },
             Tok::Float(f) => ExprKind::Float(f),
             Tok::Str(_) | Tok::FStr(_) | Tok::Bytes(_) => {
                 self.pos -= 1;
@@ -470,6 +499,7 @@ impl Parser {
                 _ => ExprKind::Name(n),
             },
             Tok::Op("(") => {
+                self.check_nesting("parentheses")?;
                 if self.eat_op(")") {
                     return Ok(Expr {
                         kind: ExprKind::Tuple(Vec::new()),
@@ -499,6 +529,7 @@ impl Parser {
                 ExprKind::Tuple(items)
             }
             Tok::Op("[") => {
+                self.check_nesting("lists ('[')")?;
                 let mut items = Vec::new();
                 if !self.is_op("]") {
                     let first = self.test()?;

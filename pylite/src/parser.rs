@@ -247,10 +247,22 @@ impl Parser {
                 self.statement(&mut body)?;
             }
             self.eat_dedent();
+        } else if self.at_compound_statement() {
+            // `if a: if b: pass` is not Python, and nesting it without indentation
+            // would let the parser's recursion outgrow the stack.
+            return self.err("SyntaxError: invalid syntax (a compound statement cannot follow ':' on the same line)");
         } else {
             self.statement(&mut body)?;
         }
         Ok(body)
+    }
+    /// Whether the next token starts a compound statement (one with a block).
+    fn at_compound_statement(&self) -> bool {
+        match self.peek() {
+            Tok::Op(o) => *o == "@",
+            Tok::Name(n) => ["if", "while", "for", "def", "class", "try", "with", "async"].contains(&n.as_str()),
+            _ => false,
+        }
     }
     fn eat_dedent(&mut self) {
         if self.peek() == &Tok::Dedent {

@@ -103,13 +103,6 @@ fn unsupported_syntax_is_a_compile_error_with_its_line() {
 #[test]
 fn garbage_and_oversized_source_is_a_compile_error() {
     compile_error("x = 1\n\u{0}\u{1}\u{7f}\n", 2, "");
-    compile_error(
-        &format!("x = {}1{}\n", "(".repeat(100_000), ")".repeat(100_000)),
-        1,
-        "too many nested",
-    );
-    compile_error(&format!("x = {}]\n", "[".repeat(100_000)), 1, "SyntaxError");
-    compile_error(&format!("x = {}1\n", "not ".repeat(100_000)), 1, "too many nested");
     // Chains the parser builds in a loop but the compiler walks recursively: an
     // error, not a stack overflow.
     let chains = [
@@ -132,6 +125,66 @@ fn garbage_and_oversized_source_is_a_compile_error() {
         &format!("s = '{}'\nprint(len(s))\n", "a".repeat(1_000_000)),
         "1000000\n",
     );
+}
+
+#[test]
+fn deep_nesting_is_a_compile_error_that_names_what_is_nested() {
+    let deep = 10_000;
+    let nest = |open: &str, inner: &str, close: &str| {
+        format!("x = 1\ny = {}{}{}\n", open.repeat(deep), inner, close.repeat(deep))
+    };
+    for (src, what) in [
+        (nest("[", "", "]"), "too many nested lists"),
+        (nest("(", "1", ")"), "too many nested parentheses"),
+        (nest("len(", "1", ")"), "too many nested calls"),
+        (nest("x[", "0", "]"), "too many nested subscripts"),
+        (nest("-", "1", ""), "too many nested unary operators"),
+        (nest("not ", "1", ""), "too many nested 'not' operators"),
+        (nest("2 ** ", "2", ""), "too many nested '**' operators"),
+        (nest("1 if x else ", "1", ""), "too many nested conditional expressions"),
+        (
+            format!("x = 1\ny = f'{{{}{}}}'\n", "[".repeat(deep), "]".repeat(deep)),
+            "too many nested lists",
+        ),
+        (nest("[(", "1", ")]"), "too many nested"),
+        (nest("{", "", "}"), "dict and set displays"),
+    ] {
+        compile_error(&src, 2, what);
+    }
+    // Unclosed, the innermost bracket is still the one that is too deep.
+    compile_error(&format!("y = {}\n", "[".repeat(deep)), 1, "too many nested lists");
+    // Well inside the limit every kind still works.
+    prints(
+        &format!(
+            "x = {}7{}\nprint(x, {}1, len({}[]{}), not not not 0)\n",
+            "[".repeat(100),
+            "]".repeat(100),
+            "-".repeat(99),
+            "[".repeat(100),
+            "]".repeat(100)
+        ),
+        &format!("{}7{} -1 1 True\n", "[".repeat(100), "]".repeat(100)),
+    );
+}
+
+#[test]
+fn deeply_nested_blocks_are_a_compile_error() {
+    // A compound statement after ':' on the same line is not Python (and, nested
+    // without indentation, used to overflow the parser's stack).
+    compile_error("x = 1\nif x: if x: print(x)\n", 2, "compound statement");
+    compile_error(
+        &format!("x = 1\n{}pass\n", "while x: ".repeat(100_000)),
+        2,
+        "compound statement",
+    );
+    // Blocks nest 99 deep, as in CPython; one more is an IndentationError.
+    let blocks = |n: usize| {
+        let mut src: String = (0..n).map(|i| format!("{}if 1:\n", " ".repeat(i))).collect();
+        src + &format!("{}print('deep')\n", " ".repeat(n))
+    };
+    prints(&blocks(99), "deep\n");
+    compile_error(&blocks(100), 101, "too many levels of indentation");
+    compile_error(&blocks(20_000), 101, "too many levels of indentation");
 }
 
 #[test]
@@ -214,6 +267,25 @@ fn huge_integer_literals_are_errors() {
         "print(9223372036854775807, -9223372036854775807 - 1)\n",
         "9223372036854775807 -9223372036854775808\n",
     );
+    // 2**63 does not fit, but its negation, the smallest int, does, as in Python.
+    prints(
+        "x = -9223372036854775808\nprint(x, x + 1, - 9223372036854775808, [-0x8000000000000000], x == -9223372036854775807 - 1)\n",
+        "-9223372036854775808 -9223372036854775807 -9223372036854775808 [-9223372036854775808] True\n",
+    );
+    runtime_error("x = 1\ny = --9223372036854775808\n", "OverflowError", 2, "");
+    runtime_error("y = -9223372036854775808 // -1\n", "OverflowError", 1, "");
+    for literal in [
+        "9223372036854775808",
+        "-9223372036854775809",
+        "1 - 9223372036854775808",
+        "-9223372036854775808 ** 1",
+        "-9223372036854775808 .real",
+        "-0xffffffffffffffff",
+        "-18446744073709551616",
+        "-99999999999999999999999999",
+    ] {
+        compile_error(&format!("x = 1\ny = {literal}\n"), 2, "too large");
+    }
     prints("print(1e400, -1e400, 1e-400)\n", "inf -inf 0.0\n");
     let msg = runtime_error("x = int('99999999999999999999')\n", "ValueError", 1, "");
     assert!(msg.contains("99999999999999999999"), "{msg}");

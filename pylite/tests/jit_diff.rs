@@ -17,10 +17,13 @@
 //! The seeds are split into shards (one `#[test]` each) so the test harness runs them
 //! on all cores. When the JIT compiles anything at all, the low-threshold runs must
 //! also show bridges and exits, or the programs no longer exercise what they are for.
+//! The check itself (`progen/diff.rs`) is shared with the `pylite_diff` fuzz target,
+//! which steers the same generator with its input bytes.
 
 mod progen;
 
-use progen::{generate, Expect, Program};
+use progen::diff::{as_planned, compare, first_difference, run};
+use progen::{generate, generate_from_bytes, Expect, Program};
 use pylite::jit::{JitConfig, JitReport, Level, Params};
 use pylite::PyliteError;
 
@@ -30,7 +33,7 @@ const PROGRAMS: u64 = 240;
 const SHARDS: u64 = 4;
 
 /// The JIT settings every program is run with, besides the interpreter.
-fn jit_configs() -> Vec<(&'static str, JitConfig)> {
+fn jit_configs() -> Vec<(String, JitConfig)> {
     let eager = JitConfig::with_params(Params {
         threshold: 2,
         bridge_threshold: 2,
@@ -43,113 +46,24 @@ fn jit_configs() -> Vec<(&'static str, JitConfig)> {
     });
     later.level = Level::Quick;
     vec![
-        ("jit threshold=2 bridge_threshold=2", eager),
-        ("jit threshold=7 bridge_threshold=3 level=quick", later),
+        ("jit threshold=2 bridge_threshold=2".to_string(), eager),
+        ("jit threshold=7 bridge_threshold=3 level=quick".to_string(), later),
     ]
 }
 
-/// What a run did: its stdout and its outcome.
-struct Run {
-    out: String,
-    result: Result<(), PyliteError>,
-    report: JitReport,
-}
-
-fn run(p: &Program, config: &JitConfig) -> Run {
-    let (out, result, report) = pylite::run_capture_with(&p.source, "gen.py", &[], config);
-    Run { out, result, report }
-}
-
-/// The source with line numbers, for failure messages.
-fn numbered(src: &str) -> String {
-    src.lines()
-        .enumerate()
-        .map(|(i, l)| format!("{:4} {}\n", i + 1, l))
-        .collect()
-}
-
-/// At most the first 60 lines of an output.
-fn clip(out: &str) -> String {
-    let lines: Vec<&str> = out.lines().collect();
-    let mut text: String = lines.iter().take(60).map(|l| format!("{}\n", l)).collect();
-    if lines.len() > 60 {
-        text += &format!("... ({} more lines)\n", lines.len() - 60);
-    }
-    text
-}
-
-/// Where two outputs first differ, with a few lines of context from each.
-fn first_difference((name_a, a): (&str, &str), (name_b, b): (&str, &str)) -> String {
-    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
-    let i = la.iter().zip(&lb).take_while(|(x, y)| x == y).count();
-    let window = |v: &[&str]| {
-        v.iter()
-            .skip(i.saturating_sub(2))
-            .take(6)
-            .copied()
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    format!(
-        "first difference at output line {} ({} vs {} lines)\n--- {}\n{}\n--- {}\n{}",
-        i + 1,
-        la.len(),
-        lb.len(),
-        name_a,
-        window(&la),
-        name_b,
-        window(&lb)
-    )
-}
-
-/// Whether the interpreter's outcome is what the generator planned.
-fn as_planned(p: &Program, r: &Result<(), PyliteError>) -> bool {
-    match (p.expect, r) {
-        (Expect::Ok, Ok(())) => true,
-        (Expect::Raises(t), Err(PyliteError::Runtime { exc_type, .. })) => exc_type == t,
-        _ => false,
-    }
-}
-
-/// Runs the programs of one shard; returns the failures and the JIT's totals.
+/// Runs the programs of one shard; fails with the first few differences, and if the
+/// low-threshold runs compiled loops but never bridged or exited.
 fn check_shard(shard: u64) {
     let configs = jit_configs();
     let mut failures = Vec::new();
     let mut totals = JitReport::default();
     let mut count = 0;
     for seed in (shard..PROGRAMS).step_by(SHARDS as usize) {
-        let p = generate(seed);
+        let found = compare(&generate(seed), &configs);
         count += 1;
-        let base = run(&p, &JitConfig::off());
-        if !as_planned(&p, &base.result) {
-            failures.push(format!(
-                "seed {}: the interpreter did not do what the generator planned ({:?}):\n{:?}\n--- source\n{}",
-                p.seed,
-                p.expect,
-                base.result,
-                numbered(&p.source)
-            ));
-            continue;
-        }
-        for (i, (label, config)) in configs.iter().enumerate() {
-            let jit = run(&p, config);
-            if i == 0 {
-                add_report(&mut totals, &jit.report);
-            }
-            let (want, got) = (format!("{:?}", base.result), format!("{:?}", jit.result));
-            if jit.out != base.out || want != got {
-                failures.push(format!(
-                    "seed {} under {}: differs from the interpreter\n{}\n--- interpreter outcome\n{}\n--- jit outcome\n{}\n--- source\n{}--- interpreter output\n{}--- jit output\n{}",
-                    p.seed,
-                    label,
-                    first_difference(("interpreter", &base.out), ("jit", &jit.out)),
-                    want,
-                    got,
-                    numbered(&p.source),
-                    clip(&base.out),
-                    clip(&jit.out)
-                ));
-            }
+        failures.extend(found.failures);
+        if let Some(eager) = found.reports.first() {
+            add_report(&mut totals, eager);
         }
     }
     eprintln!(
@@ -277,15 +191,46 @@ fn generator_matches_cpython() {
 }
 
 /// Prints one program and its interpreter output: `SEED=n cargo test --release -p
-/// pylite --test jit_diff print_program -- --ignored --nocapture`.
+/// pylite --test jit_diff print_program -- --ignored --nocapture`. With
+/// `FUZZ_INPUT=FILE` instead, the program a `pylite_diff` fuzz input builds (its first
+/// byte, the JIT settings, skipped) — how a finding becomes a readable program.
 #[test]
 #[ignore = "a debugging aid"]
 fn print_program() {
-    let seed: u64 = std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let p = generate(seed);
+    let p = match std::env::var("FUZZ_INPUT") {
+        Ok(path) => {
+            let data = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            generate_from_bytes(data.get(1..).unwrap_or(&[]))
+        }
+        Err(_) => generate(std::env::var("SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0)),
+    };
     println!("{}", p.source);
     let r = run(&p, &JitConfig::off());
     println!("--- out\n{}\n{:?}", r.out, r.result);
+}
+
+/// A fuzzer's bytes steer the generator: the same bytes give the same program, other
+/// bytes another one, and the steered programs keep the generator's plan.
+#[test]
+fn bytes_steer_the_generator() {
+    let bytes: Vec<u8> = (0..600u32).map(|i| (i * 37 % 251) as u8).collect();
+    let changed: Vec<u8> = bytes.iter().map(|b| b ^ 0x55).collect();
+    assert_eq!(generate_from_bytes(&bytes).source, generate_from_bytes(&bytes).source);
+    assert_ne!(generate_from_bytes(&bytes).source, generate_from_bytes(&changed).source);
+    // No bytes: the stream of seed 0 (only the header comment says where it came from).
+    let body = |p: Program| p.source.split_once('\n').map(|(_, b)| b.to_string());
+    assert_eq!(body(generate_from_bytes(&[])), body(generate(0)));
+    for input in [vec![], vec![0; 64], vec![0xff; 300], bytes, changed] {
+        let p = generate_from_bytes(&input);
+        let r = run(&p, &JitConfig::off());
+        assert!(
+            as_planned(&p, &r.result),
+            "{:?}: {:?}\n{}",
+            p.expect,
+            r.result,
+            p.source
+        );
+    }
 }
 
 /// The generator is deterministic and its programs, together, use every feature

@@ -42,7 +42,7 @@ impl Engine {
                 let target = done.target().expect("a loop recording");
                 // The tree first: compiling the loop instruments its iteration counter.
                 self.trees.insert(loc, super::merge::Tree::new(done.clone()));
-                match self.compile(done.trace, loc, UnitKind::Loop, &[]) {
+                match self.compile(done.trace, loc, UnitKind::Loop, &[], None) {
                     Ok(unit) => {
                         // Counted as recorded only once installed, so that failures
                         // keep accumulating towards the blacklist.
@@ -83,7 +83,7 @@ impl Engine {
                     self.no_bridge.insert((parent, guard));
                     return;
                 };
-                let unit = match self.compile(trace, root, UnitKind::Bridge, &facts) {
+                let unit = match self.compile(trace, root, UnitKind::Bridge, &facts, None) {
                     Ok(u) => u,
                     Err(stage) => return self.failed(mode, stage),
                 };
@@ -137,6 +137,7 @@ impl Engine {
         root: Location,
         kind: UnitKind,
         facts: &[(usize, EntryFact)],
+        level: Option<Level>,
     ) -> Result<BUnit, Stage> {
         if self.inject == Some(InjectFailure::Verify) {
             trace.blocks[0].insts.pop();
@@ -168,9 +169,18 @@ impl Engine {
             };
             self.emit_log(&format!("; optimized\n{}{known}", leones_ir::print(&opt)));
         }
+        let quick_tier =
+            level == Some(Level::Quick) && self.backend.as_ref().is_some_and(|b| b.level() != Level::Quick);
+        let mut tier_snapshot = None;
         if kind == UnitKind::Loop && self.params.merge != 0 {
             if let Some(tree) = self.trees.get(&root) {
-                super::merge::count_iterations(&mut opt, tree.iterations.as_ref() as *const AtomicU64 as u64);
+                let counter = tree.iterations.as_ref() as *const AtomicU64;
+                // A quick-tier unit leaves through a tier-up guard once it has run
+                // `tier_up` more iterations (see `Engine::tier_up`).
+                // SAFETY: the counter is boxed and lives as long as the tree.
+                let now = unsafe { (*counter).load(Ordering::Relaxed) };
+                let limit = (quick_tier && self.params.tier_up > 0).then(|| now + u64::from(self.params.tier_up));
+                tier_snapshot = super::merge::count_iterations(&mut opt, counter as u64, limit);
             }
         }
         let counter = (kind == UnitKind::Bridge).then(|| {
@@ -186,7 +196,7 @@ impl Engine {
             level: if kind == UnitKind::Bridge {
                 self.bridge_level
             } else {
-                None
+                level
             },
             ..UnitOptions::default()
         };
@@ -204,7 +214,16 @@ impl Engine {
         self.hot.stats_mut().add_compile_time(&tier, t1.elapsed());
         self.hot.stats_mut().code_bytes += unit.code_bytes;
         self.stats.code_bytes += unit.code_bytes;
-        self.units.insert(unit.id, UnitMeta { root, kind, counter });
+        let tier_guard = tier_snapshot.and_then(|s| opt.guards().into_iter().find(|g| g.snapshot == s).map(|g| g.id));
+        self.units.insert(
+            unit.id,
+            UnitMeta {
+                root,
+                kind,
+                counter,
+                tier_guard,
+            },
+        );
         Ok(unit.id)
     }
 

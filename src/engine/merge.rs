@@ -26,7 +26,7 @@
 //! next time.
 
 use super::*;
-use leones_ir::JumpTarget;
+use leones_ir::{Inst, JumpTarget, Snapshot, Type};
 use leones_opt::region::{form_region, Arm};
 use leones_tracer::{MergeTarget, Recorded};
 
@@ -45,6 +45,10 @@ pub(super) struct ArmRec {
     rec: Recorded,
     parent: usize,
     guard: u32,
+    /// The profile when the arm was recorded: (exits of its guard, iterations that
+    /// passed it), per [`Tree::iterations`]. Frozen then: once merged, the arm no longer
+    /// exits, so later exit counts would say it is never taken.
+    weights: (u32, u32),
 }
 
 /// A compiled loop's root recording, its arms and its profile.
@@ -66,6 +70,8 @@ pub(super) struct Tree {
     pub(super) bridges: u32,
     /// Native entries of the loop (each runs at least the preamble's iteration).
     pub(super) entries: u64,
+    /// Exits of the installed unit since it was installed.
+    pub(super) exits_since_install: u64,
 }
 
 impl Tree {
@@ -81,6 +87,7 @@ impl Tree {
             refused: HashSet::new(),
             bridges: 0,
             entries: 0,
+            exits_since_install: 0,
         }
     }
 
@@ -162,15 +169,43 @@ enum Position {
 }
 
 /// Prepends `*counter += 1` to the loop header of `trace` (the block its back edges
-/// jump to), so the engine knows how many iterations native code ran.
-pub(super) fn count_iterations(trace: &mut Trace, counter: u64) {
-    let header = trace.blocks.iter().find_map(|b| match b.insts.last().map(|i| &i.op) {
+/// jump to), so the engine knows how many iterations native code ran. With `limit`,
+/// also a tier-up guard there, `guard_true (counter < limit)`, with the header's state
+/// (a copy of the header's first guard's snapshot, without origin); returns that
+/// guard's snapshot.
+pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u64>) -> Option<leones_ir::SnapshotId> {
+    let h = trace.blocks.iter().find_map(|b| match b.insts.last().map(|i| &i.op) {
         Some(Op::Jump(JumpTarget::Block(h), _)) => Some(h.index()),
         _ => None,
-    });
-    if let Some(h) = header {
-        super::adapt::prepend_counter(trace, h, counter);
-    }
+    })?;
+    let header_snapshot = trace.blocks[h].insts.iter().find_map(|i| i.op.snapshot());
+    super::adapt::prepend_counter(trace, h, counter);
+    let (limit, snap) = (limit?, header_snapshot?);
+    // The counter's new value is the `iadd` the counter prepended (4th instruction).
+    let count = trace.blocks[h].insts.get(3).and_then(|i| i.result)?;
+    let snapshot = Snapshot {
+        origin: None,
+        ..trace.snapshot(snap).clone()
+    };
+    let snap = trace.add_snapshot(snapshot);
+    let lim = trace.new_value(Type::I64);
+    let below = trace.new_value(Type::Bool);
+    let insts = [
+        Inst {
+            result: Some(lim),
+            op: Op::Const(leones_ir::Const::I64(limit.min(i64::MAX as u64) as i64)),
+        },
+        Inst {
+            result: Some(below),
+            op: Op::Binary(leones_ir::BinaryOp::ILt, count, lim),
+        },
+        Inst {
+            result: None,
+            op: Op::Guard(GuardKind::True(below), snap),
+        },
+    ];
+    trace.blocks[h].insts.splice(5..5, insts);
+    Some(snap)
 }
 
 /// Whether a guard of this kind can become a branch (see `leones_opt::region`).
@@ -196,6 +231,7 @@ impl Engine {
             return None;
         }
         let tree = self.trees.get_mut(&root)?;
+        tree.exits_since_install += 1;
         let key = *tree.origins.get(origin? as usize)?;
         *tree.exits.entry(key).or_insert(0) += 1;
         Some(key)
@@ -216,7 +252,13 @@ impl Engine {
             return MergeDecision::Bridge;
         }
         if tree.arms[tree.merged..].iter().any(|a| (a.parent, a.guard) == key) {
-            return MergeDecision::Reform;
+            // Its arm is pending: re-form once the pending arms cost enough exits.
+            let due = tree.exits_since_install >= u64::from(p.reform_exits);
+            return if due {
+                MergeDecision::Reform
+            } else {
+                MergeDecision::Wait
+            };
         }
         let iters = tree.iterations();
         if iters < u64::from(p.merge_samples) {
@@ -298,31 +340,39 @@ impl Engine {
             self.emit_log(&format!("; arm from piece {} guard {}\n{text}", key.0, key.1));
         }
         let Some(tree) = self.trees.get_mut(&root) else { return };
+        let iters = tree.iterations();
+        let ran = tree.exits.get(&key).copied().unwrap_or(0);
+        let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
         tree.arms.push(ArmRec {
             rec: done,
             parent: key.0,
             guard: key.1,
+            weights: (clamp(ran), clamp(iters.saturating_sub(ran))),
         });
         if tree.arms.len() - tree.merged >= tree.merged.max(1) {
-            self.reform(root);
+            self.reform(root, false);
         }
+    }
+
+    /// A quick-tier region ran `tier_up` iterations (its tier-up guard failed): form it
+    /// again and compile it at the engine's level, in place of the quick unit.
+    pub(super) fn tier_up(&mut self, root: Location) {
+        self.stats.tier_ups += 1;
+        self.reform(root, true);
     }
 
     /// Forms `root`'s region from the root and every arm (dropping, as refused, the
     /// latest pending arms until it forms), compiles it and installs it in place of the
     /// loop's unit and bridges.
-    pub(super) fn reform(&mut self, root: Location) {
+    /// A region is compiled at the quick level while arms keep arriving (and tiered up
+    /// later, [`Engine::tier_up`]) when `tier_up` is on and the engine's level is not
+    /// already quick; `final_tier` compiles it at the engine's level.
+    pub(super) fn reform(&mut self, root: Location, final_tier: bool) {
         let region = loop {
             let Some(tree) = self.trees.get_mut(&root) else { return };
-            if tree.arms.len() == tree.merged {
+            if tree.arms.len() == tree.merged && !final_tier {
                 return;
             }
-            let iters = tree.iterations();
-            let weights = |k: &(usize, u32)| {
-                let ran = tree.exits.get(k).copied().unwrap_or(0);
-                let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
-                Some((clamp(ran), clamp(iters.saturating_sub(ran))))
-            };
             let arms: Vec<Arm> = tree
                 .arms
                 .iter()
@@ -330,12 +380,12 @@ impl Engine {
                     trace: &a.rec.trace,
                     parent: a.parent,
                     guard: a.guard,
-                    weights: weights(&(a.parent, a.guard)),
+                    weights: Some(a.weights),
                 })
                 .collect();
             match form_region(&tree.root.trace, &arms) {
                 Ok(r) => break r,
-                Err(e) => {
+                Err(e) if tree.arms.len() > tree.merged => {
                     let refused = tree.arms.pop().expect("a pending arm");
                     tree.refused.insert((refused.parent, refused.guard));
                     self.stats.arms_refused += 1;
@@ -343,10 +393,13 @@ impl Engine {
                         self.emit_log(&format!("; arm refused, its exit gets a plain bridge: {e}"));
                     }
                 }
+                // The merged arms formed before; they cannot fail now.
+                Err(_) => return,
             }
         };
+        let level = (!final_tier && self.params.tier_up > 0).then_some(Level::Quick);
         let name = region.trace.name.clone();
-        match self.compile(region.trace, root, UnitKind::Loop, &[]) {
+        match self.compile(region.trace, root, UnitKind::Loop, &[], level) {
             Ok(unit) => {
                 let old = self.loops.get(&root).map(|l| l.unit);
                 if let Some(lp) = self.loops.get_mut(&root) {
@@ -356,6 +409,7 @@ impl Engine {
                 let tree = self.trees.get_mut(&root).expect("present");
                 tree.origins = region.origins;
                 tree.bridges = 0;
+                tree.exits_since_install = 0;
                 self.stats.regions_compiled += 1;
                 self.stats.arms_merged += (tree.arms.len() - tree.merged) as u64;
                 tree.merged = tree.arms.len();

@@ -318,6 +318,8 @@ struct UnitMeta {
     kind: UnitKind,
     /// Index into `Engine::counters` (bridges).
     counter: Option<usize>,
+    /// A quick-tier region's tier-up guard (see `Engine::tier_up`).
+    tier_guard: Option<GuardId>,
 }
 
 /// The tracing JIT for one host VM; see the [module docs](self).

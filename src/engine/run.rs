@@ -129,6 +129,7 @@ impl Engine {
             return Err(EngineError::Fault(format!("unit {left} is not the engine's")));
         };
         let root = meta.root;
+        let tier_guard = meta.tier_guard;
         if meta.kind == UnitKind::Bridge {
             self.stats.bridge_exits += 1;
         }
@@ -144,6 +145,15 @@ impl Engine {
             self.emit_log(&s);
         }
         let mut recording_bridge = false;
+        if tier_guard == Some(guard) {
+            self.tier_up(root);
+            return Ok(Exit {
+                frames: back.frames,
+                exception_pending: back.exception_pending,
+                interrupted,
+                recording_bridge,
+            });
+        }
         let key = if interrupted {
             None
         } else {
@@ -161,7 +171,7 @@ impl Engine {
             } else if decision == MergeDecision::Wait {
                 // Not enough iterations to tell a data-driven guard from a rare exit.
             } else if decision == MergeDecision::Reform {
-                self.reform(root);
+                self.reform(root, false);
             } else if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
                 match Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target) {
                     Ok(mut r) => {

@@ -48,6 +48,8 @@ pub struct EngineStats {
     pub arms_refused: u64,
     /// Units removed because a region replaced them.
     pub units_retired: u64,
+    /// Quick-tier regions recompiled at the engine's level.
+    pub tier_ups: u64,
 }
 
 impl Engine {
@@ -82,8 +84,8 @@ impl Engine {
         );
         let _ = writeln!(
             s,
-            "  regions         {} ({} arms merged, {} refused, {} units retired)",
-            e.regions_compiled, e.arms_merged, e.arms_refused, e.units_retired
+            "  regions         {} ({} arms merged, {} refused, {} units retired, {} tier-ups)",
+            e.regions_compiled, e.arms_merged, e.arms_refused, e.units_retired, e.tier_ups
         );
         let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
         let _ = writeln!(s, "  loop entries    {}", e.loop_entries);

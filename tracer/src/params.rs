@@ -25,6 +25,8 @@
 //! | `merge_low` | 5 | a guard whose exits are at least this percentage of the loop's iterations ... | the engine |
 //! | `merge_high` | 95 | ... and at most this percentage is data-driven: its exit becomes an arm | the engine |
 //! | `merge_bridges` | 4 | a loop that already has this many plain bridges merges every further hot exit (many bridges = data-driven control flow, whatever the rates) | the engine |
+//! | `reform_exits` | 200 | a region is re-formed with its pending arms (arms recorded but not yet compiled in) once they outnumber the merged ones, or once the installed unit has exited this often and a pending arm's guard is hot again | the engine |
+//! | `tier_up` | 20000 | regions are compiled at the quick level while arms keep arriving; one that then runs this many iterations is recompiled at the engine's level (0: always the engine's level) | the engine |
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //!
@@ -54,6 +56,8 @@ pub struct Params {
     pub merge_low: u32,
     pub merge_high: u32,
     pub merge_bridges: u32,
+    pub reform_exits: u32,
+    pub tier_up: u32,
     pub region_cap: u32,
     pub branchless: u32,
 }
@@ -75,6 +79,8 @@ impl Default for Params {
             merge_low: 5,
             merge_high: 95,
             merge_bridges: 4,
+            reform_exits: 200,
+            tier_up: 20000,
             region_cap: 8,
             branchless: 1,
         }
@@ -96,7 +102,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 18] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -111,6 +117,8 @@ impl Params {
         "merge_low",
         "merge_high",
         "merge_bridges",
+        "reform_exits",
+        "tier_up",
         "region_cap",
         "branchless",
     ];
@@ -132,6 +140,8 @@ impl Params {
             "merge_low" => (&mut self.merge_low, 0),
             "merge_high" => (&mut self.merge_high, 0),
             "merge_bridges" => (&mut self.merge_bridges, 1),
+            "reform_exits" => (&mut self.reform_exits, 0),
+            "tier_up" => (&mut self.tier_up, 0),
             "region_cap" => (&mut self.region_cap, 1),
             "branchless" => (&mut self.branchless, 0),
             _ => return None,

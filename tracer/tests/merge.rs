@@ -118,90 +118,69 @@ fn a_different_type_does_not_rejoin() {
     assert!(back.is_none(), "the shape at the header differs too");
 }
 
-#[test]
-fn a_constant_slot_accepts_only_its_constant() {
-    let reg = Registry::new();
+/// Records a two-slot loop whose body (`body`, at pc 1) runs before the join at pc 2,
+/// and returns the join's merge shape and a function starting an arm at pc 1 (from
+/// the same host values) that may stop there.
+fn loop_with_join(
+    reg: &Registry,
+    vals: [Option<Val>; 2],
+    body: impl FnOnce(&mut Recorder),
+) -> (MergeShape, impl Fn() -> Recorder + '_) {
     let main = reg.frame("main", 0x10, 2).unwrap();
-    // Loop: slot 1 is promoted to the constant 7 before the join.
-    let vals = [Some(Val::I64(0)), Some(Val::I64(7))];
-    let mut r = Recorder::start_loop(&reg, &Params::default(), HEADER, ShapeFrame::of(main, 0, &vals)).unwrap();
+    let mut r = Recorder::start_loop(reg, &Params::default(), HEADER, ShapeFrame::of(main, 0, &vals)).unwrap();
     r.set_pc(1).unwrap();
-    let y = r.slot(1).unwrap();
-    r.promote(y, Val::I64(7)).unwrap();
+    body(&mut r);
     r.set_pc(2).unwrap();
     r.merge_point(JOIN).unwrap();
-    let shape = lp_shape(&mut r);
+    let done = r.at_header(HEADER).unwrap().expect("closes");
+    let shape = done.merge_points[0].shape.clone();
     let target = MergeTarget {
         name: "loop0__m0".into(),
         location: JOIN,
-        shape,
+        shape: shape.clone(),
     };
-    for (value, fits) in [(7i64, true), (8, false)] {
-        let entry = Shape::single(ShapeFrame::of(main, 1, &vals));
+    let start_arm = move || {
         let lt = LoopTarget {
             name: "loop0".into(),
             location: HEADER,
             shape: Shape::single(ShapeFrame::of(main, 0, &vals)),
         };
-        let mut a = Recorder::start_arm(
-            &reg,
-            &Params::default(),
-            entry,
-            &lt,
-            "arm1".into(),
-            vec![target.clone()],
-        )
-        .unwrap();
+        let entry = Shape::single(ShapeFrame::of(main, 1, &vals));
+        Recorder::start_arm(reg, &Params::default(), entry, &lt, "arm1".into(), vec![target.clone()]).unwrap()
+    };
+    (shape, start_arm)
+}
+
+#[test]
+fn a_constant_slot_accepts_only_its_constant() {
+    let reg = Registry::new();
+    // Loop: slot 1 is promoted to the constant 7 before the join.
+    let (_, start_arm) = loop_with_join(&reg, [Some(Val::I64(0)), Some(Val::I64(7))], |r| {
+        let y = r.slot(1).unwrap();
+        r.promote(y, Val::I64(7)).unwrap();
+    });
+    for (value, fits) in [(7i64, true), (8, false)] {
+        let mut a = start_arm();
         a.set_slot(1, a.constant(value)).unwrap();
         a.set_pc(2).unwrap();
         assert_eq!(a.merge_point(JOIN).unwrap().is_some(), fits, "value {value}");
     }
 }
 
-/// The shape of the merge point `r` just noted (closing the loop to read it).
-fn lp_shape(r: &mut Recorder) -> MergeShape {
-    let done = r.at_header(HEADER).unwrap().expect("closes");
-    done.merge_points[0].shape.clone()
-}
-
 #[test]
 fn shared_values_must_stay_shared() {
     let reg = Registry::new();
-    let main = reg.frame("main", 0x10, 2).unwrap();
-    let vals = [Some(Val::I64(1)), Some(Val::I64(1))];
     // Loop: slot 1 = slot 0 before the join (one value in two slots).
-    let mut r = Recorder::start_loop(&reg, &Params::default(), HEADER, ShapeFrame::of(main, 0, &vals)).unwrap();
-    r.set_pc(1).unwrap();
-    let x = r.slot(0).unwrap();
-    r.set_slot(1, x).unwrap();
-    r.set_pc(2).unwrap();
-    r.merge_point(JOIN).unwrap();
-    let shape = lp_shape(&mut r);
+    let (shape, start_arm) = loop_with_join(&reg, [Some(Val::I64(1)), Some(Val::I64(1))], |r| {
+        let x = r.slot(0).unwrap();
+        r.set_slot(1, x).unwrap();
+    });
     assert!(matches!(
         shape.frames[0].slots[1],
         MergeSlot::Value { same_as: Some(0), .. }
     ));
-    let lt = LoopTarget {
-        name: "loop0".into(),
-        location: HEADER,
-        shape: Shape::single(ShapeFrame::of(main, 0, &vals)),
-    };
-    let target = MergeTarget {
-        name: "loop0__m0".into(),
-        location: JOIN,
-        shape,
-    };
     for (same, fits) in [(true, true), (false, false)] {
-        let entry = Shape::single(ShapeFrame::of(main, 1, &vals));
-        let mut a = Recorder::start_arm(
-            &reg,
-            &Params::default(),
-            entry,
-            &lt,
-            "arm1".into(),
-            vec![target.clone()],
-        )
-        .unwrap();
+        let mut a = start_arm();
         if same {
             let x = a.slot(0).unwrap();
             a.set_slot(1, x).unwrap();

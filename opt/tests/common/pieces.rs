@@ -90,9 +90,11 @@ fn suffix(t: &Trace, point: usize) -> Result<(Trace, u32, Vec<Option<usize>>), S
             _ => {}
         }
     }
+    // Constants before the cut stay (code after it may use them), except those the
+    // merge point's slots carry: those are the suffix's inputs.
     let consts: Vec<Inst> = insts[..at]
         .iter()
-        .filter(|i| matches!(i.op, Op::Const(_)))
+        .filter(|i| matches!(i.op, Op::Const(_)) && !i.result.is_some_and(|r| params.contains(&r)))
         .cloned()
         .collect();
     let mut body: Vec<Inst> = consts;
@@ -105,7 +107,13 @@ fn suffix(t: &Trace, point: usize) -> Result<(Trace, u32, Vec<Option<usize>>), S
     s2.blocks[0].params = params;
     s2.blocks[0].insts = body;
     let _ = Block::new(0);
-    leones_ir::verify(&s2).map_err(|e| format!("the suffix of {} at merge point {point}: {e}", t.name))?;
+    leones_ir::verify(&s2).map_err(|e| {
+        format!(
+            "the suffix of {} at merge point {point}: {e}\n{}",
+            t.name,
+            leones_ir::print(&s2)
+        )
+    })?;
     Ok((s2, guards_before, slot_param))
 }
 

@@ -114,6 +114,11 @@ const PROGRAMS: [(&str, &[&str]); 5] = [
     ("readpoly.py", &["200000"]),
 ];
 
+/// Programs measured again under the JIT with other Leones parameters, to show what a
+/// feature buys: (file, `LEONES_PARAMS`). Their rows are named `<timing> (<params>)`
+/// and only the JIT column is run.
+const JIT_VARIANTS: [(&str, &str); 1] = [("data_driven.py", "merge=off")];
+
 /// One timing line of one program: the samples of every runtime.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -313,6 +318,7 @@ fn run_once(
     pylite: &Path,
     program: &str,
     args: &[String],
+    params: Option<&str>,
 ) -> Result<(String, Option<Result<JitReport, String>>), String> {
     let stats = std::env::temp_dir().join(format!("pylite-bench-{}-{}.json", std::process::id(), col.key()));
     let mut cmd = match col {
@@ -320,6 +326,9 @@ fn run_once(
             let mut c = Command::new(pylite);
             let mode = if col == Column::Jit { "on" } else { "off" };
             c.args(["run", "--jit", mode, "--stats"]).arg(&stats);
+            if let Some(p) = params {
+                c.env(leones_tracer::params::PARAMS_ENV, p);
+            }
             c
         }
         Column::Python3 => Command::new("python3"),
@@ -351,6 +360,7 @@ fn bench_program(
     file: &str,
     args: Vec<String>,
     runs: usize,
+    params: Option<&str>,
 ) -> ProgramResult {
     let path = format!("{}/{}", dir, file);
     let mut p = ProgramResult {
@@ -365,7 +375,7 @@ fn bench_program(
     let mut reports: [Vec<JitReport>; 2] = Default::default();
     for round in 1..=runs {
         for &col in available {
-            let (stdout, report) = match run_once(col, pylite, &path, &p.args) {
+            let (stdout, report) = match run_once(col, pylite, &path, &p.args, params) {
                 Ok(r) => r,
                 Err(e) => {
                     p.problems += 1;
@@ -374,6 +384,10 @@ fn bench_program(
                 }
             };
             for (name, secs) in parse_timings(&stdout) {
+                let name = match params {
+                    Some(v) => format!("{name} ({v})"),
+                    None => name,
+                };
                 p.row_mut(&name).samples[col as usize].push(secs);
             }
             match report {
@@ -416,8 +430,20 @@ pub fn run_bench(opts: &Options) -> Result<Bench, String> {
     let progress = table::timing_table();
     eprintln!("{}", progress.text_header());
     let mut results = Vec::new();
-    for (file, args) in programs {
-        let p = bench_program(&pylite, &available, &opts.dir, file, args, opts.runs);
+    let variants = programs.iter().flat_map(|(file, args)| {
+        JIT_VARIANTS
+            .iter()
+            .filter(move |(f, _)| f == file)
+            .map(move |&(_, params)| (*file, args.clone(), Some(params)))
+    });
+    let runs: Vec<_> = programs
+        .iter()
+        .map(|(f, a)| (*f, a.clone(), None))
+        .chain(variants.collect::<Vec<_>>())
+        .collect();
+    for (file, args, params) in runs {
+        let columns: &[Column] = if params.is_some() { &[Column::Jit] } else { &available };
+        let p = bench_program(&pylite, columns, &opts.dir, file, args, opts.runs, params);
         for cells in table::program_timing_rows(&p, &available) {
             eprintln!("{}", progress.text_line(&cells));
         }

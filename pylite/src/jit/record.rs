@@ -168,14 +168,21 @@ impl Rec<'_> {
         self.guard_eq(k, kind_word(kind))
     }
 
-    /// The value at raw address `addr` (a `Value` in memory), seen as `seen`; objects
-    /// are promoted to constants (globals and module attributes hold functions,
-    /// classes and modules).
+    /// The value at raw address `addr` (a `Value` in memory), seen as `seen`.
+    /// Definitions (functions, classes, builtins, modules: what globals and module
+    /// attributes mostly hold, bound once) are promoted to constants. Other objects
+    /// are not: a module-level loop rebinds its variables, which are globals, to new
+    /// instances, lists and tuples on every iteration, and a promoted one failed its
+    /// `guard_value` every time, each failure growing one more bridge specialized to
+    /// an object that was already garbage (and kept alive for the trace's sake).
     fn load_value(&mut self, addr: *const Value, seen: Value) -> Result<Tv, Abort> {
         let p = Tv::constant(Val::Ptr(addr as u64));
         let tag = self.r.load(MemType::I64, p, 0)?;
         let tv = self.read_value(tag, |s| s.r.load(MemType::I64, p, 8), seen)?;
-        if seen.is_obj() {
+        if matches!(
+            seen.kind(),
+            Some(Kind::Function | Kind::Class | Kind::Builtin | Kind::Module)
+        ) {
             return self.promote_obj(tv, seen);
         }
         Ok(tv)

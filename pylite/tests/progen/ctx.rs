@@ -139,9 +139,9 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(seed: u64) -> Ctx {
+    pub fn new(rng: Rng) -> Ctx {
         Ctx {
-            rng: Rng::new(seed),
+            rng,
             vars: Vec::new(),
             helpers: Vec::new(),
             classes: Vec::new(),

@@ -10,12 +10,16 @@
 //! The generator is type- and bound-directed rather than grammar-random, so every
 //! program runs to completion (or to its planned error) — see `ctx.rs` for the
 //! invariants, `expr.rs` and `stmt.rs` for what is generated, `program.rs` for the
-//! program's shape.
+//! program's shape. `generate_from_bytes` lets a fuzzer steer the same decisions
+//! (`rng.rs`), and `diff.rs` is the differential check itself, shared by the
+//! `jit_diff` test and the `pylite_diff` fuzz target (which includes this directory
+//! by path: `fuzz/src/lib.rs`).
 
 mod ctx;
+pub mod diff;
 mod expr;
 mod program;
 mod rng;
 mod stmt;
 
-pub use program::{generate, Expect, Program};
+pub use program::{generate, generate_from_bytes, Expect, Program};

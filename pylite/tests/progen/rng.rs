@@ -4,10 +4,19 @@
 //! the point — no dependency and no platform variation, so seed `n` names the same
 //! program on every machine and in every Rust version. A failing seed printed by the
 //! differential test can therefore be regenerated and studied anywhere.
+//!
+//! A fuzzer steers the generator through [`Rng::from_bytes`]: each draw mixes the
+//! next eight bytes of its input into the state before scrambling, so a mutated byte
+//! changes one decision (and what follows from it), not the whole program, and once
+//! the bytes run out the stream simply goes on as SplitMix. With no bytes the stream
+//! is exactly [`Rng::new`]'s, so a seed keeps naming the same program.
 
-/// A SplitMix64 generator.
+/// A SplitMix64 generator, optionally steered by a byte string.
 pub struct Rng {
     state: u64,
+    /// Bytes mixed into the draws, eight per draw, until used up.
+    steer: Vec<u8>,
+    used: usize,
 }
 
 impl Rng {
@@ -15,13 +24,34 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng {
             state: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03,
+            steer: Vec::new(),
+            used: 0,
         }
+    }
+
+    /// A generator whose draws are steered by `bytes` (a fuzzer's input), then go on
+    /// from `seed`'s stream.
+    pub fn from_bytes(seed: u64, bytes: &[u8]) -> Rng {
+        Rng {
+            steer: bytes.to_vec(),
+            ..Rng::new(seed)
+        }
+    }
+
+    /// The next eight steering bytes (zero-padded), or 0 once they are used up.
+    fn next_steer(&mut self) -> u64 {
+        let rest = &self.steer[self.used.min(self.steer.len())..];
+        let n = rest.len().min(8);
+        let mut chunk = [0u8; 8];
+        chunk[..n].copy_from_slice(&rest[..n]);
+        self.used += n;
+        u64::from_le_bytes(chunk)
     }
 
     /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
+        let mut z = self.state ^ self.next_steer();
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
