@@ -129,7 +129,10 @@ fn report_variants() {
     let cases = [
         ("3 params, 50% None", variant(3, &[50], false, 20000, 20)),
         ("12 params, 50% None", variant(12, &[50], false, 20000, 20)),
-        ("9 params, 90/10/0/50% None", variant(9, &[90, 10, 0, 50], false, 20000, 20)),
+        (
+            "9 params, 90/10/0/50% None",
+            variant(9, &[90, 10, 0, 50], false, 20000, 20),
+        ),
         ("6 params, ints and floats", variant(6, &[40], true, 20000, 20)),
     ];
     for (name, src) in cases {
