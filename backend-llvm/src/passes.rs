@@ -7,8 +7,13 @@
 //! `early-cse`, `simplifycfg`, then O0 code generation (FastISel and the fast register
 //! allocator). Measured alternatives: `instcombine` instead of `early-cse` costs 2x
 //! the pass time for little gain at O0; without any CSE the O0 code generator gets
-//! *slower* (it chews on every redundant load); O1 code generation costs ~3x. `optimized` is `default<O2>` with O2 codegen, for
-//! units that stay hot.
+//! *slower* (it chews on every redundant load); O1 code generation costs ~3x. `optimized` is `default<O1>` with O2 codegen, for
+//! units that stay hot. O1 rather than O2 IR passes: on the talk's programs under pylite
+//! (`make bench`-style runs, alternated) `default<O1>` gave the same or faster runs
+//! *including* compilation — data_driven 0.48/0.50 s against 0.55/0.58 s, pythagorean's
+//! generator phase 0.26 s against 0.34 s, pi 0.030 s against 0.033 s — since a trace
+//! is already optimized by Leones' passes and O2's extra work mostly costs latency.
+//! `LEONES_LLVM_PASSES_OPTIMIZED=default<O2>` brings O2 back for comparison.
 //!
 //! Invariants: a module gets the target's triple and data layout *before* any pass
 //! runs (passes consult them); object emission returns an [`ObjectBuffer`] that owns
@@ -31,7 +36,7 @@ use std::sync::OnceLock;
 pub enum Level {
     /// Cheap IR passes and fast instruction selection: lowest latency.
     Quick,
-    /// `default<O2>` and O2 code generation.
+    /// `default<O1>` and O2 code generation.
     Optimized,
 }
 
@@ -43,7 +48,7 @@ impl Level {
     pub fn pipeline(self) -> &'static str {
         match self {
             Level::Quick => "mem2reg,early-cse,simplifycfg",
-            Level::Optimized => "default<O2>",
+            Level::Optimized => "default<O1>",
         }
     }
 
