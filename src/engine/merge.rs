@@ -72,6 +72,10 @@ pub(super) struct Tree {
     pub(super) entries: u64,
     /// Exits of the installed unit since it was installed.
     pub(super) exits_since_install: u64,
+    /// Times this tree tiered up: each later quick unit waits 4x longer before it
+    /// does again (a tree still growing would otherwise pay an optimized compile at
+    /// every step).
+    pub(super) tier_ups: u32,
 }
 
 impl Tree {
@@ -88,6 +92,7 @@ impl Tree {
             bridges: 0,
             entries: 0,
             exits_since_install: 0,
+            tier_ups: 0,
         }
     }
 
@@ -358,6 +363,9 @@ impl Engine {
     /// again and compile it at the engine's level, in place of the quick unit.
     pub(super) fn tier_up(&mut self, root: Location) {
         self.stats.tier_ups += 1;
+        if let Some(tree) = self.trees.get_mut(&root) {
+            tree.tier_ups += 1;
+        }
         self.reform(root, true);
     }
 

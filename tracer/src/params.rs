@@ -25,8 +25,8 @@
 //! | `merge_low` | 5 | a guard whose exits are at least this percentage of the loop's iterations ... | the engine |
 //! | `merge_high` | 95 | ... and at most this percentage is data-driven: its exit becomes an arm | the engine |
 //! | `merge_bridges` | 4 | a loop that already has this many plain bridges merges every further hot exit (many bridges = data-driven control flow, whatever the rates) | the engine |
-//! | `reform_exits` | 200 | a region is re-formed with its pending arms (arms recorded but not yet compiled in) once they outnumber the merged ones, or once the installed unit has exited this often and a pending arm's guard is hot again | the engine |
-//! | `tier_up` | 20000 | regions are compiled at the quick level while arms keep arriving; one that then runs this many iterations is recompiled at the engine's level (0: always the engine's level) | the engine |
+//! | `reform_exits` | 1000 | a region is re-formed with its pending arms (arms recorded but not yet compiled in) once they outnumber the merged ones, or once the installed unit has exited this often and a pending arm's guard is hot again | the engine |
+//! | `tier_up` | 20000 | regions are compiled at the quick level while arms keep arriving; one that then runs this many iterations is recompiled at the engine's level (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //!
@@ -79,7 +79,7 @@ impl Default for Params {
             merge_low: 5,
             merge_high: 95,
             merge_bridges: 4,
-            reform_exits: 200,
+            reform_exits: 1000,
             tier_up: 20000,
             region_cap: 8,
             branchless: 1,
