@@ -226,6 +226,23 @@ fn a_data_driven_branch_is_merged_into_a_region() {
 }
 
 #[test]
+fn a_failed_tier_up_leaves_a_region_without_its_tier_up_guard() {
+    use leones::engine::InjectFailure;
+    let code = data_driven_program(20_000);
+    let want = interpret(&code, vec![0; NREGS]);
+    let params = Params::parse("threshold=2,bridge_threshold=2,trace_limit=300,tier_up=200").unwrap();
+    let mut config = EngineConfig::new(params);
+    config.level = leones_backend_llvm::Level::Optimized;
+    config.inject = Some(InjectFailure::TierUp);
+    let mut vm = Vm::new(config);
+    assert_eq!(vm.run(&code, vec![0; NREGS]), want);
+    let s = vm.engine.stats();
+    assert!(s.tier_ups >= 1, "{s:?}");
+    // Without the fallback every iteration after the limit would exit.
+    assert!(s.exits < 200, "{s:?}");
+}
+
+#[test]
 fn five_hundred_generated_programs_agree_with_merging_on() {
     let mut total = EngineStats::default();
     five_hundred_programs(merge_params(), |_, s| {

@@ -180,7 +180,7 @@ impl Engine {
                 // SAFETY: the counter is boxed and lives as long as the tree.
                 let now = unsafe { (*counter).load(Ordering::Relaxed) };
                 let wait = u64::from(self.params.tier_up) << (2 * tree.tier_ups.min(20));
-                let limit = (quick_tier && self.params.tier_up > 0).then(|| now + wait);
+                let limit = (quick_tier && self.params.tier_up > 0 && !tree.no_tier_up).then(|| now + wait);
                 tier_snapshot = super::merge::count_iterations(&mut opt, counter as u64, limit);
             }
         }

@@ -76,6 +76,8 @@ pub(super) struct Tree {
     /// does again (a tree still growing would otherwise pay an optimized compile at
     /// every step).
     pub(super) tier_ups: u32,
+    /// Tiering up failed once: this tree's units are compiled without a tier-up guard.
+    pub(super) no_tier_up: bool,
 }
 
 impl Tree {
@@ -93,6 +95,7 @@ impl Tree {
             entries: 0,
             exits_since_install: 0,
             tier_ups: 0,
+            no_tier_up: false,
         }
     }
 
@@ -366,7 +369,18 @@ impl Engine {
         if let Some(tree) = self.trees.get_mut(&root) {
             tree.tier_ups += 1;
         }
-        self.reform(root, true);
+        let before = self.loops.get(&root).map(|l| l.unit);
+        if self.inject != Some(InjectFailure::TierUp) {
+            self.reform(root, true);
+        }
+        if self.loops.get(&root).map(|l| l.unit) == before {
+            // The optimized unit could not be built: the quick unit's tier-up guard
+            // would now fail on every iteration. Replace it by one without the guard.
+            if let Some(tree) = self.trees.get_mut(&root) {
+                tree.no_tier_up = true;
+            }
+            self.reform(root, true);
+        }
     }
 
     /// Forms `root`'s region from the root and every arm (dropping, as refused, the
@@ -405,7 +419,8 @@ impl Engine {
                 Err(_) => return,
             }
         };
-        let level = (!final_tier && self.params.tier_up > 0).then_some(Level::Quick);
+        let no_tier_up = self.trees.get(&root).is_some_and(|t| t.no_tier_up);
+        let level = ((!final_tier && self.params.tier_up > 0) || no_tier_up).then_some(Level::Quick);
         let name = region.trace.name.clone();
         match self.compile(region.trace, root, UnitKind::Loop, &[], level) {
             Ok(unit) => {

@@ -242,6 +242,8 @@ pub enum InjectFailure {
     Optimize,
     /// Hand the backend a trace it rejects (its terminator removed after optimization).
     Backend,
+    /// Fail every tier-up of a region (the optimized unit is never built).
+    TierUp,
 }
 
 /// How an engine is set up; [`EngineConfig::new`] reads no environment.
