@@ -179,7 +179,7 @@ fn deeply_nested_blocks_are_a_compile_error() {
     );
     // Blocks nest 99 deep, as in CPython; one more is an IndentationError.
     let blocks = |n: usize| {
-        let mut src: String = (0..n).map(|i| format!("{}if 1:\n", " ".repeat(i))).collect();
+        let src: String = (0..n).map(|i| format!("{}if 1:\n", " ".repeat(i))).collect();
         src + &format!("{}print('deep')\n", " ".repeat(n))
     };
     prints(&blocks(99), "deep\n");
