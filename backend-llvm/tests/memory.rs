@@ -107,7 +107,7 @@ block0(v0: i64, v1: i64):
     v3 = call snap(v0)
     jump block0(v3, v1)
 ",
-        snapshot_maps as usize
+        snapshot_maps as *const () as usize
     );
     let trace = leones_ir::parse(&text).unwrap();
     for level in Level::ALL {
