@@ -60,6 +60,7 @@
 //! partial evaluation and HotSpot's C2 build regions with merges from profiles.
 
 use crate::util::import::DescrMap;
+use leones_ir::verify::successors;
 use leones_ir::{
     BinaryOp, Block, BlockCall, BlockData, Const, GuardKind, Inst, JumpTarget, Op, SlotValue, Snapshot, Trace, Type,
     UnaryOp, Value,
@@ -623,12 +624,10 @@ fn forward_order(blocks: &[BlockData]) -> Option<Vec<usize>> {
     let mut succs = vec![Vec::new(); blocks.len()];
     let mut indeg = vec![0usize; blocks.len()];
     for (b, bd) in blocks.iter().enumerate() {
-        if let Some(last) = bd.insts.last() {
-            let mut op = last.op.clone();
-            for_each_successor(&mut op, |s| {
-                succs[b].push(s.index());
-                indeg[s.index()] += 1;
-            });
+        let forward = bd.insts.last().map(|l| successors(&l.op)).unwrap_or_default();
+        for (s, _) in forward.into_iter().filter(|(_, fwd)| *fwd) {
+            succs[b].push(s.index());
+            indeg[s.index()] += 1;
         }
     }
     let mut ready = std::collections::BTreeSet::from([0usize]);

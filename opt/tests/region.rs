@@ -120,7 +120,7 @@ fn run_file(path: &Path) -> Result<(), String> {
     // Semantics: the region (as formed and after its passes) agrees with the pieces.
     for line in root_text.lines().filter_map(|l| l.trim().strip_prefix("; run:")) {
         let inputs: Vec<Val> = common::parse_vals(line)?;
-        let want = common::run_pieces(&root, &arms, &region.origins, &inputs)?;
+        let want = common::run_pieces(&root, &arms, &inputs)?;
         for (what, t) in [("formed", &region.trace), ("optimized", &trace)] {
             let got = common::run_region(t, &region.origins, &inputs)?;
             if got != want {

@@ -235,7 +235,7 @@ fn generated_regions_agree_with_their_pieces() {
             .unwrap_or_else(|e| panic!("seed {seed}: {e}"))
             .0;
         for inputs in &case.inputs {
-            let want = run_pieces(&root, &arms, &region.origins, inputs).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            let want = run_pieces(&root, &arms, inputs).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
             for (what, t) in [("formed", &region.trace), ("optimized", &optimized)] {
                 let got = run_region(t, &region.origins, inputs).unwrap_or_else(|e| panic!("seed {seed} {what}: {e}"));
                 assert_eq!(

@@ -187,11 +187,12 @@ pub(crate) fn entry_facts(parent: &Trace, exit: &GuardInfo, bridge: &Trace) -> V
 
 /// Prepends `*(counter as *mut i64) += 1` to `trace`'s entry block.
 pub(crate) fn count_entries(trace: &mut Trace, counter: u64) {
-    prepend_counter(trace, 0, counter)
+    prepend_counter(trace, 0, counter);
 }
 
-/// Prepends `*(counter as *mut i64) += 1` to block `block` of `trace`.
-pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) {
+/// Prepends `*(counter as *mut i64) += 1` to block `block` of `trace`; returns the
+/// value holding the counter's new value (the five instructions come first).
+pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> Value {
     let p = trace.new_value(Type::Ptr);
     let x = trace.new_value(Type::I64);
     let one = trace.new_value(Type::I64);
@@ -219,4 +220,5 @@ pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) {
         },
     ];
     trace.blocks[block].insts.splice(0..0, insts);
+    y
 }

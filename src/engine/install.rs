@@ -95,9 +95,6 @@ impl Engine {
                     Ok(()) => {
                         self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
                         self.stats.bridges_attached += 1;
-                        if let Some(tree) = self.trees.get_mut(&root) {
-                            tree.bridges += 1;
-                        }
                         self.stats.bridges_from_virtuals += u64::from(virtuals);
                     }
                     Err(e) => {

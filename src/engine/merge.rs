@@ -66,8 +66,6 @@ pub(super) struct Tree {
     exits: HashMap<(usize, u32), u64>,
     /// Guards whose arm could not be merged: they get plain bridges.
     refused: HashSet<(usize, u32)>,
-    /// Plain bridges attached to the current unit.
-    pub(super) bridges: u32,
     /// Native entries of the loop (each runs at least the preamble's iteration).
     pub(super) entries: u64,
     /// Exits of the installed unit since it was installed.
@@ -91,7 +89,6 @@ impl Tree {
             iterations: Box::new(AtomicU64::new(0)),
             exits: HashMap::new(),
             refused: HashSet::new(),
-            bridges: 0,
             entries: 0,
             exits_since_install: 0,
             tier_ups: 0,
@@ -105,6 +102,12 @@ impl Tree {
         } else {
             &self.arms[p - 1].rec
         }
+    }
+
+    /// Recorded guard `key` (piece, ordinal) and the recording it is in.
+    fn recorded_guard(&self, key: (usize, u32)) -> Option<(&Trace, leones_ir::GuardInfo)> {
+        let t = &self.piece(key.0).trace;
+        Some((t, t.guards().get(key.1 as usize).copied()?))
     }
 
     fn iterations(&self) -> u64 {
@@ -187,10 +190,8 @@ pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u6
         _ => None,
     })?;
     let header_snapshot = trace.blocks[h].insts.iter().find_map(|i| i.op.snapshot());
-    super::adapt::prepend_counter(trace, h, counter);
+    let count = super::adapt::prepend_counter(trace, h, counter);
     let (limit, snap) = (limit?, header_snapshot?);
-    // The counter's new value is the `iadd` the counter prepended (4th instruction).
-    let count = trace.blocks[h].insts.get(3).and_then(|i| i.result)?;
     let snapshot = Snapshot {
         origin: None,
         ..trace.snapshot(snap).clone()
@@ -251,12 +252,11 @@ impl Engine {
         let Some(tree) = self.trees.get(&root) else {
             return MergeDecision::Bridge;
         };
-        let guard_op = tree.piece(key.0).trace.guards().get(key.1 as usize).map(|g| {
-            let t = &tree.piece(key.0).trace;
-            t.blocks[g.block.index()].insts[g.inst].op.clone()
-        });
+        let guard_op = tree
+            .recorded_guard(key)
+            .map(|(t, g)| &t.blocks[g.block.index()].insts[g.inst].op);
         let capped = tree.size() as u64 >= u64::from(p.region_cap) * tree.root.trace.inst_count() as u64;
-        if p.merge == 0 || tree.refused.contains(&key) || !guard_op.is_some_and(|op| can_branch(&op)) || capped {
+        if p.merge == 0 || tree.refused.contains(&key) || !guard_op.is_some_and(can_branch) || capped {
             return MergeDecision::Bridge;
         }
         if tree.arms[tree.merged..].iter().any(|a| (a.parent, a.guard) == key) {
@@ -277,7 +277,12 @@ impl Engine {
         let data_driven = (u64::from(p.merge_low)..=u64::from(p.merge_high)).contains(&percent);
         // A tree that already merged arms is data-driven: its other hot exits join the
         // region too (as plain bridges they would be retired at every re-forming).
-        if data_driven || tree.bridges >= p.merge_bridges || !tree.arms.is_empty() {
+        let bridges = self
+            .units
+            .values()
+            .filter(|m| m.root == root && m.kind == UnitKind::Bridge)
+            .count();
+        if data_driven || bridges >= p.merge_bridges as usize || !tree.arms.is_empty() {
             MergeDecision::Arm
         } else {
             MergeDecision::Bridge
@@ -302,10 +307,7 @@ impl Engine {
         // (what region formation maps the arm's entry to), not from the optimized
         // exit's: the optimizer may have proved constants there that only hold on the
         // path of the unit that exited, not in the region the arm will join.
-        let recorded = tree.piece(key.0).trace.guards().get(key.1 as usize).map(|g| {
-            let t = &tree.piece(key.0).trace;
-            t.snapshot(g.snapshot).clone()
-        });
+        let recorded = tree.recorded_guard(key).map(|(t, g)| t.snapshot(g.snapshot).clone());
         let name = format!("{}_arm{}", tree.root.trace.name, tree.arms.len() + 1);
         match Recorder::start_arm(&self.registry, &self.params, entry, &lp.target, name, merges) {
             Ok(mut r) => {
@@ -431,7 +433,6 @@ impl Engine {
                 }
                 let tree = self.trees.get_mut(&root).expect("present");
                 tree.origins = region.origins;
-                tree.bridges = 0;
                 tree.exits_since_install = 0;
                 self.stats.regions_compiled += 1;
                 self.stats.arms_merged += (tree.arms.len() - tree.merged) as u64;

@@ -117,7 +117,7 @@ impl Engine {
         let guard = back.guard;
         let info = trace.guards().into_iter().nth(guard.index());
         let origin = info.and_then(|g| trace.snapshot(g.snapshot).origin);
-        let exit_snapshot = info.map(|g| trace.snapshot(g.snapshot).clone());
+        let snapshot = info.map(|g| g.snapshot);
         let interrupted = info.is_some_and(|g| {
             matches!(
                 trace.blocks[g.block.index()].insts[g.inst].op,
@@ -144,57 +144,77 @@ impl Engine {
             }
             self.emit_log(&s);
         }
-        let mut recording_bridge = false;
-        if tier_guard == Some(guard) {
+        let recording_bridge = if tier_guard == Some(guard) {
             self.tier_up(root);
-            return Ok(Exit {
-                frames: back.frames,
-                exception_pending: back.exception_pending,
-                interrupted,
-                recording_bridge,
-            });
-        }
-        let key = if interrupted {
-            None
-        } else {
-            self.count_tree_exit(root, left, origin)
-        };
-        if interrupted {
+            false
+        } else if interrupted {
             self.stats.interrupts += 1;
-        } else if self.hot.exit_taken(UnitId(left.0.into()), guard) == Action::Record
-            && self.recording.is_none()
-            && !self.no_bridge.contains(&(left, guard))
-        {
-            let decision = key.map_or(MergeDecision::Bridge, |k| self.merge_decision(root, k));
-            if let (MergeDecision::Arm, Some(key)) = (decision, key) {
-                recording_bridge = self.start_arm(root, left, guard, key, back.shape().0);
-            } else if decision == MergeDecision::Wait {
-                // Not enough iterations to tell a data-driven guard from a rare exit.
-            } else if decision == MergeDecision::Reform {
-                self.reform(root, false);
-            } else if let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) {
-                match Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target) {
-                    Ok(mut r) => {
-                        if let Some(s) = &exit_snapshot {
-                            let _ = r.assume_snapshot_facts(s);
-                        }
-                        let mode = Mode::Bridge {
-                            parent: left,
-                            guard,
-                            root,
-                        };
-                        self.recording = Some((r, mode));
-                        recording_bridge = true;
-                    }
-                    Err(why) => drop(self.hot.bridge_aborted(UnitId(left.0.into()), guard, &why)),
-                }
-            }
-        }
+            false
+        } else {
+            let key = self.count_tree_exit(root, left, origin);
+            self.hot_exit(root, left, guard, key, snapshot, back.shape().0)
+        };
         Ok(Exit {
             frames: back.frames,
             exception_pending: back.exception_pending,
             interrupted,
             recording_bridge,
         })
+    }
+
+    /// A counted side exit of `left` at `guard` (recorded guard `key` of `root`'s tree,
+    /// if it is the loop unit's) with the resumed state `entry`: past the bridge
+    /// threshold, records an arm or a bridge from it, waits, or re-forms the region, as
+    /// [`Engine::merge_decision`] says. Returns whether a recording started.
+    fn hot_exit(
+        &mut self,
+        root: Location,
+        left: BUnit,
+        guard: GuardId,
+        key: Option<(usize, u32)>,
+        snapshot: Option<leones_ir::SnapshotId>,
+        entry: leones_tracer::Shape,
+    ) -> bool {
+        if self.hot.exit_taken(UnitId(left.0.into()), guard) != Action::Record
+            || self.recording.is_some()
+            || self.no_bridge.contains(&(left, guard))
+        {
+            return false;
+        }
+        let decision = key.map_or(MergeDecision::Bridge, |k| self.merge_decision(root, k));
+        match (decision, key) {
+            (MergeDecision::Arm, Some(key)) => return self.start_arm(root, left, guard, key, entry),
+            // Not enough iterations to tell a data-driven guard from a rare exit.
+            (MergeDecision::Wait, _) => return false,
+            (MergeDecision::Reform, _) => {
+                self.reform(root, false);
+                return false;
+            }
+            _ => {}
+        }
+        let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) else {
+            return false;
+        };
+        match Recorder::start_bridge(&self.registry, &self.params, entry, &target) {
+            Ok(mut r) => {
+                let facts = snapshot.and_then(|s| self.backend().trace(left).map(|t| t.snapshot(s).clone()));
+                if let Some(s) = &facts {
+                    let _ = r.assume_snapshot_facts(s);
+                }
+                self.recording = Some((
+                    r,
+                    Mode::Bridge {
+                        parent: left,
+                        guard,
+                        root,
+                    },
+                ));
+                true
+            }
+            Err(why) => {
+                let _ = self.hot.bridge_aborted(UnitId(left.0.into()), guard, &why);
+                false
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! recorded guard it came from, so a region (whose guard ids differ) can be compared.
 
 use leones_ir::interp::{ExitState, ExitValue, Interpreter, Outcome, Val};
-use leones_ir::{Block, Inst, JumpTarget, Op, SlotValue, Trace};
+use leones_ir::{Inst, JumpTarget, Op, SlotValue, Trace};
 use leones_opt::region::Arm;
 
 /// Parses `1, 2.5, true` into values (ints, floats with a `.`/`e`/`inf`/`nan`, bools).
@@ -106,7 +106,6 @@ fn suffix(t: &Trace, point: usize) -> Result<(Trace, u32, Vec<Option<usize>>), S
     }
     s2.blocks[0].params = params;
     s2.blocks[0].insts = body;
-    let _ = Block::new(0);
     leones_ir::verify(&s2).map_err(|e| {
         format!(
             "the suffix of {} at merge point {point}: {e}\n{}",
@@ -118,7 +117,7 @@ fn suffix(t: &Trace, point: usize) -> Result<(Trace, u32, Vec<Option<usize>>), S
 }
 
 /// Runs the pieces unmerged from the root's inputs; see the module docs.
-pub fn run_pieces(root: &Trace, arms: &[Arm], _origins: &[(usize, u32)], inputs: &[Val]) -> Result<String, String> {
+pub fn run_pieces(root: &Trace, arms: &[Arm], inputs: &[Val]) -> Result<String, String> {
     let pieces: Vec<&Trace> = std::iter::once(root).chain(arms.iter().map(|a| a.trace)).collect();
     // (piece, trace to run, guard ordinal offset)
     let mut cur: (usize, Trace, u32) = (0, root.clone(), 0);

@@ -95,6 +95,38 @@ impl Jit {
     }
 }
 
+/// The recording context for an instruction of `code` (`None` when nothing records).
+/// A pending residual call goes to `post`, or to the JIT's own slot when `post` is
+/// `None` (the call being flushed must not park another one there).
+fn recording_context<'a>(
+    jit: &'a mut Jit,
+    vm: &'a Vm,
+    code: &'a Code,
+    regs: *const Value,
+    post: Option<&'a mut Option<PostCall>>,
+) -> Option<Rec<'a>> {
+    let Jit {
+        engine,
+        world,
+        roots,
+        post: own_post,
+        gens,
+        lazy,
+        ..
+    } = jit;
+    Some(Rec {
+        r: engine.recorder()?,
+        w: world,
+        roots,
+        vm,
+        code,
+        regs,
+        post: post.unwrap_or(own_post),
+        gens,
+        lazy,
+    })
+}
+
 /// The location of a loop header: the code object and the header's pc.
 fn location(code: *const Code, pc: usize) -> Location {
     Location(((code as u64) << 16) | pc as u64)
@@ -195,22 +227,13 @@ impl Vm {
     /// Emits a pending residual call now that its result is in the top frame.
     fn flush_post(&mut self, jit: &mut Jit, regs: *const Value, code: &Code) -> Result<(), Abort> {
         let Some(p) = jit.post.take() else { return Ok(()) };
-        let Some(r) = jit.engine.recorder() else { return Ok(()) };
         // SAFETY: dst is a register of the frame that made the call (the top frame).
         let result = unsafe { *regs.add(p.dst as usize) };
         let mut none = None;
-        let mut x = Rec {
-            r,
-            w: &mut jit.world,
-            roots: &mut jit.roots,
-            vm: self,
-            code,
-            regs,
-            post: &mut none,
-            gens: &mut jit.gens,
-            lazy: &mut jit.lazy,
-        };
-        x.finish_call(p, result)
+        match recording_context(jit, self, code, regs, Some(&mut none)) {
+            Some(mut x) => x.finish_call(p, result),
+            None => Ok(()),
+        }
     }
 
     /// Reports instruction `pc` of the top frame to the recorder (before it executes).
@@ -220,19 +243,10 @@ impl Vm {
             if jit.world.is_join(code, pc) && self.jit_merge_point(&mut jit, code, pc)? {
                 return Ok(());
             }
-            let Some(r) = jit.engine.recorder() else { return Ok(()) };
-            let mut x = Rec {
-                r,
-                w: &mut jit.world,
-                roots: &mut jit.roots,
-                vm: self,
-                code,
-                regs,
-                post: &mut jit.post,
-                gens: &mut jit.gens,
-                lazy: &mut jit.lazy,
-            };
-            record(&mut x, pc)
+            match recording_context(&mut jit, self, code, regs, None) {
+                Some(mut x) => record(&mut x, pc),
+                None => Ok(()),
+            }
         });
         if let Err(why) = res {
             jit.post = None;
