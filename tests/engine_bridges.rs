@@ -231,7 +231,7 @@ fn a_bridge_from_an_exit_holding_virtual_objects_is_attached_and_runs_natively()
             file: Some(log.clone()),
             ..LogConfig::default()
         },
-        ..EngineConfig::new(Params::parse("threshold=3,bridge_threshold=2,merge=off").unwrap())
+        ..EngineConfig::new(Params::parse("background=off,threshold=3,bridge_threshold=2,merge=off").unwrap())
     };
     let mut engine = Engine::with_config(w.reg.clone(), config).unwrap();
     let mut heap = Heap::new();
@@ -433,7 +433,7 @@ fn a_bridge_drops_the_class_check_its_parent_already_made() {
             file: Some(log.clone()),
             ..LogConfig::default()
         },
-        ..EngineConfig::new(Params::parse("threshold=3,bridge_threshold=2,merge=off").unwrap())
+        ..EngineConfig::new(Params::parse("background=off,threshold=3,bridge_threshold=2,merge=off").unwrap())
     };
     let reg = Registry::new();
     boxed_world(&reg);

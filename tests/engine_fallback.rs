@@ -30,7 +30,7 @@ fn program() -> Vec<Ins> {
 }
 
 fn check(inject: InjectFailure) {
-    let params = Params::parse("threshold=2,bridge_threshold=2,blacklist_after=3").unwrap();
+    let params = Params::parse("background=off,threshold=2,bridge_threshold=2,blacklist_after=3").unwrap();
     let mut seeds: Vec<(Vec<Ins>, Vec<i64>)> = vec![(program(), vec![0; NREGS])];
     seeds.extend((1..=20u64).map(gen_program));
     let mut failures = 0;
@@ -91,7 +91,7 @@ fn the_summary_is_written_to_the_log_file_at_drop() {
     let _ = std::fs::remove_file(&log);
     let config = EngineConfig {
         log: LogConfig::parse(&format!("summary:{}", log.display())).unwrap(),
-        ..EngineConfig::new(Params::parse("threshold=2,bridge_threshold=2,merge=off").unwrap())
+        ..EngineConfig::new(Params::parse("background=off,threshold=2,bridge_threshold=2,merge=off").unwrap())
     };
     let mut vm = Vm::new(config);
     vm.run(&program(), vec![0; NREGS]);
@@ -127,7 +127,7 @@ fn sum_of_mixes(addr: u64, n: i64) -> (i64, (u64, u64, u64)) {
             EffectInfo::none(),
         )
         .unwrap();
-    let params = Params::parse("threshold=2,bridge_threshold=2,blacklist_after=3").unwrap();
+    let params = Params::parse("background=off,threshold=2,bridge_threshold=2,blacklist_after=3").unwrap();
     let mut engine = Engine::with_config(reg.clone(), EngineConfig::new(params)).unwrap();
     let mut heap = Heap::new();
     let (mut i, mut s) = (0i64, 1i64);

@@ -251,7 +251,7 @@ fn an_exit_rebuilds_two_frames_and_a_cyclic_virtual_graph() {
             file: Some(log.clone()),
             ..LogConfig::default()
         },
-        ..EngineConfig::new(Params::parse("threshold=3").unwrap())
+        ..EngineConfig::new(Params::parse("background=off,threshold=3").unwrap())
     };
     let mut engine = Engine::with_config(w.reg.clone(), config).unwrap();
     let mut heap = Heap::new();

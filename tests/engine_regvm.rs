@@ -13,12 +13,12 @@ use std::time::Duration;
 
 /// Low thresholds; trace merging off (these tests are about plain bridges).
 fn jit_params() -> Params {
-    Params::parse("threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300,merge=off").unwrap()
+    Params::parse("background=off,threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300,merge=off").unwrap()
 }
 
 /// Low thresholds with trace merging deciding after one iteration.
 fn merge_params() -> Params {
-    Params::parse("threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300,merge_samples=1,merge_bridges=1")
+    Params::parse("background=off,threshold=2,bridge_threshold=2,blacklist_after=2,trace_limit=300,merge_samples=1,merge_bridges=1")
         .unwrap()
 }
 
@@ -207,7 +207,7 @@ fn data_driven_program(n: i64) -> Vec<Ins> {
 fn a_data_driven_branch_is_merged_into_a_region() {
     let code = data_driven_program(20_000);
     let want = interpret(&code, vec![0; NREGS]);
-    let params = Params::parse("threshold=2,bridge_threshold=2,trace_limit=300").unwrap();
+    let params = Params::parse("background=off,threshold=2,bridge_threshold=2,trace_limit=300").unwrap();
     let mut merged = Vm::new(EngineConfig::new(params.clone()));
     assert_eq!(merged.run(&code, vec![0; NREGS]), want);
     let s = merged.engine.stats();
@@ -225,19 +225,36 @@ fn a_data_driven_branch_is_merged_into_a_region() {
     assert!(p.regions_compiled == 0 && p.bridges_attached >= 1, "{p:?}");
 }
 
-#[test]
-fn a_failed_tier_up_leaves_a_region_without_its_tier_up_guard() {
-    use leones::engine::InjectFailure;
+/// Runs the data-driven program with quick units tiering up after 200 iterations at
+/// `background` (on/off), optionally injecting a tier-up failure.
+fn tiered_run(background: &str, inject: Option<leones::engine::InjectFailure>) -> EngineStats {
     let code = data_driven_program(20_000);
     let want = interpret(&code, vec![0; NREGS]);
-    let params = Params::parse("threshold=2,bridge_threshold=2,trace_limit=300,tier_up=200").unwrap();
-    let mut config = EngineConfig::new(params);
+    let spec = format!("background={background},threshold=2,bridge_threshold=2,trace_limit=300,tier_up=200");
+    let mut config = EngineConfig::new(Params::parse(&spec).unwrap());
     config.level = leones_backend_llvm::Level::Optimized;
-    config.inject = Some(InjectFailure::TierUp);
+    config.inject = inject;
     let mut vm = Vm::new(config);
     assert_eq!(vm.run(&code, vec![0; NREGS]), want);
-    let s = vm.engine.stats();
-    assert!(s.tier_ups >= 1, "{s:?}");
+    vm.engine.stats()
+}
+
+#[test]
+fn quick_units_tier_up_and_are_swapped_in_without_exit_storms() {
+    let s = tiered_run("off", None);
+    assert!(s.tier_ups >= 1 && s.regions_compiled >= 1, "{s:?}");
+    assert_eq!(s.backend_failures, 0, "{s:?}");
+    // One tier-guard exit per tier-up, plus the few before the region existed.
+    assert!(s.exits < 200, "{s:?}");
+    // In the background the same happens, later: same result, no failures.
+    let b = tiered_run("on", None);
+    assert_eq!((b.backend_failures, b.native_faults), (0, 0), "{b:?}");
+}
+
+#[test]
+fn a_failed_tier_up_keeps_the_quick_unit_running_without_exits() {
+    let s = tiered_run("off", Some(leones::engine::InjectFailure::TierUp));
+    assert!(s.backend_failures >= 1 && s.tier_ups == 0, "{s:?}");
     // Without the fallback every iteration after the limit would exit.
     assert!(s.exits < 200, "{s:?}");
 }

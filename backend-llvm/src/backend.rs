@@ -19,6 +19,7 @@
 //!   the entered unit's `block0` parameters, type for type.
 
 use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, UnitFn};
+use crate::build::{BuiltUnit, Machines, UnitJob};
 use crate::jit::{Jit, Tracker};
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level};
@@ -128,7 +129,7 @@ pub struct Backend {
     // Units are declared (and so dropped) before the JIT: trackers first.
     units: HashMap<UnitId, UnitRecord>,
     jit: Jit,
-    machines: HashMap<Level, TargetMachine>,
+    machines: Machines,
     level: Level,
     next_id: u32,
     /// Symbol-name numbers free for reuse. ORC interns every symbol name for the life
@@ -144,8 +145,8 @@ fn default_table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
 impl Backend {
     /// A backend compiling at `level` by default.
     pub fn new(level: Level) -> Result<Backend, BackendError> {
-        let mut machines = HashMap::new();
-        machines.insert(level, passes::target_machine(level)?);
+        let mut machines = Machines::default();
+        machines.get(level)?;
         Ok(Backend {
             units: HashMap::new(),
             jit: Jit::new()?,
@@ -168,13 +169,6 @@ impl Backend {
         self.level
     }
 
-    fn machine(&mut self, level: Level) -> Result<&TargetMachine, BackendError> {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.machines.entry(level) {
-            e.insert(passes::target_machine(level)?);
-        }
-        Ok(&self.machines[&level])
-    }
-
     /// Lowers `trace` into a module of `ctx` with the target's triple and data layout,
     /// verified by LLVM; also returns the level's TargetMachine.
     fn lower_verified<'ctx>(
@@ -185,35 +179,32 @@ impl Backend {
         level: Level,
     ) -> Result<(Module<'ctx>, &TargetMachine), BackendError> {
         let module = lower(ctx, trace, info)?;
-        let tm = self.machine(level)?;
+        let tm = self.machines.get(level)?;
         passes::prepare(&module, tm);
         passes::verify(&module)?;
         Ok((module, tm))
     }
 
-    /// Lowers, optimizes, compiles and installs `trace` as a new unit.
+    /// Lowers, optimizes, compiles and installs `trace` as a new unit, on this thread:
+    /// [`prepare`](Backend::prepare), build, [`install`](Backend::install).
     pub fn compile(&mut self, trace: &Trace, opts: &UnitOptions) -> Result<CompiledUnit, BackendError> {
+        let job = self.prepare(trace, opts);
+        let built = job.build(&mut self.machines);
+        self.install(built)
+    }
+
+    /// The first half of compiling on another thread: a job for `trace` with its id,
+    /// symbol name and exit/target tables, to be built by a [`Compiler`](crate::Compiler)
+    /// (or [`Backend::build`]) and then [installed](Backend::install) or
+    /// [discarded](Backend::discard). See [`crate::build`].
+    pub fn prepare(&mut self, trace: &Trace, opts: &UnitOptions) -> UnitJob {
         let level = opts.level.unwrap_or(self.level);
         let id = UnitId(self.next_id);
+        self.next_id += 1;
         let name = self.free_names.pop().unwrap_or_else(|| {
             self.next_name += 1;
             self.next_name - 1
         });
-        let result = self.compile_named(trace, opts, level, id, name);
-        if result.is_err() {
-            self.free_names.push(name);
-        }
-        result
-    }
-
-    fn compile_named(
-        &mut self,
-        trace: &Trace,
-        opts: &UnitOptions,
-        level: Level,
-        id: UnitId,
-        name: u32,
-    ) -> Result<CompiledUnit, BackendError> {
         let exit_slots = default_table(trace.guards().len(), leones_exit_default);
         let target_slots = default_table(trace.targets.len(), leones_jump_default);
         let info = UnitInfo {
@@ -223,29 +214,60 @@ impl Backend {
             target_table: target_slots.as_ptr() as u64,
             checks: opts.checks,
         };
-        let mut timings = Timings::default();
-        let obj = {
-            let t0 = Instant::now();
-            let ctx = Context::create();
-            let (module, tm) = self.lower_verified(&ctx, trace, &info, level)?;
-            let t1 = Instant::now();
-            passes::run_passes(&module, level, tm)?;
-            let t2 = Instant::now();
-            let obj = passes::emit_object(&module, tm)?;
-            let t3 = Instant::now();
-            timings.lower_us = (t1 - t0).as_micros() as u64;
-            timings.passes_us = (t2 - t1).as_micros() as u64;
-            timings.codegen_us = (t3 - t2).as_micros() as u64;
-            obj
+        UnitJob {
+            id,
+            name,
+            trace: trace.clone(),
+            level,
+            info,
+            exit_slots,
+            target_slots,
+            wake: None,
+        }
+    }
+
+    /// Builds a job on this thread (what the compiler thread does).
+    pub fn build(&mut self, job: UnitJob) -> BuiltUnit {
+        job.build(&mut self.machines)
+    }
+
+    /// Gives up a job or a built unit that will not be installed.
+    pub fn discard(&mut self, built: BuiltUnit) {
+        self.free_names.push(built.job.name);
+    }
+
+    /// The second half: adds a built unit's object to ORC, links it and records it.
+    /// A build failure is returned here (and the job discarded).
+    pub fn install(&mut self, built: BuiltUnit) -> Result<CompiledUnit, BackendError> {
+        let BuiltUnit {
+            job,
+            object,
+            mut timings,
+        } = built;
+        let obj = match object {
+            Ok(o) => o,
+            Err(e) => {
+                self.free_names.push(job.name);
+                return Err(e);
+            }
         };
         let object_bytes = obj.object_size();
         let code_bytes = obj.text_size().unwrap_or(object_bytes);
         let t3 = Instant::now();
-        let tracker = self.jit.add_object(obj)?;
-        let entry = match self.jit.lookup(&info.symbol) {
-            Ok(a) => a,
+        let linked = self
+            .jit
+            .add_object(obj)
+            .and_then(|tracker| match self.jit.lookup(&job.info.symbol) {
+                Ok(a) => Ok((tracker, a)),
+                Err(e) => {
+                    let _ = tracker.remove();
+                    Err(e)
+                }
+            });
+        let (tracker, entry) = match linked {
+            Ok(x) => x,
             Err(e) => {
-                let _ = tracker.remove();
+                self.free_names.push(job.name);
                 return Err(e);
             }
         };
@@ -253,29 +275,62 @@ impl Backend {
         // SAFETY: the symbol is the unit function, of type `UnitFn`.
         let entry: UnitFn = unsafe { std::mem::transmute::<usize, UnitFn>(entry as usize) };
         let compiled = CompiledUnit {
-            id,
+            id: job.id,
             entry,
-            exit_slots: exit_slots.as_ptr(),
-            guards: trace.guards().len(),
-            slots_needed: slots_needed(trace),
-            level,
-            symbol: info.symbol,
+            exit_slots: job.exit_slots.as_ptr(),
+            guards: job.trace.guards().len(),
+            slots_needed: slots_needed(&job.trace),
+            level: job.level,
+            symbol: job.info.symbol,
             timings,
             code_bytes,
             object_bytes,
         };
-        self.next_id += 1;
         let record = UnitRecord {
             compiled: compiled.clone(),
-            trace: trace.clone(),
-            exit_slots,
-            target_slots,
+            trace: job.trace,
+            exit_slots: job.exit_slots,
+            target_slots: job.target_slots,
             tracker: Some(tracker),
             incoming: Vec::new(),
-            name,
+            name: job.name,
         };
-        self.units.insert(id, record);
+        self.units.insert(job.id, record);
         Ok(compiled)
+    }
+
+    /// Puts unit `new` everywhere `old` is: every slot that enters `old` now enters
+    /// `new`, and `new`'s exit and target slots point where `old`'s do. Both must be
+    /// compiled from the same trace (a recompilation at another level, say) — same
+    /// guards, same targets, same entry types; `old` is left unreferenced (remove it).
+    pub fn replace(&mut self, old: UnitId, new: UnitId) -> Result<(), BackendError> {
+        let (o, n) = (self.record(old)?, self.record(new)?);
+        if o.exit_slots.len() != n.exit_slots.len()
+            || o.target_slots.len() != n.target_slots.len()
+            || self.block0_types(old)? != self.block0_types(new)?
+        {
+            return Err(BackendError::Signature(format!(
+                "unit {new} is not a recompilation of {old} (guards, targets or entry types differ)"
+            )));
+        }
+        let mut moves = Vec::new();
+        for (&u, r) in &self.units {
+            for s in &r.incoming {
+                match *s {
+                    SlotRef::Exit(p, g) if p == old => moves.push((SlotRef::Exit(new, g), u)),
+                    SlotRef::Target(p, t) if p == old => moves.push((SlotRef::Target(new, t), u)),
+                    _ => {}
+                }
+            }
+        }
+        for slot in self.record(old)?.incoming.clone() {
+            moves.push((slot, new));
+        }
+        for (slot, to) in moves {
+            let to = if to == old { new } else { to };
+            self.set_slot(slot, Some(to))?;
+        }
+        Ok(())
     }
 
     fn record(&self, id: UnitId) -> Result<&UnitRecord, BackendError> {

@@ -13,6 +13,8 @@
 //! - `jit`: ORC LLJIT and resource trackers;
 //! - [`decode`]: native outcome → the interpreter's [`Outcome`](leones_ir::interp::Outcome);
 //! - `backend`: the [`Backend`] API; `run`: the run helper and CLI entry points;
+//! - [`build`]: a unit's object file built on any thread ([`UnitJob`] → [`BuiltUnit`]);
+//! - `worker`: the [`Compiler`] thread that builds jobs in the background;
 //! - `error`: [`BackendError`].
 //!
 //! ## Example
@@ -48,16 +50,20 @@
 
 pub mod abi;
 mod backend;
+pub mod build;
 pub mod decode;
 pub mod error;
 mod jit;
 mod lower;
 pub mod passes;
 mod run;
+mod worker;
 
 pub use abi::{JitState, UnitFn};
 pub use backend::{Backend, CompiledUnit, Timings, UnitId, UnitOptions};
+pub use build::{BuiltUnit, UnitJob};
 pub use decode::NativeFault;
 pub use error::BackendError;
 pub use passes::Level;
 pub use run::{emit_llvm_for_cli, run_text_for_cli, HostHooks, NativeOutcome, RunError};
+pub use worker::Compiler;

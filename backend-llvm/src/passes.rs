@@ -146,6 +146,10 @@ pub(crate) fn run_passes(module: &Module<'_>, level: Level, tm: &TargetMachine) 
 /// An object file in an LLVM memory buffer, owned until handed to ORC.
 pub(crate) struct ObjectBuffer(LLVMMemoryBufferRef);
 
+// SAFETY: a memory buffer belongs to no LLVM context or thread; the buffer is owned
+// exclusively (built on the compiler thread, handed to ORC on the host's).
+unsafe impl Send for ObjectBuffer {}
+
 impl ObjectBuffer {
     /// Gives up ownership (to ORC, which disposes of it).
     pub(crate) fn into_raw(self) -> LLVMMemoryBufferRef {

@@ -34,9 +34,11 @@ const SHARDS: u64 = 4;
 
 /// The JIT settings every program is run with, besides the interpreter.
 fn jit_configs() -> Vec<(String, JitConfig)> {
+    // Built on the host's thread (counts below are checked); `later` in the background.
     let eager = JitConfig::with_params(Params {
         threshold: 2,
         bridge_threshold: 2,
+        background: 0,
         ..Default::default()
     });
     let mut later = JitConfig::with_params(Params {
@@ -46,8 +48,11 @@ fn jit_configs() -> Vec<(String, JitConfig)> {
     });
     later.level = Level::Quick;
     vec![
-        ("jit threshold=2 bridge_threshold=2".to_string(), eager),
-        ("jit threshold=7 bridge_threshold=3 level=quick".to_string(), later),
+        ("jit threshold=2 bridge_threshold=2 background=off".to_string(), eager),
+        (
+            "jit threshold=7 bridge_threshold=3 level=quick background=on".to_string(),
+            later,
+        ),
     ]
 }
 

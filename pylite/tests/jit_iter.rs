@@ -11,6 +11,7 @@ fn low(threshold: u32, bridge_threshold: u32, level: Level) -> JitConfig {
     let mut c = JitConfig::with_params(Params {
         threshold,
         bridge_threshold,
+        background: 0,
         ..Params::default()
     });
     c.level = level;
@@ -30,7 +31,13 @@ fn run(src: &str, config: &JitConfig) -> (String, JitReport) {
 /// reports.
 fn same_output(src: &str) -> (JitReport, JitReport) {
     let (want, off) = run(src, &JitConfig::off());
-    let (got, on) = run(src, &JitConfig::with_params(Params::default()));
+    let (got, on) = run(
+        src,
+        &JitConfig::with_params(Params {
+            background: 0,
+            ..Params::default()
+        }),
+    );
     assert_eq!(got, want, "default thresholds differ from the interpreter\n{src}");
     for (t, b, level) in [
         (2, 2, Level::Optimized),

@@ -55,7 +55,7 @@ fn params(spec: &str) -> JitConfig {
 /// returns the report of the default run with merging on.
 fn same_output(src: &str) -> JitReport {
     let (want, _) = run(src, &JitConfig::off());
-    let (got, merged) = run(src, &JitConfig::with_params(Params::default()));
+    let (got, merged) = run(src, &params("background=off"));
     assert_eq!(got, want, "JIT (defaults) differs from the interpreter:\n{src}");
     for spec in [
         "merge=off",
@@ -84,14 +84,14 @@ fn the_talks_program_merges() {
     let (want, res, _) = pylite::run_capture_with(&src, "data_driven.py", &args, &JitConfig::off());
     res.expect("interpreted");
     for spec in [
-        "merge=on",
+        "merge=on,background=off",
         "merge=off",
         "threshold=2,bridge_threshold=2,merge_samples=1",
     ] {
         let (got, res, report) = pylite::run_capture_with(&src, "data_driven.py", &args, &params(spec));
         res.expect("with the JIT");
         assert_eq!(strip(&got), strip(&want), "{spec}");
-        if spec == "merge=on" {
+        if spec == "merge=on,background=off" {
             assert!(report.regions >= 1, "{report:?}");
         }
     }

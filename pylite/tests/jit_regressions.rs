@@ -18,6 +18,7 @@ fn same_with_jit(src: &str) -> (String, Vec<JitReport>) {
         let mut config = JitConfig::with_params(Params {
             threshold: 2,
             bridge_threshold: 2,
+            background: u32::from(level == Level::Quick),
             ..Default::default()
         });
         config.level = level;
@@ -55,7 +56,8 @@ print(total, o.a, xs)
 ";
     let (out, reports) = same_with_jit(src);
     assert_eq!(out, "226050 302 [299, 225751]\n");
-    for r in &reports {
+    // The optimized-level run is built on the host's thread (deterministic counts).
+    for r in &reports[..1] {
         assert!(r.loops >= 1, "the loop was not compiled: {r:?}");
         assert!(r.bridges <= 10, "{} bridges for one loop: {r:?}", r.bridges);
     }

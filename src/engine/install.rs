@@ -7,6 +7,7 @@
 //! host keeps interpreting.
 
 use super::adapt::entry_facts;
+use super::tier::Then;
 use super::*;
 use leones_opt::EntryFact;
 
@@ -35,25 +36,19 @@ impl Pass for BreakPass {
 pub(super) static BREAK_PASS: BreakPass = BreakPass;
 
 impl Engine {
-    /// A recording closed: compile and install it.
+    /// A recording closed: compile it (in the background if there is a compiler
+    /// thread) and install it when built (see [`Then`]).
     pub(super) fn finish(&mut self, mode: Mode, done: Recorded) {
         match mode {
             Mode::Loop(loc) => {
-                let target = done.target().expect("a loop recording");
+                let target = done.target().expect("a loop recording").clone();
                 // The tree first: compiling the loop instruments its iteration counter.
                 self.trees.insert(loc, super::merge::Tree::new(done.clone()));
-                match self.compile(done.trace, loc, UnitKind::Loop, &[], None) {
-                    Ok(unit) => {
-                        // Counted as recorded only once installed, so that failures
-                        // keep accumulating towards the blacklist.
-                        self.hot.recorded(loc);
-                        self.stats.loops_compiled += 1;
-                        self.loops.insert(loc, LoopUnit { unit, target });
-                    }
-                    Err(stage) => {
-                        self.trees.remove(&loc);
-                        self.failed(Mode::Loop(loc), stage)
-                    }
+                self.compiling.insert(loc);
+                let level = self.tiers().then_some(Level::Quick);
+                let then = Then::Loop { loc, target };
+                if let Err((then, stage)) = self.compile(done.trace, loc, UnitKind::Loop, &[], level, then) {
+                    self.not_landed(then, stage);
                 }
             }
             Mode::Arm {
@@ -63,9 +58,9 @@ impl Engine {
                 key,
             } => self.finish_arm(parent, guard, root, key, done),
             Mode::Bridge { parent, guard, root } => {
-                let Some(loop_unit) = self.loops.get(&root).map(|l| l.unit) else {
+                if !self.loops.contains_key(&root) {
                     return;
-                };
+                }
                 let adapted = {
                     let Some(pt) = self.backend().trace(parent) else { return };
                     let Some(g) = pt.guards().into_iter().nth(guard.index()) else {
@@ -83,31 +78,23 @@ impl Engine {
                     self.no_bridge.insert((parent, guard));
                     return;
                 };
-                let unit = match self.compile(trace, root, UnitKind::Bridge, &facts, None) {
-                    Ok(u) => u,
-                    Err(stage) => return self.failed(mode, stage),
+                self.bridging.insert((parent, guard));
+                let level = self.bridge_level.or(self.tiers().then_some(Level::Quick));
+                let then = Then::Bridge {
+                    parent,
+                    guard,
+                    root,
+                    virtuals,
                 };
-                let backend = self.backend.as_mut().expect("compiled");
-                let wired = backend
-                    .link_target(unit, TargetId(0), loop_unit)
-                    .and_then(|()| backend.attach_bridge(parent, guard, unit));
-                match wired {
-                    Ok(()) => {
-                        self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
-                        self.stats.bridges_attached += 1;
-                        self.stats.bridges_from_virtuals += u64::from(virtuals);
-                    }
-                    Err(e) => {
-                        self.retire(unit);
-                        self.failed(mode, Stage::Backend(e.to_string()));
-                    }
+                if let Err((then, stage)) = self.compile(trace, root, UnitKind::Bridge, &facts, level, then) {
+                    self.not_landed(then, stage);
                 }
             }
         }
     }
 
     /// Counts and logs a failure after recording; backs the key off like an abort.
-    fn failed(&mut self, mode: Mode, stage: Stage) {
+    pub(super) fn failed(&mut self, mode: Mode, stage: Stage) {
         let (counter, msg) = match &stage {
             Stage::Verify(m) => (&mut self.stats.verify_failures, m),
             Stage::Optimize(m) => (&mut self.stats.opt_failures, m),
@@ -127,7 +114,9 @@ impl Engine {
     }
 
     /// Verify, optimize (with `facts` about `block0`'s parameters on entry),
-    /// (instrument), compile.
+    /// instrument, prepare the backend's job at `level` (`None`: the engine's) and
+    /// launch it; what installing it means is `then`. A failure before the job is
+    /// launched hands `then` back with the stage that failed.
     pub(super) fn compile(
         &mut self,
         mut trace: Trace,
@@ -135,50 +124,26 @@ impl Engine {
         kind: UnitKind,
         facts: &[(usize, EntryFact)],
         level: Option<Level>,
-    ) -> Result<BUnit, Stage> {
+        then: Then,
+    ) -> Result<(), (Then, Stage)> {
         if self.inject == Some(InjectFailure::Verify) {
             trace.blocks[0].insts.pop();
         }
         if self.log.trace {
             self.emit_log(&format!("; recorded\n{}", leones_ir::print(&trace)));
         }
-        leones_ir::verify(&trace).map_err(|e| Stage::Verify(e.to_string()))?;
-        let t0 = Instant::now();
-        let ctx = OptContext {
-            pure_calls: None,
-            verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
-            entry_facts: facts,
-            branchless: leones_opt::passes::branchless::BranchlessParams {
-                enabled: self.params.branchless != 0,
-                ..Default::default()
-            },
-            ..OptContext::default()
+        let mut opt = match self.optimize(&trace, facts) {
+            Ok(t) => t,
+            Err(stage) => return Err((then, stage)),
         };
-        let (mut opt, _) =
-            leones_opt::optimize(&trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;
-        leones_ir::verify(&opt).map_err(|e| Stage::Optimize(format!("the optimized trace does not verify: {e}")))?;
-        self.hot.stats_mut().add_compile_time("opt", t0.elapsed());
-        if self.log.opt {
-            let known = if facts.is_empty() {
-                String::new()
-            } else {
-                format!("; entry facts {facts:?}")
-            };
-            self.emit_log(&format!("; optimized\n{}{known}", leones_ir::print(&opt)));
-        }
-        let quick_tier =
-            level == Some(Level::Quick) && self.backend.as_ref().is_some_and(|b| b.level() != Level::Quick);
         let mut tier_snapshot = None;
-        if kind == UnitKind::Loop && self.params.merge != 0 {
+        if kind == UnitKind::Loop {
             if let Some(tree) = self.trees.get(&root) {
-                let counter = tree.iterations.as_ref() as *const AtomicU64;
-                // A quick-tier unit leaves through a tier-up guard once it has run
-                // `tier_up` more iterations (see `Engine::tier_up`).
-                // SAFETY: the counter is boxed and lives as long as the tree.
-                let now = unsafe { (*counter).load(Ordering::Relaxed) };
-                let wait = u64::from(self.params.tier_up) << (2 * tree.tier_ups.min(20));
-                let limit = (quick_tier && self.params.tier_up > 0 && !tree.no_tier_up).then(|| now + wait);
-                tier_snapshot = super::merge::count_iterations(&mut opt, counter as u64, limit);
+                // Every loop unit counts its iterations and checks them against its
+                // tree's limit word (see `tier.rs`).
+                let counter = tree.iterations.as_ref() as *const AtomicU64 as u64;
+                let limit = Arc::as_ptr(&tree.limit) as u64;
+                tier_snapshot = super::merge::count_iterations(&mut opt, counter, Some(limit));
             }
         }
         let counter = (kind == UnitKind::Bridge).then(|| {
@@ -191,45 +156,66 @@ impl Engine {
             opt.blocks[0].insts.pop();
         }
         let opts = UnitOptions {
-            level: if kind == UnitKind::Bridge {
-                self.bridge_level
-            } else {
-                level
-            },
+            level,
             ..UnitOptions::default()
         };
         if self.log.llvm {
-            let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
-            let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));
-            self.emit_log(&format!("; llvm {}\n{ir}", opt.name));
+            if let Some(backend) = self.backend.as_mut() {
+                let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));
+                self.emit_log(&format!("; llvm {}\n{ir}", opt.name));
+            }
         }
-        let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
-        let t1 = Instant::now();
-        let tier = format!("{:?}", opts.level.unwrap_or(backend.level())).to_lowercase();
-        let unit = backend
-            .compile(&opt, &opts)
-            .map_err(|e| Stage::Backend(e.to_string()))?;
-        self.hot.stats_mut().add_compile_time(&tier, t1.elapsed());
-        self.hot.stats_mut().code_bytes += unit.code_bytes;
-        self.stats.code_bytes += unit.code_bytes;
         let tier_guard = tier_snapshot.and_then(|s| opt.guards().into_iter().find(|g| g.snapshot == s).map(|g| g.id));
-        self.units.insert(
-            unit.id,
-            UnitMeta {
-                root,
-                kind,
-                counter,
-                tier_guard,
+        let Some(backend) = self.backend.as_mut() else {
+            return Err((then, Stage::Backend("no backend".into())));
+        };
+        let job = backend.prepare(&opt, &opts);
+        let meta = UnitMeta {
+            root,
+            kind,
+            counter,
+            tier_guard,
+        };
+        self.launch(job, then, meta);
+        Ok(())
+    }
+
+    /// Verifies `trace`, optimizes it with `facts` on entry, verifies the result.
+    fn optimize(&mut self, trace: &Trace, facts: &[(usize, EntryFact)]) -> Result<Trace, Stage> {
+        leones_ir::verify(trace).map_err(|e| Stage::Verify(e.to_string()))?;
+        let t0 = Instant::now();
+        let ctx = OptContext {
+            pure_calls: None,
+            verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
+            entry_facts: facts,
+            branchless: leones_opt::passes::branchless::BranchlessParams {
+                enabled: self.params.branchless != 0,
+                ..Default::default()
             },
-        );
-        Ok(unit.id)
+            ..OptContext::default()
+        };
+        let (opt, _) = leones_opt::optimize(trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;
+        leones_ir::verify(&opt).map_err(|e| Stage::Optimize(format!("the optimized trace does not verify: {e}")))?;
+        self.hot.stats_mut().add_compile_time("opt", t0.elapsed());
+        if self.log.opt {
+            let known = if facts.is_empty() {
+                String::new()
+            } else {
+                format!("; entry facts {facts:?}")
+            };
+            self.emit_log(&format!("; optimized\n{}{known}", leones_ir::print(&opt)));
+        }
+        Ok(opt)
     }
 
     /// Removes a unit (after a fault or a failed wiring).
     pub(super) fn retire(&mut self, unit: BUnit) {
         self.loops.retain(|_, l| l.unit != unit);
         self.units.remove(&unit);
+        self.recompiling.remove(&unit);
         if let Some(b) = self.backend.as_mut() {
+            let bytes = b.unit(unit).map_or(0, |u| u.code_bytes);
+            self.live_code_bytes = self.live_code_bytes.saturating_sub(bytes);
             let _ = b.remove(unit);
         }
     }

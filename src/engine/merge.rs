@@ -74,8 +74,15 @@ pub(super) struct Tree {
     /// does again (a tree still growing would otherwise pay an optimized compile at
     /// every step).
     pub(super) tier_ups: u32,
-    /// Tiering up failed once: this tree's units are compiled without a tier-up guard.
+    /// Tiering up failed once: this tree's units stay at their level.
     pub(super) no_tier_up: bool,
+    /// The limit word its loop units check their iteration count against (see
+    /// `tier.rs`); shared with the compiler thread, which zeroes it to wake a loop.
+    pub(super) limit: Arc<AtomicU64>,
+    /// A recompilation of its loop unit is being built.
+    pub(super) tiering: bool,
+    /// A region with this many arms is being built.
+    pub(super) reforming: Option<usize>,
 }
 
 impl Tree {
@@ -93,6 +100,9 @@ impl Tree {
             exits_since_install: 0,
             tier_ups: 0,
             no_tier_up: false,
+            limit: Arc::new(AtomicU64::new(super::tier::NO_LIMIT)),
+            tiering: false,
+            reforming: None,
         }
     }
 
@@ -180,10 +190,10 @@ enum Position {
 }
 
 /// Prepends `*counter += 1` to the loop header of `trace` (the block its back edges
-/// jump to), so the engine knows how many iterations native code ran. With `limit`,
-/// also a tier-up guard there, `guard_true (counter < limit)`, with the header's state
-/// (a copy of the header's first guard's snapshot, without origin); returns that
-/// guard's snapshot.
+/// jump to), so the engine knows how many iterations native code ran. With `limit`
+/// (the address of a limit word), also a tier guard there,
+/// `guard_true (counter < *limit)`, with the header's state (a copy of the header's
+/// first guard's snapshot, without origin); returns that guard's snapshot.
 pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u64>) -> Option<leones_ir::SnapshotId> {
     let h = trace.blocks.iter().find_map(|b| match b.insts.last().map(|i| &i.op) {
         Some(Op::Jump(JumpTarget::Block(h), _)) => Some(h.index()),
@@ -197,12 +207,17 @@ pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u6
         ..trace.snapshot(snap).clone()
     };
     let snap = trace.add_snapshot(snapshot);
+    let addr = trace.new_value(Type::Ptr);
     let lim = trace.new_value(Type::I64);
     let below = trace.new_value(Type::Bool);
     let insts = [
         Inst {
+            result: Some(addr),
+            op: Op::Const(leones_ir::Const::Ptr(limit)),
+        },
+        Inst {
             result: Some(lim),
-            op: Op::Const(leones_ir::Const::I64(limit.min(i64::MAX as u64) as i64)),
+            op: Op::Load(leones_ir::MemType::I64, addr, 0),
         },
         Inst {
             result: Some(below),
@@ -360,41 +375,20 @@ impl Engine {
             weights: (clamp(ran), clamp(iters.saturating_sub(ran))),
         });
         if tree.arms.len() - tree.merged >= tree.merged.max(1) {
-            self.reform(root, false);
+            self.reform(root);
         }
     }
 
-    /// A quick-tier region ran `tier_up` iterations (its tier-up guard failed): form it
-    /// again and compile it at the engine's level, in place of the quick unit.
-    pub(super) fn tier_up(&mut self, root: Location) {
-        self.stats.tier_ups += 1;
-        if let Some(tree) = self.trees.get_mut(&root) {
-            tree.tier_ups += 1;
-        }
-        let before = self.loops.get(&root).map(|l| l.unit);
-        if self.inject != Some(InjectFailure::TierUp) {
-            self.reform(root, true);
-        }
-        if self.loops.get(&root).map(|l| l.unit) == before {
-            // The optimized unit could not be built: the quick unit's tier-up guard
-            // would now fail on every iteration. Replace it by one without the guard.
-            if let Some(tree) = self.trees.get_mut(&root) {
-                tree.no_tier_up = true;
-            }
-            self.reform(root, true);
-        }
-    }
-
-    /// Forms `root`'s region from the root and every arm (dropping, as refused, the
-    /// latest pending arms until it forms), compiles it and installs it in place of the
-    /// loop's unit and bridges.
-    /// A region is compiled at the quick level while arms keep arriving (and tiered up
-    /// later, [`Engine::tier_up`]) when `tier_up` is on and the engine's level is not
-    /// already quick; `final_tier` compiles it at the engine's level.
-    pub(super) fn reform(&mut self, root: Location, final_tier: bool) {
+    /// Forms `root`'s region from the root and every arm recorded so far (dropping, as
+    /// refused, the latest pending arms until it forms) and launches its compilation;
+    /// landing it installs it in place of the loop's unit and bridges
+    /// ([`Engine::land_region`]). A region is compiled at the quick level when the
+    /// engine tiers (and tiered up later, see `tier.rs`). One region per tree is built
+    /// at a time; arms recorded meanwhile wait for the next.
+    pub(super) fn reform(&mut self, root: Location) {
         let region = loop {
             let Some(tree) = self.trees.get_mut(&root) else { return };
-            if tree.arms.len() == tree.merged && !final_tier {
+            if tree.arms.len() == tree.merged || tree.reforming.is_some() {
                 return;
             }
             let arms: Vec<Arm> = tree
@@ -421,47 +415,76 @@ impl Engine {
                 Err(_) => return,
             }
         };
-        let no_tier_up = self.trees.get(&root).is_some_and(|t| t.no_tier_up);
-        let level = ((!final_tier && self.params.tier_up > 0) || no_tier_up).then_some(Level::Quick);
-        let name = region.trace.name.clone();
-        match self.compile(region.trace, root, UnitKind::Loop, &[], level) {
-            Ok(unit) => {
-                let old = self.loops.get(&root).map(|l| l.unit);
-                if let Some(lp) = self.loops.get_mut(&root) {
-                    lp.unit = unit;
-                    lp.target.name = name;
-                }
-                let tree = self.trees.get_mut(&root).expect("present");
-                tree.origins = region.origins;
-                tree.exits_since_install = 0;
-                self.stats.regions_compiled += 1;
-                self.stats.arms_merged += (tree.arms.len() - tree.merged) as u64;
-                tree.merged = tree.arms.len();
-                // The old loop and every bridge of this root go: the region has their
-                // paths, or they will be recorded again.
-                let stale: Vec<BUnit> = self
-                    .units
-                    .iter()
-                    .filter(|(u, m)| m.root == root && **u != unit && (Some(**u) == old || m.kind == UnitKind::Bridge))
-                    .map(|(u, _)| *u)
-                    .collect();
-                for u in stale {
-                    self.retire(u);
-                    self.stats.units_retired += 1;
-                }
-                self.no_bridge.retain(|(u, _)| self.units.contains_key(u));
-            }
-            Err(stage) => {
-                let tree = self.trees.get_mut(&root).expect("present");
-                let merged = tree.merged;
-                for a in tree.arms.drain(merged..) {
-                    tree.refused.insert((a.parent, a.guard));
-                    self.stats.arms_refused += 1;
-                }
-                if self.log.any() {
-                    self.emit_log(&format!("; region failed to compile, arms refused: {stage:?}"));
-                }
-            }
+        let tiers = self.tiers();
+        let tree = self.trees.get_mut(&root).expect("present");
+        let upto = tree.arms.len();
+        tree.reforming = Some(upto);
+        let level = (tiers || tree.no_tier_up).then_some(Level::Quick);
+        let then = super::tier::Then::Region {
+            root,
+            upto,
+            origins: region.origins,
+            name: region.trace.name.clone(),
+        };
+        if let Err((then, stage)) = self.compile(region.trace, root, UnitKind::Loop, &[], level, then) {
+            self.not_landed(then, stage);
+        }
+    }
+
+    /// `root`'s region with its first `upto` arms is installed as `unit`: it replaces
+    /// the loop unit, and the old loop and every bridge of this root go (the region has
+    /// their paths, or they will be recorded again).
+    pub(super) fn land_region(
+        &mut self,
+        unit: BUnit,
+        root: Location,
+        upto: usize,
+        origins: Vec<(usize, u32)>,
+        name: String,
+    ) {
+        let Some(lp) = self.loops.get_mut(&root) else {
+            self.retire(unit);
+            return;
+        };
+        let old = lp.unit;
+        lp.unit = unit;
+        lp.target.name = name;
+        let tree = self.trees.get_mut(&root).expect("a loop has a tree");
+        tree.origins = origins;
+        tree.exits_since_install = 0;
+        tree.reforming = None;
+        // A recompilation of the old unit in flight is stale now (it lands retired).
+        tree.tiering = false;
+        self.stats.regions_compiled += 1;
+        self.stats.arms_merged += upto.saturating_sub(tree.merged) as u64;
+        tree.merged = upto;
+        let stale: Vec<BUnit> = self
+            .units
+            .iter()
+            .filter(|(u, m)| m.root == root && **u != unit && (**u == old || m.kind == UnitKind::Bridge))
+            .map(|(u, _)| *u)
+            .collect();
+        for u in stale {
+            self.retire(u);
+            self.stats.units_retired += 1;
+        }
+        self.no_bridge.retain(|(u, _)| self.units.contains_key(u));
+        self.bridging.retain(|(u, _)| self.units.contains_key(u));
+        self.set_tier_limit(root, unit);
+    }
+
+    /// `root`'s region with arms up to `upto` could not be built: those arms are
+    /// refused (their exits get plain bridges).
+    pub(super) fn region_failed(&mut self, root: Location, upto: usize, stage: super::install::Stage) {
+        let Some(tree) = self.trees.get_mut(&root) else { return };
+        tree.reforming = None;
+        let (merged, upto) = (tree.merged, upto.min(tree.arms.len()));
+        for a in tree.arms.drain(merged..upto) {
+            tree.refused.insert((a.parent, a.guard));
+            self.stats.arms_refused += 1;
+        }
+        if self.log.any() {
+            self.emit_log(&format!("; region failed to compile, arms refused: {stage:?}"));
         }
     }
 }

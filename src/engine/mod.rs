@@ -74,7 +74,8 @@
 //!
 //! let reg = Registry::new();
 //! let main = reg.frame("main", 0, 2).unwrap();
-//! let params = Params { threshold: 3, ..Params::default() };
+//! // Built on this thread (`background: 0`), so the counts below are exact.
+//! let params = Params { threshold: 3, background: 0, ..Params::default() };
 //! let mut engine = Engine::with_config(reg.clone(), EngineConfig::new(params)).unwrap();
 //! let mut heap = Heap::new();
 //! let (mut i, n) = (0i64, 1000i64);
@@ -135,10 +136,12 @@
 //! ```
 
 mod adapt;
+mod budget;
 mod install;
 mod merge;
 mod run;
 mod stats;
+mod tier;
 
 use adapt::{adapt_bridge, count_entries};
 use leones_backend_llvm::abi::{JitState, TakeExceptionFn};
@@ -242,7 +245,8 @@ pub enum InjectFailure {
     Optimize,
     /// Hand the backend a trace it rejects (its terminator removed after optimization).
     Backend,
-    /// Fail every tier-up of a region (the optimized unit is never built).
+    /// Fail every tier-up (the optimized recompilation is never built; the quick unit
+    /// keeps running).
     TierUp,
 }
 
@@ -315,6 +319,7 @@ struct LoopUnit {
     target: LoopTarget,
 }
 
+#[derive(Copy, Clone, Debug)]
 struct UnitMeta {
     root: Location,
     kind: UnitKind,
@@ -350,6 +355,20 @@ pub struct Engine {
     take_exception: Option<TakeExceptionFn>,
     slots: Vec<u64>,
     pipeline: PassList,
+    /// The compiler thread (`background` on); `None`: units are built on the host's.
+    compiler: Option<leones_backend_llvm::Compiler>,
+    /// Jobs on the compiler thread, by the unit id they will have.
+    in_flight: HashMap<BUnit, tier::InFlight>,
+    /// Loops whose first unit is being built (they are interpreted meanwhile).
+    compiling: HashSet<Location>,
+    /// Exits whose bridge is being built (they resume the interpreter meanwhile).
+    bridging: HashSet<(BUnit, GuardId)>,
+    /// Units whose recompilation at the engine's level is being built.
+    recompiling: HashSet<BUnit>,
+    /// Machine-code bytes of the installed units (what `code_budget` bounds).
+    live_code_bytes: u64,
+    /// The long-tail policy: budget bookkeeping and the compile switch.
+    policy: budget::Policy,
 }
 
 impl Engine {
@@ -376,6 +395,13 @@ impl Engine {
             Ok(b) => (Some(b), None),
             Err(e) => (None, Some(e.to_string())),
         };
+        // No compiler thread without a backend; one that cannot start means the host's
+        // thread compiles (still correct, only slower to warm up).
+        let compiler = if backend.is_some() && config.params.background != 0 {
+            leones_backend_llvm::Compiler::start().ok()
+        } else {
+            None
+        };
         let mut pipeline = leones_opt::default_pipeline();
         if config.inject == Some(InjectFailure::Optimize) {
             pipeline.push(&BREAK_PASS);
@@ -401,6 +427,13 @@ impl Engine {
             take_exception: None,
             slots: vec![0; 16],
             pipeline,
+            compiler,
+            in_flight: HashMap::new(),
+            compiling: HashSet::new(),
+            bridging: HashSet::new(),
+            recompiling: HashSet::new(),
+            live_code_bytes: 0,
+            policy: budget::Policy::new(),
         })
     }
 
@@ -488,6 +521,7 @@ impl Engine {
     /// `pc`, with these slot values (`None` = dead). Call it on every arrival except
     /// right after resuming from an exit (see the module invariants).
     pub fn on_loop_header(&mut self, loc: Location, frame: FrameRef, pc: u32, slots: &[Option<Val>]) -> HeaderAction {
+        self.poll_compiles();
         if let Some((rec, mode)) = self.recording.as_mut() {
             let closes_at = mode.closes_at();
             match rec.at_header(loc) {
@@ -507,11 +541,11 @@ impl Engine {
         if self.loops.contains_key(&loc) {
             return HeaderAction::Enter;
         }
-        if self.backend.is_none() {
+        if self.backend.is_none() || self.compiling.contains(&loc) {
             return HeaderAction::Interpret;
         }
         match self.hot.tick(loc) {
-            Action::Record => {
+            Action::Record if self.may_compile() => {
                 let entry = ShapeFrame::of(frame, pc, slots);
                 match Recorder::start_loop(&self.registry, &self.params, loc, entry) {
                     Ok(r) => {
@@ -524,7 +558,7 @@ impl Engine {
                     }
                 }
             }
-            Action::Interpret | Action::Blacklisted => HeaderAction::Interpret,
+            Action::Record | Action::Interpret | Action::Blacklisted => HeaderAction::Interpret,
         }
     }
 

@@ -145,7 +145,7 @@ impl Engine {
             self.emit_log(&s);
         }
         let recording_bridge = if tier_guard == Some(guard) {
-            self.tier_up(root);
+            self.tier_exit(root, left);
             false
         } else if interrupted {
             self.stats.interrupts += 1;
@@ -178,6 +178,8 @@ impl Engine {
         if self.hot.exit_taken(UnitId(left.0.into()), guard) != Action::Record
             || self.recording.is_some()
             || self.no_bridge.contains(&(left, guard))
+            || self.bridging.contains(&(left, guard))
+            || !self.may_compile()
         {
             return false;
         }
@@ -187,7 +189,7 @@ impl Engine {
             // Not enough iterations to tell a data-driven guard from a rare exit.
             (MergeDecision::Wait, _) => return false,
             (MergeDecision::Reform, _) => {
-                self.reform(root, false);
+                self.reform(root);
                 return false;
             }
             _ => {}

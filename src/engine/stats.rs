@@ -48,14 +48,23 @@ pub struct EngineStats {
     pub arms_refused: u64,
     /// Units removed because a region replaced them.
     pub units_retired: u64,
-    /// Quick-tier regions recompiled at the engine's level.
+    /// Units recompiled at the engine's level and swapped in (tier-ups).
     pub tier_ups: u64,
+    /// Jobs handed to the compiler thread.
+    pub background_jobs: u64,
+    /// Units evicted to stay under `code_budget`.
+    pub evictions: u64,
+    /// Machine-code bytes of the units installed now (`code_bytes` is all ever).
+    pub live_code_bytes: u64,
+    /// The most live code bytes after any install (and the evictions it caused).
+    pub peak_live_code_bytes: u64,
 }
 
 impl Engine {
     /// The engine's counters.
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.clone();
+        s.live_code_bytes = self.live_code_bytes;
         s.bridge_entries = self
             .units
             .values()
@@ -86,6 +95,11 @@ impl Engine {
             s,
             "  regions         {} ({} arms merged, {} refused, {} units retired, {} tier-ups)",
             e.regions_compiled, e.arms_merged, e.arms_refused, e.units_retired, e.tier_ups
+        );
+        let _ = writeln!(
+            s,
+            "  background      {} jobs; live code {} bytes (peak {}), {} units evicted",
+            e.background_jobs, e.live_code_bytes, e.peak_live_code_bytes, e.evictions
         );
         let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
         let _ = writeln!(s, "  loop entries    {}", e.loop_entries);

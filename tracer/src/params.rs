@@ -19,14 +19,17 @@
 //! | `decay` | 65536 | half-life of hotness counters, in ticks: every `decay` ticks all counters halve (0 = never) | [`Hotness`](crate::Hotness) |
 //! | `backoff` | 2 | after each abort at a location its threshold is multiplied by this | [`Hotness`](crate::Hotness) |
 //! | `blacklist_after` | 5 | aborts at one location before it is blacklisted (never recorded again) | [`Hotness`](crate::Hotness) |
-//! | `code_budget` | 65536 | KiB of machine code before cold units are evicted | the engine (root `leones` crate) |
+//! | `code_budget` | 65536 | KiB of machine code in installed units; past it the least recently entered units are evicted down to 3/4 of it (0 = no limit) | the engine (root `leones` crate) |
+//! | `background` | 1 (`on`) | build units on a compiler thread while the host keeps interpreting; `off` builds them on the host's thread (deterministic: tests) | the engine |
+//! | `stop_after_units` | 0 | stop starting recordings once this many units are installed (0 = never); compiled code keeps running | the engine |
+//! | `stop_after_ms` | 0 | stop starting recordings this many milliseconds after the engine started (0 = never) | the engine |
 //! | `merge` | 1 (`on`) | trace merging: hot exits of data-driven guards become *arms* that rejoin their loop at merge points, re-formed with it into one region; `off` makes every hot exit a plain bridge | the engine |
 //! | `merge_samples` | 64 | loop iterations (native) before a guard's exit rate is trusted; a hot exit of a younger loop waits | the engine |
 //! | `merge_low` | 5 | a guard whose exits are at least this percentage of the loop's iterations ... | the engine |
 //! | `merge_high` | 95 | ... and at most this percentage is data-driven: its exit becomes an arm | the engine |
 //! | `merge_bridges` | 4 | a loop that already has this many plain bridges merges every further hot exit (many bridges = data-driven control flow, whatever the rates) | the engine |
 //! | `reform_exits` | 1000 | a region is re-formed with its pending arms (arms recorded but not yet compiled in) once they outnumber the merged ones, or once the installed unit has exited this often and a pending arm's guard is hot again | the engine |
-//! | `tier_up` | 20000 | regions are compiled at the quick level while arms keep arriving; one that then runs this many iterations is recompiled at the engine's level (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
+//! | `tier_up` | 20000 | units are compiled at the quick level first; a loop that then runs this many iterations (a bridge: this many entries) is recompiled at the engine's level and swapped in (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //!
@@ -51,6 +54,9 @@ pub struct Params {
     pub backoff: u32,
     pub blacklist_after: u32,
     pub code_budget: u32,
+    pub background: u32,
+    pub stop_after_units: u32,
+    pub stop_after_ms: u32,
     pub merge: u32,
     pub merge_samples: u32,
     pub merge_low: u32,
@@ -74,6 +80,9 @@ impl Default for Params {
             backoff: 2,
             blacklist_after: 5,
             code_budget: 65536,
+            background: 1,
+            stop_after_units: 0,
+            stop_after_ms: 0,
             merge: 1,
             merge_samples: 64,
             merge_low: 5,
@@ -102,7 +111,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 21] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -112,6 +121,9 @@ impl Params {
         "backoff",
         "blacklist_after",
         "code_budget",
+        "background",
+        "stop_after_units",
+        "stop_after_ms",
         "merge",
         "merge_samples",
         "merge_low",
@@ -134,7 +146,10 @@ impl Params {
             "decay" => (&mut self.decay, 0),
             "backoff" => (&mut self.backoff, 1),
             "blacklist_after" => (&mut self.blacklist_after, 1),
-            "code_budget" => (&mut self.code_budget, 1),
+            "code_budget" => (&mut self.code_budget, 0),
+            "background" => (&mut self.background, 0),
+            "stop_after_units" => (&mut self.stop_after_units, 0),
+            "stop_after_ms" => (&mut self.stop_after_ms, 0),
             "merge" => (&mut self.merge, 0),
             "merge_samples" => (&mut self.merge_samples, 1),
             "merge_low" => (&mut self.merge_low, 0),

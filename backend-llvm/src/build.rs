@@ -1,0 +1,146 @@
+//! # Building a unit's object file, on any thread
+//!
+//! Compiling a unit has two halves of very different cost. *Building* — lowering to
+//! LLVM IR, the level's pass pipeline, instruction selection and register allocation
+//! into an object file — is where all the time goes (milliseconds for an optimized
+//! region). *Installing* — adding the object to ORC, linking it, looking up its entry —
+//! is short. Building touches nothing shared: a fresh LLVM context per unit, a
+//! TargetMachine of its own thread, and the trace. So the backend splits the two:
+//!
+//! ```text
+//!  Backend::prepare(trace)  ──►  UnitJob  ──build()──►  BuiltUnit  ──►  Backend::install
+//!   (host thread: id, name,       (Send)    any thread    (Send)       (host thread: ORC
+//!    exit/target tables)                                                link, wiring)
+//! ```
+//!
+//! A [`UnitJob`] owns everything its code will refer to by address — the exit-slot
+//! and jump-target tables are allocated when the job is prepared, because their
+//! addresses are baked into the code — so it can travel to the compiler thread
+//! ([`crate::Compiler`]) and back, and installing it moves the tables into the
+//! backend's record without copying. A job that is never installed is handed back
+//! with [`Backend::discard`](crate::Backend::discard) (its symbol name is reused).
+//!
+//! Invariant: a built object refers to nothing but its own job's tables, host
+//! functions by absolute address, and the runtime stubs — never to another job.
+
+use crate::backend::UnitId;
+use crate::lower::{lower, UnitInfo};
+use crate::passes::{self, Level, ObjectBuffer};
+use crate::{BackendError, Timings};
+use inkwell::context::Context;
+use inkwell::targets::TargetMachine;
+use leones_ir::Trace;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One TargetMachine per level, made on first use. TargetMachines are not shared
+/// between threads: the backend and the compiler thread each have their own.
+#[derive(Default)]
+pub(crate) struct Machines(HashMap<Level, TargetMachine>);
+
+impl Machines {
+    pub(crate) fn get(&mut self, level: Level) -> Result<&TargetMachine, BackendError> {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.0.entry(level) {
+            e.insert(passes::target_machine(level)?);
+        }
+        Ok(&self.0[&level])
+    }
+}
+
+/// A unit ready to be built: its trace, level and tables. See the [module docs](self).
+pub struct UnitJob {
+    pub(crate) id: UnitId,
+    /// Its symbol-name number (see `Backend::free_names`).
+    pub(crate) name: u32,
+    pub(crate) trace: Trace,
+    pub(crate) level: Level,
+    pub(crate) info: UnitInfo,
+    pub(crate) exit_slots: Box<[AtomicU64]>,
+    pub(crate) target_slots: Box<[AtomicU64]>,
+    /// Stored 0 once the job is built (see [`UnitJob::wake_when_built`]).
+    pub(crate) wake: Option<Arc<AtomicU64>>,
+}
+
+impl UnitJob {
+    /// The id the unit will have once installed.
+    pub fn id(&self) -> UnitId {
+        self.id
+    }
+
+    /// The level it is built at.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// The trace it is built from.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// Asks whoever builds the job to store 0 into `word` when the object is ready.
+    /// An engine points it at a word running native code polls (a loop's tier-up
+    /// limit), so a loop running old code comes out to have the new code installed.
+    pub fn wake_when_built(&mut self, word: Arc<AtomicU64>) {
+        self.wake = Some(word);
+    }
+
+    /// Lowers, optimizes and emits the object file, using `machines` of the calling
+    /// thread. Never panics on bad input: a failure is in the result.
+    pub(crate) fn build(self, machines: &mut Machines) -> BuiltUnit {
+        let mut timings = Timings::default();
+        let object = build_object(&self, machines, &mut timings);
+        if let Some(w) = &self.wake {
+            w.store(0, Ordering::Release);
+        }
+        BuiltUnit {
+            job: self,
+            object,
+            timings,
+        }
+    }
+}
+
+fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -> Result<ObjectBuffer, BackendError> {
+    let t0 = Instant::now();
+    let ctx = Context::create();
+    let module = lower(&ctx, &job.trace, &job.info)?;
+    let tm = machines.get(job.level)?;
+    passes::prepare(&module, tm);
+    passes::verify(&module)?;
+    let t1 = Instant::now();
+    passes::run_passes(&module, job.level, tm)?;
+    let t2 = Instant::now();
+    let obj = passes::emit_object(&module, tm)?;
+    let t3 = Instant::now();
+    timings.lower_us = (t1 - t0).as_micros() as u64;
+    timings.passes_us = (t2 - t1).as_micros() as u64;
+    timings.codegen_us = (t3 - t2).as_micros() as u64;
+    Ok(obj)
+}
+
+/// A built job: its object file (or why there is none), ready for
+/// [`Backend::install`](crate::Backend::install).
+pub struct BuiltUnit {
+    pub(crate) job: UnitJob,
+    pub(crate) object: Result<ObjectBuffer, BackendError>,
+    pub(crate) timings: Timings,
+}
+
+impl BuiltUnit {
+    /// The id the unit gets when installed.
+    pub fn id(&self) -> UnitId {
+        self.job.id
+    }
+
+    /// Whether building failed (installing it returns the error).
+    pub fn failed(&self) -> bool {
+        self.object.is_err()
+    }
+
+    /// Time spent building (lowering, passes, codegen).
+    pub fn timings(&self) -> Timings {
+        self.timings
+    }
+}

@@ -1,0 +1,125 @@
+//! # The compiler thread
+//!
+//! A [`Compiler`] is one background thread that builds [`UnitJob`]s into object files
+//! ([`BuiltUnit`]s) while the host keeps interpreting. It owns its own TargetMachines
+//! and creates a fresh LLVM context per job, so it shares no LLVM state with the
+//! host thread; ORC (which the host thread owns through the [`Backend`]) is not
+//! touched until the host installs the result.
+//!
+//! The hand-off is two channels: [`Compiler::submit`] never blocks (the queue is
+//! unbounded; an engine bounds it by its own policy), and
+//! [`Compiler::try_finished`] only polls. Jobs are built in submission order, one at a
+//! time (one thread: a JIT should not take more than one core from its host).
+//!
+//! Shutting down: dropping the `Compiler` closes the job channel; the thread finishes
+//! the job in hand and exits, and the drop joins it. Jobs not yet built are dropped
+//! unbuilt (their tables with them — no code refers to those).
+//!
+//! [`Backend`]: crate::Backend
+//!
+//! ```
+//! use leones_backend_llvm::{Backend, Compiler, Level, UnitOptions};
+//! let trace = leones_ir::parse("trace t\n\nblock0(v0: i64):\n    finish v0\n").unwrap();
+//! let mut backend = Backend::new(Level::Quick).unwrap();
+//! let compiler = Compiler::start().unwrap();
+//! compiler.submit(backend.prepare(&trace, &UnitOptions::default()));
+//! let built = compiler.wait_finished().unwrap(); // or poll with try_finished()
+//! let unit = backend.install(built).unwrap();
+//! assert!(backend.unit(unit.id).is_some());
+//! ```
+
+use crate::build::{BuiltUnit, Machines, UnitJob};
+use crate::BackendError;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// A background thread that builds units. See the [module docs](self).
+pub struct Compiler {
+    jobs: Option<Sender<UnitJob>>,
+    done: Receiver<BuiltUnit>,
+    /// Jobs submitted and not yet received back.
+    in_flight: Arc<AtomicUsize>,
+    /// Set on drop: jobs still queued are dropped unbuilt.
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Compiler {
+    /// Starts the thread.
+    pub fn start() -> Result<Compiler, BackendError> {
+        let (jobs, inbox) = channel::<UnitJob>();
+        let (outbox, done) = channel::<BuiltUnit>();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("leones-compiler".into())
+            .spawn(move || {
+                let mut machines = Machines::default();
+                for job in inbox {
+                    if stopped.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    if outbox.send(job.build(&mut machines)).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(|e| BackendError::Target(format!("cannot start the compiler thread: {e}")))?;
+        Ok(Compiler {
+            jobs: Some(jobs),
+            done,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues a job; never blocks.
+    pub fn submit(&self, job: UnitJob) {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        if let Some(tx) = &self.jobs {
+            // The thread only stops when the channel closes (in `drop`), so a send
+            // cannot fail while `self` lives; if it somehow did, the job is dropped
+            // unbuilt and `in_flight` stays high — the engine then never waits on it.
+            let _ = tx.send(job);
+        }
+    }
+
+    /// A built job, if one is ready.
+    pub fn try_finished(&self) -> Option<BuiltUnit> {
+        match self.done.try_recv() {
+            Ok(b) => {
+                self.in_flight.fetch_sub(1, Ordering::Relaxed);
+                Some(b)
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+        }
+    }
+
+    /// The next built job, waiting for it; `None` if nothing is in flight.
+    pub fn wait_finished(&self) -> Option<BuiltUnit> {
+        if self.in_flight() == 0 {
+            return None;
+        }
+        let b = self.done.recv().ok()?;
+        self.in_flight.fetch_sub(1, Ordering::Relaxed);
+        Some(b)
+    }
+
+    /// Jobs submitted and not yet taken back.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Compiler {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.jobs = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -1,0 +1,380 @@
+//! # Compiling off the host's thread, tiers, and swapping code in
+//!
+//! A unit is *prepared* on the host's thread (verified, optimized by Leones,
+//! instrumented, its exit tables allocated — [`Backend::prepare`]), *built* into an
+//! object file on the compiler thread ([`Compiler`]), and *landed* back on the host's
+//! thread: installed in ORC and wired (a loop under its location, a bridge on its exit
+//! slot, a region or a recompiled unit in place of the unit it replaces). Each job
+//! carries a [`Then`] — what landing it means — so one code path serves the
+//! background compiler and the synchronous mode (`background=0`, deterministic, for
+//! tests and for hosts that want it): there a job is built and landed at once.
+//!
+//! While a job is in flight nothing waits for it: a loop being compiled is
+//! interpreted ([`Engine::on_loop_header`] answers `Interpret`), an exit whose bridge
+//! is being compiled resumes the interpreter, a loop whose region or optimized
+//! version is being compiled keeps running its current unit. The engine lands
+//! finished jobs whenever the host calls it (`poll_compiles`: one relaxed load when
+//! nothing is in flight).
+//!
+//! ## Tiers and the limit word
+//!
+//! Units are first built at the quick level (when the engine's level is higher and
+//! `tier_up` is on). Every loop unit counts its iterations and checks them against
+//! its tree's *limit word* at the header (`guard_true count < *limit`,
+//! [`count_iterations`](super::merge::count_iterations)); the word is the whole tier
+//! protocol between the engine, the compiler thread and running code:
+//!
+//! ```text
+//!  limit = count + wait     quick unit installed: tier up after `wait` more iterations
+//!  limit = i64::MAX         final unit, or its next version is being built: never exit
+//!  limit = 0                the compiler thread built a replacement: come out now
+//! ```
+//!
+//! When the guard fails the engine lands what is ready; if the unit is still quick
+//! and nothing is being built for it, it submits a recompilation of the unit's own
+//! (already optimized and instrumented) trace at the engine's level, with the limit
+//! word as its wake word. A recompilation has the same guards and targets, so
+//! [`Backend::replace`] swaps it in exactly: bridges stay attached, bridges jumping to
+//! the loop now jump to the new code, and the old code is removed. Hot bridges tier
+//! up the same way, found by their entry counters whenever the engine looks at a tree.
+//!
+//! Invariant: old code is freed only on the host's thread between native runs (the
+//! engine is never called while native code of its own runs), so no thread can be in
+//! code when it is removed.
+
+use super::install::Stage;
+use super::*;
+use leones_backend_llvm::{BuiltUnit, Compiler, UnitJob};
+
+/// What landing a built job means.
+#[derive(Debug)]
+pub(super) enum Then {
+    /// The first unit of the loop at `loc`.
+    Loop { loc: Location, target: LoopTarget },
+    /// A bridge for exit `guard` of `parent`, jumping to `root`'s loop.
+    Bridge {
+        parent: BUnit,
+        guard: GuardId,
+        root: Location,
+        virtuals: bool,
+    },
+    /// `root`'s region with its first `upto` arms, replacing the loop unit.
+    Region {
+        root: Location,
+        upto: usize,
+        origins: Vec<(usize, u32)>,
+        name: String,
+    },
+    /// The same trace as `old`, at another level: swapped in for it.
+    Recompiled { old: BUnit },
+}
+
+/// A job on the compiler thread.
+pub(super) struct InFlight {
+    then: Then,
+    meta: UnitMeta,
+}
+
+/// Never exit at the tier guard.
+pub(super) const NO_LIMIT: u64 = i64::MAX as u64;
+
+impl Engine {
+    /// Builds `job` — on the compiler thread if there is one, else now — and lands it
+    /// as `then` says.
+    pub(super) fn launch(&mut self, mut job: UnitJob, then: Then, meta: UnitMeta) {
+        if self.compiler.is_some() {
+            // A job that replaces a running loop wakes it when built.
+            let root = match &then {
+                Then::Region { root, .. } => Some(*root),
+                Then::Recompiled { old } => self.units.get(old).filter(|m| m.kind == UnitKind::Loop).map(|m| m.root),
+                _ => None,
+            };
+            if let Some(tree) = root.and_then(|r| self.trees.get(&r)) {
+                job.wake_when_built(tree.limit.clone());
+            }
+            self.stats.background_jobs += 1;
+            self.in_flight.insert(job.id(), InFlight { then, meta });
+            self.compiler.as_ref().expect("checked").submit(job);
+        } else {
+            let Some(backend) = self.backend.as_mut() else { return };
+            let built = backend.build(job);
+            self.land(built, InFlight { then, meta });
+        }
+    }
+
+    /// Lands every job the compiler thread has finished.
+    pub(super) fn poll_compiles(&mut self) {
+        let Some(c) = self.compiler.as_ref() else { return };
+        if c.in_flight() == 0 {
+            return;
+        }
+        while let Some(built) = self.compiler.as_ref().and_then(Compiler::try_finished) {
+            self.land_finished(built);
+        }
+    }
+
+    /// Waits for every job in flight and lands it: after this, the engine's units are
+    /// what the recordings so far produced (a host may call it before a timed section,
+    /// tests to make counts deterministic).
+    pub fn finish_compiles(&mut self) {
+        while let Some(built) = self.compiler.as_ref().and_then(Compiler::wait_finished) {
+            self.land_finished(built);
+        }
+    }
+
+    fn land_finished(&mut self, built: BuiltUnit) {
+        match self.in_flight.remove(&built.id()) {
+            Some(job) => self.land(built, job),
+            None => {
+                if let Some(b) = self.backend.as_mut() {
+                    b.discard(built);
+                }
+            }
+        }
+    }
+
+    /// Installs a built unit and does what its job says; a failure is counted and
+    /// backed off like any compile failure.
+    fn land(&mut self, built: BuiltUnit, job: InFlight) {
+        let Some(backend) = self.backend.as_mut() else { return };
+        let tier = if built.failed() { None } else { Some(built.timings()) };
+        match backend.install(built) {
+            Ok(unit) => {
+                let tier_name = unit.level.name();
+                let took = std::time::Duration::from_micros(tier.map_or(0, |t| t.total_us()) + unit.timings.link_us);
+                self.hot.stats_mut().add_compile_time(tier_name, took);
+                self.hot.stats_mut().code_bytes += unit.code_bytes;
+                self.stats.code_bytes += unit.code_bytes;
+                self.live_code_bytes += unit.code_bytes;
+                self.units.insert(unit.id, job.meta);
+                self.note_installed(unit.id);
+                self.landed(unit.id, job.then);
+                if self.units.contains_key(&unit.id) {
+                    self.enforce_budget(unit.id);
+                }
+                self.stats.peak_live_code_bytes = self.stats.peak_live_code_bytes.max(self.live_code_bytes);
+            }
+            Err(e) => self.not_landed(job.then, Stage::Backend(e.to_string())),
+        }
+    }
+
+    /// Wires an installed unit in as `then` says.
+    fn landed(&mut self, unit: BUnit, then: Then) {
+        match then {
+            Then::Loop { loc, target } => {
+                self.compiling.remove(&loc);
+                // Counted as recorded only once installed, so that failures keep
+                // accumulating towards the blacklist.
+                self.hot.recorded(loc);
+                self.stats.loops_compiled += 1;
+                self.loops.insert(loc, LoopUnit { unit, target });
+                self.set_tier_limit(loc, unit);
+            }
+            Then::Bridge {
+                parent,
+                guard,
+                root,
+                virtuals,
+            } => self.land_bridge(unit, parent, guard, root, virtuals),
+            Then::Region {
+                root,
+                upto,
+                origins,
+                name,
+            } => self.land_region(unit, root, upto, origins, name),
+            Then::Recompiled { old } => self.land_recompiled(unit, old),
+        }
+    }
+
+    fn land_bridge(&mut self, unit: BUnit, parent: BUnit, guard: GuardId, root: Location, virtuals: bool) {
+        self.bridging.remove(&(parent, guard));
+        let loop_unit = self.loops.get(&root).map(|l| l.unit);
+        let (Some(loop_unit), true) = (loop_unit, self.units.contains_key(&parent)) else {
+            // Its parent or its loop went while it was being built.
+            self.retire(unit);
+            return;
+        };
+        let backend = self.backend.as_mut().expect("installed");
+        let wired = backend
+            .link_target(unit, TargetId(0), loop_unit)
+            .and_then(|()| backend.attach_bridge(parent, guard, unit));
+        match wired {
+            Ok(()) => {
+                self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
+                self.stats.bridges_attached += 1;
+                self.stats.bridges_from_virtuals += u64::from(virtuals);
+            }
+            Err(e) => {
+                self.retire(unit);
+                self.failed(Mode::Bridge { parent, guard, root }, Stage::Backend(e.to_string()));
+            }
+        }
+    }
+
+    fn land_recompiled(&mut self, unit: BUnit, old: BUnit) {
+        let Some(meta) = self.units.get(&old) else {
+            // The old unit was retired (a region replaced it) while this was built.
+            self.retire(unit);
+            return;
+        };
+        let (root, kind) = (meta.root, meta.kind);
+        let swapped = self.backend.as_mut().expect("installed").replace(old, unit);
+        if let Err(e) = swapped {
+            self.retire(unit);
+            self.not_landed(Then::Recompiled { old }, Stage::Backend(e.to_string()));
+            return;
+        }
+        self.stats.tier_ups += 1;
+        self.recompiling.remove(&old);
+        if kind == UnitKind::Loop {
+            if let Some(tree) = self.trees.get_mut(&root) {
+                tree.tiering = false;
+            }
+            if let Some(lp) = self.loops.get_mut(&root) {
+                if lp.unit == old {
+                    lp.unit = unit;
+                }
+            }
+            self.set_tier_limit(root, unit);
+        }
+        self.retire(old);
+    }
+
+    /// A job could not be installed (or was never built): undo what submitting it
+    /// promised, count and back off.
+    pub(super) fn not_landed(&mut self, then: Then, stage: Stage) {
+        match then {
+            Then::Loop { loc, .. } => {
+                self.compiling.remove(&loc);
+                self.trees.remove(&loc);
+                self.failed(Mode::Loop(loc), stage);
+            }
+            Then::Bridge {
+                parent, guard, root, ..
+            } => {
+                self.bridging.remove(&(parent, guard));
+                self.failed(Mode::Bridge { parent, guard, root }, stage);
+            }
+            Then::Region { root, upto, .. } => self.region_failed(root, upto, stage),
+            Then::Recompiled { old } => {
+                self.recompiling.remove(&old);
+                // The old unit keeps running; its tree stops trying to tier up.
+                let root = self.units.get(&old).map(|m| (m.root, m.kind));
+                if let Some((root, UnitKind::Loop)) = root {
+                    if let Some(tree) = self.trees.get_mut(&root) {
+                        tree.no_tier_up = true;
+                        tree.limit.store(NO_LIMIT, Ordering::Relaxed);
+                        tree.tiering = false;
+                    }
+                }
+                self.stats.backend_failures += 1;
+                if self.log.any() {
+                    self.emit_log(&format!("; recompiling {old} failed, it keeps its tier: {stage:?}"));
+                }
+            }
+        }
+    }
+
+    /// Whether units compiled now start at the quick level (and tier up later).
+    pub(super) fn tiers(&self) -> bool {
+        self.params.tier_up > 0 && self.backend.as_ref().is_some_and(|b| b.level() != Level::Quick)
+    }
+
+    /// Sets `root`'s limit word for its newly installed loop unit `unit`: a quick unit
+    /// tiers up after the tree's wait, anything else never exits there.
+    pub(super) fn set_tier_limit(&mut self, root: Location, unit: BUnit) {
+        let quick = self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick);
+        let tiers = self.tiers();
+        let Some(tree) = self.trees.get_mut(&root) else { return };
+        let limit = if quick && tiers && !tree.no_tier_up && !tree.tiering && tree.reforming.is_none() {
+            let now = tree.iterations.load(Ordering::Relaxed);
+            let wait = u64::from(self.params.tier_up) << (2 * tree.tier_ups.min(20));
+            now.saturating_add(wait).min(NO_LIMIT)
+        } else {
+            NO_LIMIT
+        };
+        tree.limit.store(limit, Ordering::Release);
+    }
+
+    /// Loop unit `left` of `root` left through its tier guard: its iterations passed
+    /// the limit, or the compiler thread woke it (limit 0). Lands what is ready —
+    /// a waking job's result was sent before the word was zeroed, so it is there —
+    /// then tiers up what is still quick and hot.
+    pub(super) fn tier_exit(&mut self, root: Location, left: BUnit) {
+        let woken = self
+            .trees
+            .get(&root)
+            .is_some_and(|t| t.limit.load(Ordering::Acquire) == 0);
+        self.poll_compiles();
+        if self.loops.get(&root).map(|l| l.unit) == Some(left) {
+            if woken {
+                // Woken for a job that did not replace this unit (it was stale):
+                // re-arm the limit.
+                self.set_tier_limit(root, left);
+            } else {
+                self.tier_up(root, left);
+            }
+        }
+        self.tier_up_bridges(root);
+    }
+
+    /// Submits the optimized recompilation of `root`'s quick loop unit `unit`.
+    fn tier_up(&mut self, root: Location, unit: BUnit) {
+        let quick = self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick);
+        let Some(tree) = self.trees.get_mut(&root) else { return };
+        if !quick || tree.tiering || tree.no_tier_up || tree.reforming.is_some() {
+            tree.limit.store(NO_LIMIT, Ordering::Relaxed);
+            return;
+        }
+        tree.tier_ups += 1;
+        tree.tiering = true;
+        tree.limit.store(NO_LIMIT, Ordering::Relaxed);
+        if self.inject == Some(InjectFailure::TierUp) {
+            return self.not_landed(Then::Recompiled { old: unit }, Stage::Backend("injected".into()));
+        }
+        self.recompile(unit);
+    }
+
+    /// Submits a recompilation of `unit`'s trace at the engine's level.
+    fn recompile(&mut self, unit: BUnit) {
+        let Some(meta) = self.units.get(&unit) else { return };
+        let meta = UnitMeta { ..*meta };
+        let backend = self.backend.as_mut().expect("installed");
+        let Some(trace) = backend.trace(unit).cloned() else {
+            return;
+        };
+        let level = backend.level();
+        let job = backend.prepare(
+            &trace,
+            &UnitOptions {
+                level: Some(level),
+                ..UnitOptions::default()
+            },
+        );
+        self.recompiling.insert(unit);
+        self.launch(job, Then::Recompiled { old: unit }, meta);
+    }
+
+    /// Tiers up `root`'s quick bridges that ran at least `tier_up` times.
+    pub(super) fn tier_up_bridges(&mut self, root: Location) {
+        if !self.tiers() {
+            return;
+        }
+        let hot: Vec<BUnit> = self
+            .units
+            .iter()
+            .filter(|(u, m)| {
+                m.root == root
+                    && m.kind == UnitKind::Bridge
+                    && !self.recompiling.contains(u)
+                    && m.counter
+                        .is_some_and(|c| self.counters[c].load(Ordering::Relaxed) >= u64::from(self.params.tier_up))
+            })
+            .map(|(u, _)| *u)
+            .filter(|u| self.backend().unit(*u).is_some_and(|c| c.level == Level::Quick))
+            .collect();
+        for u in hot {
+            self.recompile(u);
+        }
+    }
+}
