@@ -243,3 +243,45 @@ fn debugger_support_can_be_enabled() {
         Err(e) => eprintln!("debugger support unavailable: {e}"),
     }
 }
+
+/// A loop with a bridge, recompiled at the optimized level on the compiler thread and
+/// swapped in with `replace`: the bridge stays on the new unit's exit and jumps to the
+/// new unit, the old one can be removed, and the chain still agrees with the
+/// interpreter. A unit of another trace is refused as a replacement.
+#[test]
+fn a_recompiled_loop_built_in_the_background_replaces_the_old_one_with_its_bridges() {
+    let mut backend = Backend::new(Level::Optimized).unwrap();
+    let parent = parse(PARENT);
+    let bl = parse(BRIDGE_LOOP);
+    let quick = UnitOptions {
+        level: Some(Level::Quick),
+        ..UnitOptions::default()
+    };
+    let p = backend.compile(&parent, &quick).unwrap();
+    let b = backend.compile(&bl, &quick).unwrap();
+    backend.attach_bridge(p.id, GuardId(1), b.id).unwrap();
+    backend.link_target(b.id, TargetId(0), p.id).unwrap();
+    let inputs = vec![Val::I64(0), Val::I64(9), Val::I64(0)];
+    let expected = interpret_chain(&parent, &bl, inputs.clone());
+
+    let compiler = leones_backend_llvm::Compiler::start().unwrap();
+    let trace = backend.trace(p.id).unwrap().clone();
+    compiler.submit(backend.prepare(&trace, &UnitOptions::default()));
+    let built = compiler.wait_finished().unwrap();
+    assert_eq!(compiler.in_flight(), 0);
+    let q = backend.install(built).unwrap();
+    assert_eq!(q.level, Level::Optimized);
+    backend.replace(p.id, q.id).unwrap();
+    backend.remove(p.id).unwrap();
+    let (who, out) = run(&backend, q.id, &inputs);
+    assert_eq!((who, &out), (q.id, &expected));
+    // The bridge jumps to the new loop: entering the bridge runs the loop to its end.
+    let (who, out) = run(&backend, b.id, &[Val::I64(1), Val::I64(9), Val::I64(0)]);
+    assert_eq!(who, q.id, "{out:?}");
+
+    let other = backend.compile(&parse(BRIDGE_FINISH), &quick).unwrap();
+    assert!(matches!(
+        backend.replace(q.id, other.id),
+        Err(BackendError::Signature(_))
+    ));
+}
