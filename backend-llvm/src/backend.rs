@@ -22,6 +22,7 @@ use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_nee
 use crate::jit::{Jit, Tracker};
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level};
+use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
 use inkwell::module::Module;
@@ -49,6 +50,9 @@ pub struct UnitOptions {
     /// Null and bounds checks on memory accesses (faults instead of crashes). On by
     /// default; an engine whose traces guard every access may turn them off.
     pub checks: bool,
+    /// A human name for the unit in profilers (the perf map): `None` means the trace's
+    /// name. The entry's symbol stays `leones_unitN` either way.
+    pub label: Option<String>,
 }
 
 impl Default for UnitOptions {
@@ -56,6 +60,7 @@ impl Default for UnitOptions {
         UnitOptions {
             level: None,
             checks: true,
+            label: None,
         }
     }
 }
@@ -102,6 +107,11 @@ pub struct CompiledUnit {
     pub code_bytes: u64,
     /// The size of the object file handed to ORC (code, data, relocations, symbols).
     pub object_bytes: u64,
+    /// Machine-code bytes of the entry function alone (its symbol's size), or
+    /// `code_bytes` if the object's symbol table does not give it.
+    pub entry_bytes: u64,
+    /// The unit's name in profilers: [`UnitOptions::label`] or the trace's name.
+    pub label: String,
 }
 
 /// A table slot of some unit: exit slot `g` or target slot `t`.
@@ -135,6 +145,8 @@ pub struct Backend {
     /// of the session, so names are recycled rather than made unique per unit.
     free_names: Vec<u32>,
     next_name: u32,
+    /// Whether linked units are announced in the process's perf map.
+    perf_map: bool,
 }
 
 fn default_table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
@@ -154,6 +166,7 @@ impl Backend {
             next_id: 0,
             free_names: Vec::new(),
             next_name: 0,
+            perf_map: false,
         })
     }
 
@@ -161,6 +174,18 @@ impl Backend {
     /// ORC's debug support). Costs some link time per unit.
     pub fn enable_debugger_support(&mut self) -> Result<(), BackendError> {
         self.jit.enable_debug_support()
+    }
+
+    /// Announces every unit linked from now on in the process's perf map
+    /// (`/tmp/perf-<pid>.map`, see [`crate::perfmap`]) under its label, so `perf report`
+    /// names JIT code. Returns the map's path. The map is the process's: the first
+    /// backend to enable it creates the file, others add to it. A map that cannot be
+    /// opened is an error; one that later cannot be written is reported once on
+    /// stderr and never fails a compile.
+    pub fn enable_perf_map(&mut self) -> Result<std::path::PathBuf, BackendError> {
+        let path = perfmap::open_process_map().map_err(|e| BackendError::PerfMap(e.to_string()))?;
+        self.perf_map = true;
+        Ok(path)
     }
 
     /// The default level.
@@ -239,7 +264,9 @@ impl Backend {
             obj
         };
         let object_bytes = obj.object_size();
-        let code_bytes = obj.text_size().unwrap_or(object_bytes);
+        let sizes = obj.code_sizes(&info.symbol);
+        let code_bytes = sizes.map_or(object_bytes, |s| s.text);
+        let entry_bytes = sizes.and_then(|s| s.entry).unwrap_or(code_bytes);
         let t3 = Instant::now();
         let tracker = self.jit.add_object(obj)?;
         let entry = match self.jit.lookup(&info.symbol) {
@@ -252,6 +279,10 @@ impl Backend {
         timings.link_us = t3.elapsed().as_micros() as u64;
         // SAFETY: the symbol is the unit function, of type `UnitFn`.
         let entry: UnitFn = unsafe { std::mem::transmute::<usize, UnitFn>(entry as usize) };
+        let label = opts.label.clone().unwrap_or_else(|| trace.name.clone());
+        if self.perf_map {
+            perfmap::record_in_process_map(entry as usize as u64, entry_bytes, &label);
+        }
         let compiled = CompiledUnit {
             id,
             entry,
@@ -263,6 +294,8 @@ impl Backend {
             timings,
             code_bytes,
             object_bytes,
+            entry_bytes,
+            label,
         };
         self.next_id += 1;
         let record = UnitRecord {
