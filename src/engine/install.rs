@@ -190,7 +190,7 @@ impl Engine {
         if self.inject == Some(InjectFailure::Backend) {
             opt.blocks[0].insts.pop();
         }
-        let opts = UnitOptions {
+        let mut opts = UnitOptions {
             level: if kind == UnitKind::Bridge {
                 self.bridge_level
             } else {
@@ -198,6 +198,7 @@ impl Engine {
             },
             ..UnitOptions::default()
         };
+        opts.label = Some(self.unit_label(kind, root, &opt.name, opts.level));
         if self.log.llvm {
             let backend = self.backend.as_mut().ok_or(Stage::Backend("no backend".into()))?;
             let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));

@@ -137,6 +137,7 @@
 mod adapt;
 mod install;
 mod merge;
+mod names;
 mod run;
 mod stats;
 
@@ -161,6 +162,7 @@ use std::time::Instant;
 
 use install::BREAK_PASS;
 pub use leones_tracer::{FrameRef, HeapMaterializer};
+pub use names::LocationNamer;
 pub use stats::EngineStats;
 
 /// What the host's memory must offer native code and exits.
@@ -256,6 +258,11 @@ pub struct EngineConfig {
     /// often short-lived; a host may trade their code quality for compile latency.
     pub bridge_level: Option<Level>,
     pub inject: Option<InjectFailure>,
+    /// Name compiled units in `/tmp/perf-<pid>.map` for `perf` (also `LEONES_LOG=perf`);
+    /// see `docs/profiling.md`.
+    pub perf_map: bool,
+    /// Register compiled units with gdb's JIT interface (also `LEONES_LOG=gdb`).
+    pub gdb: bool,
 }
 
 impl EngineConfig {
@@ -267,6 +274,8 @@ impl EngineConfig {
             level: Level::Quick,
             bridge_level: None,
             inject: None,
+            perf_map: false,
+            gdb: false,
         }
     }
 
@@ -350,6 +359,8 @@ pub struct Engine {
     take_exception: Option<TakeExceptionFn>,
     slots: Vec<u64>,
     pipeline: PassList,
+    /// The host's names for loop headers, in unit labels ([`names`]).
+    location_namer: Option<LocationNamer>,
 }
 
 impl Engine {
@@ -380,7 +391,8 @@ impl Engine {
         if config.inject == Some(InjectFailure::Optimize) {
             pipeline.push(&BREAK_PASS);
         }
-        Ok(Engine {
+        let profilers = names::Profilers::of(&config);
+        let mut engine = Engine {
             registry,
             hot: Hotness::new(config.params.clone()),
             params: config.params,
@@ -401,7 +413,10 @@ impl Engine {
             take_exception: None,
             slots: vec![0; 16],
             pipeline,
-        })
+            location_namer: None,
+        };
+        engine.enable_profilers(profilers);
+        Ok(engine)
     }
 
     /// The registry the host registers its descriptors in.
