@@ -147,6 +147,8 @@ pub struct Backend {
     next_name: u32,
     /// Whether linked units are announced in the process's perf map.
     perf_map: bool,
+    /// Whether units are registered with gdb (they then carry unwind tables).
+    debugger: bool,
 }
 
 fn default_table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
@@ -167,13 +169,17 @@ impl Backend {
             free_names: Vec::new(),
             next_name: 0,
             perf_map: false,
+            debugger: false,
         })
     }
 
     /// Makes units compiled from now on visible to gdb (the GDB JIT interface, through
-    /// ORC's debug support). Costs some link time per unit.
+    /// ORC's debug support), with unwind tables so gdb can walk the stack through
+    /// them (`bt`). Costs some link time per unit.
     pub fn enable_debugger_support(&mut self) -> Result<(), BackendError> {
-        self.jit.enable_debug_support()
+        self.jit.enable_debug_support()?;
+        self.debugger = true;
+        Ok(())
     }
 
     /// Announces every unit linked from now on in the process's perf map
@@ -186,6 +192,11 @@ impl Backend {
         let path = perfmap::open_process_map().map_err(|e| BackendError::PerfMap(e.to_string()))?;
         self.perf_map = true;
         Ok(path)
+    }
+
+    /// Whether [`Backend::enable_debugger_support`] is in force.
+    pub fn debugger_support(&self) -> bool {
+        self.debugger
     }
 
     /// The default level.
@@ -247,6 +258,7 @@ impl Backend {
             exit_table: exit_slots.as_ptr() as u64,
             target_table: target_slots.as_ptr() as u64,
             checks: opts.checks,
+            unwind_tables: self.debugger,
         };
         let mut timings = Timings::default();
         let obj = {
@@ -451,6 +463,7 @@ impl Backend {
             exit_table: 0,
             target_table: 0,
             checks: opts.checks,
+            unwind_tables: self.debugger,
         };
         let ctx = Context::create();
         let (module, tm) = self.lower_verified(&ctx, trace, &info, level)?;

@@ -5,7 +5,8 @@
 //!   spin:4 (...)`, read from the perf map pylite wrote).
 //! - `gdb`: a breakpoint in the host function compiled code calls for a residual
 //!   call; with `LEONES_LOG=gdb` the caller's frame is the unit's symbol
-//!   (`leones_unitN`), without it gdb cannot name it (`??`).
+//!   (`leones_unitN`), the backtrace goes on through it into the engine, and the log
+//!   says which label the symbol stands for; without it gdb cannot name it (`??`).
 //!
 //! Each test first checks that its tool works here (installed, and allowed to sample
 //! or trace a trivial process); when it does not, the test prints why and passes —
@@ -153,7 +154,7 @@ fn backtrace_at_call0(dir: &Path, log: &str) -> Result<String, String> {
     if !text(&probe).contains("exited normally") {
         return Err(format!("gdb cannot run a process here: {}", text(&probe).trim()));
     }
-    let commands = ["-ex", "break pylite::jit::natives::call0", "-ex", "run", "-ex", "bt 2"];
+    let commands = ["-ex", "break pylite::jit::natives::call0", "-ex", "run", "-ex", "bt 3"];
     let target = [pylite().as_ref(), "run".as_ref(), program.as_os_str()];
     Ok(text(&gdb(&commands, &target, log).expect("gdb ran before")))
 }
@@ -171,9 +172,15 @@ fn gdb_names_jit_frames_when_the_gdb_interface_is_on() {
             return;
         }
     };
-    let caller = |bt: &str| bt.lines().find(|l| l.starts_with("#1 ")).map(str::to_string);
-    let named = caller(&with).unwrap_or_else(|| panic!("no backtrace:\n{with}"));
-    assert!(named.contains(" in leones_unit"), "{named}");
-    let unnamed = caller(&without).unwrap_or_else(|| panic!("no backtrace:\n{without}"));
-    assert!(unnamed.contains(" in ?? ("), "{unnamed}");
+    let frame = |bt: &str, n: usize| {
+        let prefix = format!("#{n} ");
+        let line = bt.lines().find(|l| l.starts_with(&prefix)).map(str::to_string);
+        line.unwrap_or_else(|| panic!("no frame {n} in the backtrace:\n{bt}"))
+    };
+    assert!(frame(&with, 1).contains(" in leones_unit"), "{with}");
+    // The unit's unwind table lets gdb walk on into the engine that entered it.
+    assert!(frame(&with, 2).contains("Engine::run_native"), "{with}");
+    // The log names the unit (stderr, where gdb's output goes too).
+    assert!(with.contains("; gdb: leones_unit0 is leones loop."), "{with}");
+    assert!(frame(&without, 1).contains(" in ?? ("), "{without}");
 }

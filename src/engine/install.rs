@@ -213,6 +213,7 @@ impl Engine {
         self.hot.stats_mut().add_compile_time(&tier, t1.elapsed());
         self.hot.stats_mut().code_bytes += unit.code_bytes;
         self.stats.code_bytes += unit.code_bytes;
+        self.announce_to_debugger(&unit);
         let tier_guard = tier_snapshot.and_then(|s| opt.guards().into_iter().find(|g| g.snapshot == s).map(|g| g.id));
         self.units.insert(
             unit.id,

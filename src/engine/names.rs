@@ -19,15 +19,17 @@
 //!   `function:line` — or `loc<N>` (the raw [`Location`]) without one;
 //! - `trace` is the trace's name, as `LEONES_LOG=trace` prints it.
 //!
-//! The label is what the perf map says (see [`leones_backend_llvm::perfmap`]); the
-//! entry's symbol, which gdb shows, stays `leones_unitN`.
+//! The label is what the perf map says (see [`leones_backend_llvm::perfmap`]). The
+//! entry's symbol, which gdb shows, stays `leones_unitN` (symbols are recycled, see
+//! the backend); with gdb support on, the log says which label each symbol has now.
 //!
 //! Both are switched on per engine, by the host ([`EngineConfig::perf_map`],
 //! [`EngineConfig::gdb`]) or the environment (`LEONES_LOG=perf`, `LEONES_LOG=gdb`); a
 //! profiler that cannot be set up is reported in the log (stderr by default) and the
 //! engine runs without it. `docs/profiling.md` has the commands.
 
-use super::{Engine, EngineConfig, Level, Location, UnitKind};
+use super::{Backend, Engine, EngineConfig, Level, Location, UnitKind};
+use leones_backend_llvm::CompiledUnit;
 
 /// A host's name for a [`Location`] (a loop header), e.g. `compute:7`.
 pub type LocationNamer = Box<dyn Fn(Location) -> String>;
@@ -77,6 +79,15 @@ impl Engine {
             .or(self.backend.as_ref().map(|b| b.level()))
             .map_or("none", Level::name);
         format!("leones {kind}.{tier} {} ({trace})", self.location_name(root))
+    }
+
+    /// With gdb support on, logs which symbol gdb will show for `unit` and its label
+    /// (`; gdb: leones_unit3 is leones loop.optimized compute:7 (loop42)`): gdb names
+    /// a JIT frame by its symbol only.
+    pub(super) fn announce_to_debugger(&mut self, unit: &CompiledUnit) {
+        if self.backend.as_ref().is_some_and(Backend::debugger_support) {
+            self.emit_log(&format!("; gdb: {} is {}", unit.symbol, unit.label));
+        }
     }
 
     /// Switches on the profilers asked for. Failures are logged and leave the engine
