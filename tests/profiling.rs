@@ -14,23 +14,6 @@ use leones_backend_llvm::perf_map_path;
 use leones_tracer::{Location, Params};
 use regvm::*;
 
-/// `sum += i` for i in 0..n; the branch at pc 5 is taken while i < 10, then its guard
-/// fails every time and gets a bridge.
-fn bridge_program(n: i64) -> Vec<Ins> {
-    vec![
-        Ins::Const(1, 0),
-        Ins::Const(2, n),
-        Ins::Const(3, 10),
-        Ins::Const(6, 1),
-        Ins::Add(0, 0, 1),  // 4: header
-        Ins::BrLt(1, 3, 7), // 5
-        Ins::Mul(0, 0, 6),  // 6
-        Ins::Add(1, 1, 6),  // 7
-        Ins::BrLt(1, 2, 4), // 8
-        Ins::Halt,
-    ]
-}
-
 /// A VM whose engine writes the perf map and names locations `regvm@<pc>`.
 fn mapped_vm(params: &str) -> Vm {
     let mut vm = Vm::new(EngineConfig {

@@ -16,38 +16,23 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-/// A hot loop: its header is line 4 (`while i < n:`).
-const SPIN: &str = "\
-def spin(n):
-    total = 0
-    i = 0
-    while i < n:
-        total = total + i % 7
-        i = i + 1
-    return total
-
-
-print(spin(100000000))
-";
-
-/// A loop that calls a native builtin on every iteration: compiled code calls
-/// pylite's `call0` for it.
-const BLOCKER: &str = "\
-from pylite_builtins import opaque_noop
-
-
-def spin(n):
-    total = 0
-    i = 0
-    while i < n:
-        total = total + i % 7
-        opaque_noop()
-        i = i + 1
-    return total
-
-
-print(spin(3000))
-";
+/// A hot loop summing `i % 7` for `i < n` in a function `spin`; with `native_call`,
+/// its body also calls a native builtin (compiled code then calls pylite's `call0`).
+/// The loop's `while` is on line 4, or 7 with the call (its import comes first).
+fn spin_program(n: u64, native_call: bool) -> String {
+    let (import, call) = if native_call {
+        (
+            "from pylite_builtins import opaque_noop\n\n\n",
+            "        opaque_noop()\n",
+        )
+    } else {
+        ("", "")
+    };
+    format!(
+        "{import}def spin(n):\n    total = 0\n    i = 0\n    while i < n:\n        total = total + i % 7\n\
+         {call}        i = i + 1\n    return total\n\n\nprint(spin({n}))\n"
+    )
+}
 
 /// A fresh directory for one test's files.
 fn scratch(test: &str) -> PathBuf {
@@ -98,7 +83,7 @@ fn perf_report_names_jit_code_after_the_units_label() {
         return;
     }
     let program = dir.join("spin.py");
-    std::fs::write(&program, SPIN).unwrap();
+    std::fs::write(&program, spin_program(100_000_000, false)).unwrap();
     let data = dir.join("perf.data");
     let run = output(
         Command::new("perf")
@@ -144,7 +129,7 @@ fn perf_report_names_jit_code_after_the_units_label() {
 /// `Err(why)` if gdb cannot debug a process here.
 fn backtrace_at_call0(dir: &Path, log: &str) -> Result<String, String> {
     let program = dir.join("blocker.py");
-    std::fs::write(&program, BLOCKER).unwrap();
+    std::fs::write(&program, spin_program(3000, true)).unwrap();
     let gdb = |args: &[&str], target: &[&std::ffi::OsStr], log: &str| {
         let mut cmd = Command::new("gdb");
         cmd.args(["-batch", "-nx"]).args(args).arg("--args").args(target);
@@ -181,6 +166,6 @@ fn gdb_names_jit_frames_when_the_gdb_interface_is_on() {
     // The unit's unwind table lets gdb walk on into the engine that entered it.
     assert!(frame(&with, 2).contains("Engine::run_native"), "{with}");
     // The log names the unit (stderr, where gdb's output goes too).
-    assert!(with.contains("; gdb: leones_unit0 is leones loop."), "{with}");
+    assert!(with.contains("; gdb: leones_unit0 is leones loop.optimized spin:7 ("), "{with}");
     assert!(frame(&without, 1).contains(" in ?? ("), "{without}");
 }
