@@ -22,23 +22,6 @@ fn merge_params() -> Params {
         .unwrap()
 }
 
-/// `sum += i` for i in 0..n, with a branch at pc 5 taken while i < 10 (recorded taken),
-/// then never: its guard fails, gets hot and gets a bridge back into the loop.
-fn bridge_program(n: i64) -> Vec<Ins> {
-    vec![
-        Ins::Const(1, 0),
-        Ins::Const(2, n),
-        Ins::Const(3, 10),
-        Ins::Const(6, 1),
-        Ins::Add(0, 0, 1),  // 4: header
-        Ins::BrLt(1, 3, 7), // 5
-        Ins::Mul(0, 0, 6),  // 6
-        Ins::Add(1, 1, 6),  // 7
-        Ins::BrLt(1, 2, 4), // 8
-        Ins::Halt,
-    ]
-}
-
 /// Runs the 500 generated programs with the JIT under `params`: each must end with the
 /// interpreter's registers, stop and heap graph, without any compile failure; `each`
 /// sees every program and its engine counters.

@@ -23,6 +23,7 @@ use crate::build::{BuiltUnit, Machines, UnitJob};
 use crate::jit::{Jit, Tracker};
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level};
+use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
 use inkwell::module::Module;
@@ -50,6 +51,9 @@ pub struct UnitOptions {
     /// Null and bounds checks on memory accesses (faults instead of crashes). On by
     /// default; an engine whose traces guard every access may turn them off.
     pub checks: bool,
+    /// A human name for the unit in profilers (the perf map): `None` means the trace's
+    /// name. The entry's symbol stays `leones_unitN` either way.
+    pub label: Option<String>,
 }
 
 impl Default for UnitOptions {
@@ -57,6 +61,7 @@ impl Default for UnitOptions {
         UnitOptions {
             level: None,
             checks: true,
+            label: None,
         }
     }
 }
@@ -103,6 +108,11 @@ pub struct CompiledUnit {
     pub code_bytes: u64,
     /// The size of the object file handed to ORC (code, data, relocations, symbols).
     pub object_bytes: u64,
+    /// Machine-code bytes of the entry function alone (its symbol's size), or
+    /// `code_bytes` if the object's symbol table does not give it.
+    pub entry_bytes: u64,
+    /// The unit's name in profilers: [`UnitOptions::label`] or the trace's name.
+    pub label: String,
 }
 
 /// A table slot of some unit: exit slot `g` or target slot `t`.
@@ -136,6 +146,10 @@ pub struct Backend {
     /// of the session, so names are recycled rather than made unique per unit.
     free_names: Vec<u32>,
     next_name: u32,
+    /// Whether linked units are announced in the process's perf map.
+    perf_map: bool,
+    /// Whether units are registered with gdb (they then carry unwind tables).
+    debugger: bool,
 }
 
 fn default_table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
@@ -155,13 +169,35 @@ impl Backend {
             next_id: 0,
             free_names: Vec::new(),
             next_name: 0,
+            perf_map: false,
+            debugger: false,
         })
     }
 
     /// Makes units compiled from now on visible to gdb (the GDB JIT interface, through
-    /// ORC's debug support). Costs some link time per unit.
+    /// ORC's debug support), with unwind tables so gdb can walk the stack through
+    /// them (`bt`). Costs some link time per unit.
     pub fn enable_debugger_support(&mut self) -> Result<(), BackendError> {
-        self.jit.enable_debug_support()
+        self.jit.enable_debug_support()?;
+        self.debugger = true;
+        Ok(())
+    }
+
+    /// Announces every unit linked from now on in the process's perf map
+    /// (`/tmp/perf-<pid>.map`, see [`crate::perfmap`]) under its label, so `perf report`
+    /// names JIT code. Returns the map's path. The map is the process's: the first
+    /// backend to enable it creates the file, others add to it. A map that cannot be
+    /// opened is an error; one that later cannot be written is reported once on
+    /// stderr and never fails a compile.
+    pub fn enable_perf_map(&mut self) -> Result<std::path::PathBuf, BackendError> {
+        let path = perfmap::open_process_map().map_err(|e| BackendError::PerfMap(e.to_string()))?;
+        self.perf_map = true;
+        Ok(path)
+    }
+
+    /// Whether [`Backend::enable_debugger_support`] is in force.
+    pub fn debugger_support(&self) -> bool {
+        self.debugger
     }
 
     /// The default level.
@@ -213,10 +249,12 @@ impl Backend {
             exit_table: exit_slots.as_ptr() as u64,
             target_table: target_slots.as_ptr() as u64,
             checks: opts.checks,
+            unwind_tables: self.debugger,
         };
         UnitJob {
             id,
             name,
+            label: opts.label.clone().unwrap_or_else(|| trace.name.clone()),
             trace: trace.clone(),
             level,
             info,
@@ -252,7 +290,9 @@ impl Backend {
             }
         };
         let object_bytes = obj.object_size();
-        let code_bytes = obj.text_size().unwrap_or(object_bytes);
+        let sizes = obj.code_sizes(&job.info.symbol);
+        let code_bytes = sizes.map_or(object_bytes, |s| s.text);
+        let entry_bytes = sizes.and_then(|s| s.entry).unwrap_or(code_bytes);
         let t3 = Instant::now();
         let linked = self
             .jit
@@ -274,6 +314,10 @@ impl Backend {
         timings.link_us = t3.elapsed().as_micros() as u64;
         // SAFETY: the symbol is the unit function, of type `UnitFn`.
         let entry: UnitFn = unsafe { std::mem::transmute::<usize, UnitFn>(entry as usize) };
+        let label = job.label;
+        if self.perf_map {
+            perfmap::record_in_process_map(entry as usize as u64, entry_bytes, &label);
+        }
         let compiled = CompiledUnit {
             id: job.id,
             entry,
@@ -285,6 +329,8 @@ impl Backend {
             timings,
             code_bytes,
             object_bytes,
+            entry_bytes,
+            label,
         };
         let record = UnitRecord {
             compiled: compiled.clone(),
@@ -473,6 +519,7 @@ impl Backend {
             exit_table: 0,
             target_table: 0,
             checks: opts.checks,
+            unwind_tables: self.debugger,
         };
         let ctx = Context::create();
         let (module, tm) = self.lower_verified(&ctx, trace, &info, level)?;

@@ -54,6 +54,8 @@ pub struct UnitJob {
     pub(crate) id: UnitId,
     /// Its symbol-name number (see `Backend::free_names`).
     pub(crate) name: u32,
+    /// Its name in profilers ([`UnitOptions::label`](crate::UnitOptions::label)).
+    pub(crate) label: String,
     pub(crate) trace: Trace,
     pub(crate) level: Level,
     pub(crate) info: UnitInfo,

@@ -53,6 +53,9 @@ pub enum BackendError {
     /// A bridge or jump target whose inputs do not match the values handed over.
     #[error("signature mismatch: {0}")]
     Signature(String),
+    /// The perf map (`/tmp/perf-<pid>.map`) could not be opened.
+    #[error("cannot open the perf map: {0}")]
+    PerfMap(String),
 }
 
 impl From<inkwell::builder::BuilderError> for BackendError {

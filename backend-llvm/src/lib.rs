@@ -11,6 +11,7 @@
 //! - `lower`: IR → LLVM IR (per op family: scalars, memory & calls, exits);
 //! - [`passes`]: [`Level`]s, target machines, pass pipelines, object emission;
 //! - `jit`: ORC LLJIT and resource trackers;
+//! - [`perfmap`]: the perf map (`/tmp/perf-<pid>.map`) naming units for `perf`;
 //! - [`decode`]: native outcome → the interpreter's [`Outcome`](leones_ir::interp::Outcome);
 //! - `backend`: the [`Backend`] API; `run`: the run helper and CLI entry points;
 //! - [`build`]: a unit's object file built on any thread ([`UnitJob`] → [`BuiltUnit`]);
@@ -56,6 +57,7 @@ pub mod error;
 mod jit;
 mod lower;
 pub mod passes;
+pub mod perfmap;
 mod run;
 mod worker;
 
@@ -65,5 +67,6 @@ pub use build::{BuiltUnit, UnitJob};
 pub use decode::NativeFault;
 pub use error::BackendError;
 pub use passes::Level;
+pub use perfmap::perf_map_path;
 pub use run::{emit_llvm_for_cli, run_text_for_cli, HostHooks, NativeOutcome, RunError};
 pub use worker::Compiler;

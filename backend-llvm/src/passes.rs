@@ -166,13 +166,16 @@ impl ObjectBuffer {
         unsafe { inkwell::llvm_sys::core::LLVMGetBufferSize(self.0) as u64 }
     }
 
-    /// The total size of the object's code sections (`.text*` in ELF, `__text` in
-    /// Mach-O), read with LLVM's object-file API; `None` if it cannot parse the object.
-    pub(crate) fn text_size(&self) -> Option<u64> {
+    /// What LLVM's object-file API reads off the object: the total size of its code
+    /// sections (`.text*` in ELF, `__text` in Mach-O) and the size of the symbol
+    /// `entry` (its function's machine code, `None` if the symbol table does not say).
+    /// `None` if LLVM cannot parse the object.
+    pub(crate) fn code_sizes(&self, entry: &str) -> Option<CodeSizes> {
         use inkwell::llvm_sys::object::*;
         let mut err = std::ptr::null_mut();
         // SAFETY: the binary borrows our buffer (it does not take ownership) and is
         // disposed of before we return; a null context is allowed for object files.
+        // Section and symbol names are NUL-terminated strings owned by the binary.
         unsafe {
             let bin = LLVMCreateBinary(self.0, std::ptr::null_mut(), &mut err);
             if bin.is_null() {
@@ -181,23 +184,42 @@ impl ObjectBuffer {
                 }
                 return None;
             }
+            let mut sizes = CodeSizes { text: 0, entry: None };
             let it = LLVMObjectFileCopySectionIterator(bin);
-            let mut total = 0;
             while LLVMObjectFileIsSectionIteratorAtEnd(bin, it) == 0 {
                 let name = LLVMGetSectionName(it);
                 if !name.is_null() {
                     let name = CStr::from_ptr(name).to_bytes();
                     if name.starts_with(b".text") || name == b"__text" {
-                        total += LLVMGetSectionSize(it);
+                        sizes.text += LLVMGetSectionSize(it);
                     }
                 }
                 LLVMMoveToNextSection(it);
             }
             LLVMDisposeSectionIterator(it);
+            let it = LLVMObjectFileCopySymbolIterator(bin);
+            while sizes.entry.is_none() && LLVMObjectFileIsSymbolIteratorAtEnd(bin, it) == 0 {
+                let name = LLVMGetSymbolName(it);
+                if !name.is_null() && CStr::from_ptr(name).to_bytes() == entry.as_bytes() {
+                    // ELF records a function's size; Mach-O does not (0 there).
+                    sizes.entry = Some(LLVMGetSymbolSize(it)).filter(|&n| n > 0);
+                }
+                LLVMMoveToNextSymbol(it);
+            }
+            LLVMDisposeSymbolIterator(it);
             LLVMDisposeBinary(bin);
-            Some(total)
+            Some(sizes)
         }
     }
+}
+
+/// Code sizes read off an object file ([`ObjectBuffer::code_sizes`]), in bytes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CodeSizes {
+    /// All code sections together.
+    pub text: u64,
+    /// The entry function alone, when the symbol table gives its size.
+    pub entry: Option<u64>,
 }
 
 impl Drop for ObjectBuffer {

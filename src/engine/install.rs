@@ -155,10 +155,11 @@ impl Engine {
         if self.inject == Some(InjectFailure::Backend) {
             opt.blocks[0].insts.pop();
         }
-        let opts = UnitOptions {
+        let mut opts = UnitOptions {
             level,
             ..UnitOptions::default()
         };
+        opts.label = Some(self.unit_label(kind, root, &opt.name, opts.level));
         if self.log.llvm {
             if let Some(backend) = self.backend.as_mut() {
                 let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));

@@ -139,6 +139,7 @@ mod adapt;
 mod budget;
 mod install;
 mod merge;
+mod names;
 mod run;
 mod stats;
 mod tier;
@@ -164,6 +165,7 @@ use std::time::Instant;
 
 use install::BREAK_PASS;
 pub use leones_tracer::{FrameRef, HeapMaterializer};
+pub use names::LocationNamer;
 pub use stats::EngineStats;
 
 /// What the host's memory must offer native code and exits.
@@ -260,6 +262,11 @@ pub struct EngineConfig {
     /// often short-lived; a host may trade their code quality for compile latency.
     pub bridge_level: Option<Level>,
     pub inject: Option<InjectFailure>,
+    /// Name compiled units in `/tmp/perf-<pid>.map` for `perf` (also `LEONES_LOG=perf`);
+    /// see `docs/profiling.md`.
+    pub perf_map: bool,
+    /// Register compiled units with gdb's JIT interface (also `LEONES_LOG=gdb`).
+    pub gdb: bool,
 }
 
 impl EngineConfig {
@@ -271,6 +278,8 @@ impl EngineConfig {
             level: Level::Quick,
             bridge_level: None,
             inject: None,
+            perf_map: false,
+            gdb: false,
         }
     }
 
@@ -369,6 +378,8 @@ pub struct Engine {
     live_code_bytes: u64,
     /// The long-tail policy: budget bookkeeping and the compile switch.
     policy: budget::Policy,
+    /// The host's names for loop headers, in unit labels ([`names`]).
+    location_namer: Option<LocationNamer>,
 }
 
 impl Engine {
@@ -406,7 +417,8 @@ impl Engine {
         if config.inject == Some(InjectFailure::Optimize) {
             pipeline.push(&BREAK_PASS);
         }
-        Ok(Engine {
+        let profilers = names::Profilers::of(&config);
+        let mut engine = Engine {
             registry,
             hot: Hotness::new(config.params.clone()),
             params: config.params,
@@ -434,7 +446,10 @@ impl Engine {
             recompiling: HashSet::new(),
             live_code_bytes: 0,
             policy: budget::Policy::new(),
-        })
+            location_namer: None,
+        };
+        engine.enable_profilers(profilers);
+        Ok(engine)
     }
 
     /// The registry the host registers its descriptors in.

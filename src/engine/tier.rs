@@ -146,6 +146,7 @@ impl Engine {
                 self.hot.stats_mut().code_bytes += unit.code_bytes;
                 self.stats.code_bytes += unit.code_bytes;
                 self.live_code_bytes += unit.code_bytes;
+                self.announce_to_debugger(&unit);
                 self.units.insert(unit.id, job.meta);
                 self.note_installed(unit.id);
                 self.landed(unit.id, job.then);
@@ -343,11 +344,14 @@ impl Engine {
         let Some(trace) = backend.trace(unit).cloned() else {
             return;
         };
-        let level = backend.level();
+        let level = Some(backend.level());
+        let label = Some(self.unit_label(meta.kind, meta.root, &trace.name, level));
+        let backend = self.backend.as_mut().expect("installed");
         let job = backend.prepare(
             &trace,
             &UnitOptions {
-                level: Some(level),
+                level,
+                label,
                 ..UnitOptions::default()
             },
         );

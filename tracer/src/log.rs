@@ -17,6 +17,13 @@
 //! | `llvm` | the LLVM IR of each unit |
 //! | `exit` | each guard failure with its resume position |
 //! | `all` | all of the above |
+//! | `perf` | name compiled code for `perf` in `/tmp/perf-<pid>.map` (not part of `all`) |
+//! | `gdb` | register compiled code with gdb's JIT interface (not part of `all`) |
+//!
+//! `perf` and `gdb` switch on profiler and debugger support rather than log output
+//! (the engine's `EngineConfig::perf_map` / `gdb` do the same from code); `all` leaves
+//! them off because they cost time per compiled unit and `perf` writes a file in
+//! `/tmp`. See `docs/profiling.md`.
 //!
 //! [`Stats`] is one struct of counters shared by the whole JIT. The tracer updates what
 //! it owns — recordings, aborts by reason, blacklisted locations, guard failures (through
@@ -39,6 +46,10 @@ pub struct LogConfig {
     pub opt: bool,
     pub llvm: bool,
     pub exit: bool,
+    /// Not output: the engine writes the perf map (`LEONES_LOG=perf`).
+    pub perf: bool,
+    /// Not output: the engine enables gdb's JIT interface (`LEONES_LOG=gdb`).
+    pub gdb: bool,
     /// `None` means stderr.
     pub file: Option<PathBuf>,
 }
@@ -46,7 +57,7 @@ pub struct LogConfig {
 /// A `LEONES_LOG` value that could not be parsed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown LEONES_LOG item `{item}` (known: summary, trace, opt, llvm, exit, all; `:PATH` at the end for a file)"
+    "unknown LEONES_LOG item `{item}` (known: summary, trace, opt, llvm, exit, all, perf, gdb; `:PATH` at the end for a file)"
 )]
 pub struct LogError {
     pub item: String,
@@ -71,6 +82,8 @@ impl LogConfig {
                 "opt" => c.opt = true,
                 "llvm" => c.llvm = true,
                 "exit" => c.exit = true,
+                "perf" => c.perf = true,
+                "gdb" => c.gdb = true,
                 "all" => (c.summary, c.trace, c.opt, c.llvm, c.exit) = (true, true, true, true, true),
                 _ => return Err(LogError { item: item.to_string() }),
             }
@@ -83,7 +96,7 @@ impl LogConfig {
         std::env::var(LOG_ENV).map_or(Ok(LogConfig::default()), |s| LogConfig::parse(&s))
     }
 
-    /// Whether anything at all is logged.
+    /// Whether anything at all is logged (`perf` and `gdb` are not logs).
     pub fn any(&self) -> bool {
         self.summary || self.trace || self.opt || self.llvm || self.exit
     }

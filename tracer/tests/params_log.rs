@@ -56,6 +56,9 @@ fn log_config_parses() {
     assert_eq!(c.file, Some(PathBuf::from("/tmp/leones.log")));
     let c = LogConfig::parse("all").unwrap();
     assert!(c.summary && c.trace && c.opt && c.llvm && c.exit);
+    assert!(!c.perf && !c.gdb, "all is every log, not the profilers");
+    let c = LogConfig::parse("perf,gdb").unwrap();
+    assert!(c.perf && c.gdb && !c.any(), "the profilers log nothing");
     assert!(!LogConfig::parse("").unwrap().any());
     let e = LogConfig::parse("summary,loud").unwrap_err();
     assert_eq!(e.item, "loud");

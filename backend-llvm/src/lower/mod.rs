@@ -52,6 +52,9 @@ pub(crate) struct UnitInfo {
     pub target_table: u64,
     /// Null and bounds checks on memory accesses.
     pub checks: bool,
+    /// Emit an unwind table (call-frame information), so a debugger can walk the
+    /// stack through the unit.
+    pub unwind_tables: bool,
 }
 
 /// The LLVM types used everywhere.
@@ -107,9 +110,14 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
     let fn_ty = tys.i64.fn_type(&[tys.ptr.into()], false);
     let func = module.add_function(&info.symbol, fn_ty, Some(Linkage::External));
     // Host functions are `extern "C"` and cannot unwind through us: no unwind tables
-    // (less to emit and to register with ORC).
+    // (less to emit and to register with ORC), unless a debugger is to walk the stack.
     let nounwind = ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("nounwind"), 0);
     func.add_attribute(AttributeLoc::Function, nounwind);
+    if info.unwind_tables {
+        // `uwtable(async)`: call-frame information valid at every instruction.
+        let uwtable = ctx.create_enum_attribute(Attribute::get_named_enum_kind_id("uwtable"), 2);
+        func.add_attribute(AttributeLoc::Function, uwtable);
+    }
     let builder = ctx.create_builder();
     let mut l = Lowerer {
         ctx,

@@ -29,9 +29,12 @@ use crate::error::ExcType;
 use crate::object::*;
 use crate::value::Value;
 use crate::vm::{Frame, FrameKind, Vm, STACK_SLOTS};
-use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, HostMemory};
+use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, HostMemory, LocationNamer};
 use leones_ir::interp::Val;
 use leones_tracer::{Abort, FieldRef, FrameRef, LayoutRef, Location, Materialize, ResumeFrame};
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
 use std::sync::atomic::Ordering;
 
 /// The JIT state a VM owns.
@@ -80,6 +83,7 @@ impl Jit {
         ec.bridge_level = config.bridge_level;
         let mut engine = Engine::with_config(world.reg.clone(), ec).map_err(|e| e.to_string())?;
         engine.set_exception_hook(Some(take_pending));
+        engine.set_location_namer(Some(location_namer(world.known_codes())));
         Ok(Jit {
             engine,
             world,
@@ -130,6 +134,22 @@ fn recording_context<'a>(
 /// The location of a loop header: the code object and the header's pc.
 fn location(code: *const Code, pc: usize) -> Location {
     Location(((code as u64) << 16) | pc as u64)
+}
+
+/// pylite's names for loop headers in profilers (see `docs/profiling.md`):
+/// `function:line`, read back from a [`location`]. A location whose code object the
+/// world never made a frame kind for is `loc<N>` (never dereferenced).
+fn location_namer(known: Rc<RefCell<HashSet<usize>>>) -> LocationNamer {
+    Box::new(move |loc| {
+        let (code, pc) = ((loc.0 >> 16) as usize, (loc.0 & 0xffff) as usize);
+        if !known.borrow().contains(&code) {
+            return format!("loc{}", loc.0);
+        }
+        // SAFETY: a code object the world made a frame kind for; code objects live as
+        // long as the VM, which owns the engine that calls this.
+        let code = unsafe { &*(code as *const Code) };
+        format!("{}:{}", code.name, code.line_at(pc))
+    })
 }
 
 /// pylite's memory, for compiled code's `new` and for materializing virtuals.

@@ -37,7 +37,9 @@ use crate::object::*;
 use leones_ir::descr::EffectInfo;
 use leones_ir::Type;
 use leones_tracer::{CallRef, FieldRef, FrameRef, LayoutRef, Registry};
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 /// The two fields of a 16-byte value stored inline in an object.
 #[derive(Copy, Clone, Debug)]
@@ -130,6 +132,9 @@ pub(crate) struct World {
     pub reg: Registry,
     frames: HashMap<usize, FrameRef>,
     codes: HashMap<FrameRef, *const Code>,
+    /// The code objects frame kinds were made for, shared with the engine's location
+    /// namer ([`super::host`]), which may only read code objects listed here.
+    known_codes: Rc<RefCell<HashSet<usize>>>,
     classes: HashMap<usize, InlineLayout>,
     tuples: HashMap<usize, InlineLayout>,
     by_layout: HashMap<LayoutRef, InlineLayout>,
@@ -175,6 +180,7 @@ impl World {
             reg,
             frames: HashMap::new(),
             codes: HashMap::new(),
+            known_codes: Rc::default(),
             classes: HashMap::new(),
             tuples: HashMap::new(),
             by_layout: HashMap::new(),
@@ -241,7 +247,13 @@ impl World {
             .map_err(|e| e.to_string())?;
         self.frames.insert(code as usize, f);
         self.codes.insert(f, code);
+        self.known_codes.borrow_mut().insert(code as usize);
         Ok(f)
+    }
+
+    /// The code objects [`World::frame`] has seen (a live view).
+    pub fn known_codes(&self) -> Rc<RefCell<HashSet<usize>>> {
+        self.known_codes.clone()
     }
 
     /// Which slots of a frame of `code` the engine sees at a loop header: every local,
