@@ -93,6 +93,7 @@ impl Engine {
                     .and_then(|()| backend.attach_bridge(parent, guard, unit));
                 match wired {
                     Ok(()) => {
+                        self.history.bridge_attached(unit, parent, guard);
                         self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
                         self.stats.bridges_attached += 1;
                         self.stats.bridges_from_virtuals += u64::from(virtuals);
@@ -227,6 +228,7 @@ impl Engine {
 
     /// Removes a unit (after a fault or a failed wiring).
     pub(super) fn retire(&mut self, unit: BUnit) {
+        self.note_retired(unit);
         self.loops.retain(|_, l| l.unit != unit);
         self.units.remove(&unit);
         if let Some(b) = self.backend.as_mut() {
