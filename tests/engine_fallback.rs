@@ -5,6 +5,8 @@
 //! interpreter can call it) cannot be compiled, and the loop calling it stays
 //! interpreted.
 
+#[path = "support/regvm_programs.rs"]
+mod programs;
 #[path = "../examples/regvm/vm.rs"]
 mod regvm;
 
@@ -12,21 +14,12 @@ use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, InjectFailure}
 use leones_ir::interp::{Heap, Val};
 use leones_ir::{BinaryOp, EffectInfo, Type};
 use leones_tracer::{CallRef, HeapMaterializer, Location, LogConfig, Params, Registry};
+use programs::bridge_program;
 use regvm::*;
 
+/// The loop with a branch that gets a bridge, for 3000 iterations.
 fn program() -> Vec<Ins> {
-    vec![
-        Ins::Const(1, 0),
-        Ins::Const(2, 3000),
-        Ins::Const(3, 10),
-        Ins::Const(6, 1),
-        Ins::Add(0, 0, 1),  // 4: header
-        Ins::BrLt(1, 3, 7), // 5
-        Ins::Mul(0, 0, 6),  // 6
-        Ins::Add(1, 1, 6),  // 7
-        Ins::BrLt(1, 2, 4), // 8
-        Ins::Halt,
-    ]
+    bridge_program(3000)
 }
 
 fn check(inject: InjectFailure) {

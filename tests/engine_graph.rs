@@ -29,29 +29,40 @@ fn exits_in(g: &TreeGraph) -> u64 {
     live + g.retired.iter().map(|r| r.exits).sum::<u64>()
 }
 
-fn bridge_run() -> Vm {
-    let params = Params::parse("threshold=2,bridge_threshold=2,trace_limit=300,merge=off").unwrap();
-    let mut vm = Vm::new(EngineConfig::new(params));
-    let code = bridge_program(5000);
-    assert_eq!(vm.run(&code, vec![0; NREGS]), interpret(&code, vec![0; NREGS]));
+/// `code` run with the JIT under `params` (low thresholds), checked against the
+/// interpreter.
+fn jit_run(code: &[Ins], params: &str) -> Vm {
+    let mut vm = Vm::new(EngineConfig::new(Params::parse(params).unwrap()));
+    assert_eq!(vm.run(code, vec![0; NREGS]), interpret(code, vec![0; NREGS]));
     vm
 }
 
+fn bridge_run() -> Vm {
+    jit_run(
+        &bridge_program(5000),
+        "threshold=2,bridge_threshold=2,trace_limit=300,merge=off",
+    )
+}
+
 fn region_run() -> Vm {
-    let params = Params::parse("threshold=2,bridge_threshold=2,trace_limit=300").unwrap();
-    let mut vm = Vm::new(EngineConfig::new(params));
-    let code = data_driven_program(20_000);
-    assert_eq!(vm.run(&code, vec![0; NREGS]), interpret(&code, vec![0; NREGS]));
-    vm
+    jit_run(
+        &data_driven_program(20_000),
+        "threshold=2,bridge_threshold=2,trace_limit=300",
+    )
+}
+
+/// The run's one tree (these programs have one loop).
+fn only_tree(vm: &Vm) -> TreeGraph {
+    let mut graphs = vm.engine.tree_graphs();
+    assert_eq!(graphs.len(), 1, "{graphs:?}");
+    graphs.remove(0)
 }
 
 #[test]
 fn a_bridge_hangs_off_its_guard_with_the_engines_counts() {
     let vm = bridge_run();
     let s = vm.engine.stats();
-    let graphs = vm.engine.tree_graphs();
-    assert_eq!(graphs.len(), 1);
-    let g = &graphs[0];
+    let g = &only_tree(&vm);
     let unit = g.unit.as_ref().expect("the loop is installed");
     assert!(!g.is_region() && g.arms.is_empty() && g.retired.is_empty(), "{g:?}");
     assert_eq!(g.entries, s.loop_entries);
@@ -79,9 +90,10 @@ fn a_bridge_hangs_off_its_guard_with_the_engines_counts() {
         "{dot}"
     );
     let edge = format!(
-        "root -> u{} [label=\"g{guard} {}\\n2 exits before the bridge\"]",
-        bridge.node.unit, bridge.at
+        "root -> u{} [label=\"g{guard} {} {}\\n2 exits before the bridge\"]",
+        bridge.node.unit, bridge.guard_kind, bridge.at
     );
+    assert_eq!(bridge.guard_kind, before.kind);
     assert!(dot.contains(&edge), "no `{edge}` in\n{dot}");
     assert!(dot.contains(&format!("entries {}", s.bridge_entries)), "{dot}");
     assert!(
@@ -100,9 +112,7 @@ fn a_bridge_hangs_off_its_guard_with_the_engines_counts() {
 fn a_region_shows_its_arms_and_the_units_it_retired() {
     let vm = region_run();
     let s = vm.engine.stats();
-    let graphs = vm.engine.tree_graphs();
-    assert_eq!(graphs.len(), 1);
-    let g = &graphs[0];
+    let g = &only_tree(&vm);
     assert!(g.is_region(), "{g:?}");
     assert_eq!(g.arms.iter().filter(|a| a.merged).count() as u64, s.arms_merged);
     assert_eq!(g.retired.len() as u64 + g.retired_dropped, s.units_retired);
@@ -125,7 +135,7 @@ fn a_region_shows_its_arms_and_the_units_it_retired() {
     let dot = g.to_dot();
     assert!(dot.contains("subgraph cluster_region"), "{dot}");
     assert!(
-        dot.contains(&format!("root -> a1 [label=\"g{}\"]", arm.from.1)),
+        dot.contains(&format!("root -> a1 [label=\"recorded g{}\"]", arm.from.1)),
         "{dot}"
     );
     let taken = format!(

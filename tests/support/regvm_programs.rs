@@ -1,6 +1,9 @@
 //! Register-VM programs shared by the engine tests (`tests/engine_regvm.rs`,
-//! `tests/engine_graph.rs`): one with a branch that turns into a bridge, one with a
-//! data-driven branch that trace merging turns into a region.
+//! `tests/engine_graph.rs`, `tests/engine_fallback.rs`): one with a branch that turns
+//! into a bridge, one with a data-driven branch that trace merging turns into a region.
+
+// Each test file uses some of them.
+#![allow(dead_code)]
 
 use crate::regvm::Ins;
 

@@ -3,15 +3,20 @@
 //! One `digraph` per root, laid out left to right:
 //!
 //! ```text
-//!  ┌ region: root + merged arms ──────────────────┐
-//!  │ [loop/region unit] ──g3──► [arm 1] ──g1──► [arm 4]   boxes: compiled units, arms
-//!  └────────┬──────────────────────────────────────┘       (an arm's box says where it
-//!           ├──g7 (10 exits before the bridge)──► [bridge] ──► ...    rejoins)
-//!           └──g2 guard_true, 123 exits──► interpreter f@pc     red: exits to the host
+//!  ┌ region: root + merged arms ─────────────────────────────┐
+//!  │ [region unit] ──recorded g3──► [arm 1] ──recorded g1──► [arm 4]
+//!  └──────┬──────────────────────────────────────────────────┘
+//!         ├──g7 guard_value f@pc, 10 exits before the bridge──► [bridge] ──► ...
+//!         └──g2 guard_true, 123 exits──► interpreter f@pc        (red)
 //!  ┌ retired (history) ┐
 //!  │ [grey boxes]      │
 //!  └───────────────────┘
 //! ```
+//!
+//! Boxes are units (counts in them) and arms (an arm's box says where it rejoins: as
+//! edges, forty arms' rejoins hide the tree). A unit's edges name its compiled guard
+//! (`gN`); an arm's edge names the guard's ordinal in the recording it left
+//! (`recorded gN`), the numbering region formation uses.
 //!
 //! A program can have hundreds of bridges, so what is drawn is bounded ([`Limits`]):
 //! the bridges with the most entries (and the bridges they hang off, so every drawn
@@ -135,7 +140,7 @@ impl TreeGraph {
             // Drawn bridges' parents are drawn (see `drawn_bridges`), unless gone.
             match br.parent {
                 Some((p, guard)) if ids.contains_key(&p) => {
-                    let mut label = format!("g{guard} {}", br.at);
+                    let mut label = format!("g{guard} {} {}", br.guard_kind, br.at);
                     if let Some(n) = self.exits_at(p, guard) {
                         let _ = write!(label, "\n{n} exits before the bridge");
                     }
@@ -236,14 +241,13 @@ impl TreeGraph {
             );
         }
         b.push_str("  }\n");
-        // Where an arm rejoins is in its box: as edges, 40 arms' rejoins hide the tree.
         for a in shown {
             let from = piece_id(a.from.0);
             let _ = writeln!(
                 b,
                 "  {from} -> a{} [label={}];",
                 a.piece,
-                quote(&format!("g{}", a.from.1))
+                quote(&format!("recorded g{}", a.from.1))
             );
         }
         if self.arms.len() > shown.len() {

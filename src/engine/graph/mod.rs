@@ -96,6 +96,8 @@ pub struct BridgeNode {
     pub node: UnitNode,
     /// The unit and guard it is attached to (`None`: not known, never drawn as such).
     pub parent: Option<(u32, u32)>,
+    /// That guard's kind (`guard_class`, ...).
+    pub guard_kind: &'static str,
     /// Where that guard resumes the host.
     pub at: String,
     /// Times native code entered it (its own counter).
@@ -230,12 +232,13 @@ impl Engine {
             .filter(|(_, m)| m.root == root && m.kind == UnitKind::Bridge)
             .filter_map(|(&u, m)| {
                 let parent = self.history.attached.get(&u).copied();
-                let at = parent
-                    .and_then(|(p, g)| self.backend.as_ref()?.trace(p).map(|t| guard_site(t, g).1))
-                    .unwrap_or_else(|| "?".to_string());
+                let (guard_kind, at) = parent
+                    .and_then(|(p, g)| self.backend.as_ref()?.trace(p).map(|t| guard_site(t, g)))
+                    .unwrap_or(("guard", "?".to_string()));
                 Some(BridgeNode {
                     node: self.unit_node(u)?,
                     parent: parent.map(|(p, g)| (p.0, g.index() as u32)),
+                    guard_kind,
                     at,
                     entries: m.counter.map_or(0, |c| self.counters[c].load(Ordering::Relaxed)),
                 })
