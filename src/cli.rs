@@ -1,5 +1,8 @@
 //! The pieces of the `leones` CLI that are worth testing without a process: loading a
-//! trace file with positioned errors, parsing `--input` values, and running a trace.
+//! trace file with positioned errors, parsing `--input` values, and running a trace;
+//! [`graph`] renders and runs for `leones graph`.
+
+pub mod graph;
 
 use leones_ir::interp::{describe_outcome, Interpreter, Val};
 use leones_ir::{parse_with_source_map, verify_with_source, Const, SourceMap, Trace, Type};
@@ -42,6 +45,8 @@ pub enum CliError {
     },
     #[error("unknown level `{0}` (use quick or optimized)")]
     Level(String),
+    #[error("graph: {0}")]
+    Graph(String),
 }
 
 /// A parsed and verified trace file.

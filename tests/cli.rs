@@ -356,3 +356,101 @@ fn emit_llvm_prints_the_module() {
         "select.unpredictable keeps its metadata: {out}"
     );
 }
+
+/// `leones graph ARGS` in `dir`, with `PATH` set to `path` when given.
+fn leones_graph(args: &[&str], path: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_leones"));
+    cmd.arg("graph").args(args).env_remove("LEONES_LOG");
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
+    cmd.output().expect("run leones")
+}
+
+/// A directory holding one small DOT graph, fresh for each test.
+fn graph_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("leones-cli-graph-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("loop7.dot"),
+        "digraph \"loop7\" {\n  root [label=\"loop7\"];\n}\n",
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn graph_without_graphviz_leaves_the_dot_files_and_says_so() {
+    let dir = graph_dir("nogv");
+    let empty = std::env::temp_dir().join(format!("leones-cli-empty-path-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = leones_graph(&[dir.to_str().unwrap()], Some(empty.to_str().unwrap()));
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("loop7.dot") && out.contains("not on PATH"), "{out}");
+    assert!(!dir.join("loop7.svg").exists());
+}
+
+#[test]
+fn graph_renders_svg_when_graphviz_is_installed() {
+    let dir = graph_dir("gv");
+    if leones::engine::graph::Graphviz::find().is_none() {
+        eprintln!("Graphviz is not installed: nothing to render with");
+        return;
+    }
+    let dot = dir.join("loop7.dot");
+    let o = leones_graph(&[dot.to_str().unwrap()], None);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("loop7.svg"), "{out}");
+    let svg = std::fs::read_to_string(dir.join("loop7.svg")).unwrap();
+    assert!(svg.contains("<svg"), "{svg}");
+}
+
+#[test]
+fn graph_rejects_missing_files_and_misuse() {
+    let o = leones_graph(&["/no/such/graphs"], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("/no/such/graphs: cannot read"), "{:?}", text(&o));
+    let empty = std::env::temp_dir().join(format!("leones-cli-nodot-{}", std::process::id()));
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = leones_graph(&[empty.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o).1.contains("no .dot files"), "{:?}", text(&o));
+    // Neither paths nor a command, or both.
+    assert_eq!(leones_graph(&[], None).status.code(), Some(2));
+    assert_eq!(
+        leones_graph(&["x.dot", "--out", "d", "--", "true"], None).status.code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn graph_runs_a_command_with_leones_log_set_and_passes_its_status() {
+    let dir = std::env::temp_dir().join(format!("leones-cli-graph-run-{}", std::process::id()));
+    let seen = dir.with_extension("env");
+    let script = format!("echo \"$LEONES_LOG\" > {}; exit 3", seen.display());
+    let o = leones_graph(&["--out", dir.to_str().unwrap(), "--", "sh", "-c", &script], None);
+    assert_eq!(o.status.code(), Some(3), "{:?}", text(&o));
+    let spec = std::fs::read_to_string(&seen).unwrap();
+    assert_eq!(spec.trim(), format!("graph:{}", dir.display()));
+    assert!(text(&o).1.contains("no graphs in"), "{:?}", text(&o));
+}
+
+#[test]
+fn graph_log_spec_joins_an_existing_leones_log() {
+    use leones::cli::graph::graph_log_spec;
+    let d = Path::new("/tmp/g");
+    assert_eq!(graph_log_spec(None, d).unwrap(), "graph:/tmp/g");
+    assert_eq!(graph_log_spec(Some(""), d).unwrap(), "graph:/tmp/g");
+    assert_eq!(graph_log_spec(Some("summary"), d).unwrap(), "summary,graph=/tmp/g");
+    assert_eq!(
+        graph_log_spec(Some("summary:/tmp/l.log"), d).unwrap(),
+        "summary,graph=/tmp/g:/tmp/l.log"
+    );
+    assert!(graph_log_spec(Some("summary"), Path::new("/tmp/a:b")).is_err());
+    // An existing spec that already asks for graphs cannot ask twice.
+    let e = graph_log_spec(Some("graph=/x"), d).unwrap_err().to_string();
+    assert!(e.contains("a second graph directory"), "{e}");
+}

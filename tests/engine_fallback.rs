@@ -5,6 +5,8 @@
 //! interpreter can call it) cannot be compiled, and the loop calling it stays
 //! interpreted.
 
+#[path = "support/regvm_programs.rs"]
+mod programs;
 #[path = "../examples/regvm/vm.rs"]
 mod regvm;
 
@@ -12,6 +14,7 @@ use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, InjectFailure}
 use leones_ir::interp::{Heap, Val};
 use leones_ir::{BinaryOp, EffectInfo, Type};
 use leones_tracer::{CallRef, HeapMaterializer, Location, LogConfig, Params, Registry};
+use programs::bridge_program;
 use regvm::*;
 
 /// The example's loop with a bridge (`regvm::bridge_program`).

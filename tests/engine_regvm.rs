@@ -2,11 +2,14 @@
 //! optimized, compiled by LLVM and run natively must compute exactly what the plain
 //! interpreter computes.
 
+#[path = "support/regvm_programs.rs"]
+mod programs;
 #[path = "../examples/regvm/vm.rs"]
 mod regvm;
 
 use leones::engine::{EngineConfig, EngineStats};
 use leones_tracer::Params;
+use programs::{bridge_program, data_driven_program};
 use regvm::*;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -165,25 +168,6 @@ fn an_interrupt_set_from_another_thread_leaves_compiled_code() {
     // The VM cleared the flag and re-entered the loop after one interpreted step.
     assert!(s.loop_entries >= 2, "{s:?}");
     assert_eq!(vm.engine.tracer_stats().bridges, 0, "interrupt exits never get bridges");
-}
-
-/// `x = x * K` (wrapping) each iteration and `if x < 0` skips an add: a branch taken
-/// about half the time in no pattern, the data-driven control flow trace merging is for.
-fn data_driven_program(n: i64) -> Vec<Ins> {
-    vec![
-        Ins::Const(1, 0),           // i
-        Ins::Const(2, n),           // n
-        Ins::Const(3, 0),           // zero
-        Ins::Const(4, 1),           // x
-        Ins::Const(5, 0x5DEECE66D), // K
-        Ins::Const(6, 1),           // one
-        Ins::Mul(4, 4, 5),          // 6: header: x *= K
-        Ins::BrLt(4, 3, 9),         // 7: if x < 0 skip
-        Ins::Add(0, 0, 6),          // 8: count += 1
-        Ins::Add(1, 1, 6),          // 9: join: i += 1
-        Ins::BrLt(1, 2, 6),         // 10
-        Ins::Halt,
-    ]
 }
 
 #[test]

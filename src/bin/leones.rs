@@ -7,6 +7,8 @@
 //! leones run FILE --input i64:5  run with the reference interpreter
 //! leones run FILE --backend llvm [--level quick|optimized]   compile and run natively
 //! leones emit-llvm FILE [--level L] [--after-passes]
+//! leones graph DIR|FILE.dot ...      render the engine's DOT graphs to SVG (Graphviz)
+//! leones graph --out DIR -- CMD ...  run CMD with LEONES_LOG=graph:DIR
 //! ```
 //! Exit status: 0 on success, 1 when the input is rejected (a parse or verify error,
 //! or a run that faults), 2 on a usage error.
@@ -67,6 +69,46 @@ enum Command {
         #[arg(long)]
         after_passes: bool,
     },
+    /// Pictures of trace trees: render DOT files (or a directory's `*.dot`) to SVG with
+    /// Graphviz, or run a command whose engine writes its graphs to `--out DIR`.
+    Graph {
+        /// DOT files, or directories of them, to render (not with a command).
+        paths: Vec<PathBuf>,
+        /// Where the command's engine writes its graphs (`LEONES_LOG=graph:DIR`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The command to run, after `--`.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
+}
+
+/// `leones graph`: exit status 0 (or the command's), 1 on an error, 2 on misuse.
+fn graph(paths: &[PathBuf], out: Option<PathBuf>, command: &[String]) -> ExitCode {
+    let result = match (out, command.is_empty(), paths.is_empty()) {
+        (Some(dir), false, true) => cli::graph::run_with_graphs(&dir, command).map(|(code, report)| {
+            eprint!("{report}");
+            code
+        }),
+        (None, true, false) => {
+            let gv = leones::engine::graph::Graphviz::find();
+            cli::graph::render_dot_files(paths, gv.as_ref()).map(|report| {
+                print!("{report}");
+                0
+            })
+        }
+        _ => {
+            eprintln!("usage: leones graph DIR|FILE.dot ...  or  leones graph --out DIR -- CMD ARGS");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -97,6 +139,7 @@ fn main() -> ExitCode {
             level,
             after_passes,
         } => cli::emit_llvm(&file, &level, after_passes).map(|t| print!("{t}")),
+        Command::Graph { paths, out, command } => return graph(&paths, out, &command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -211,6 +211,7 @@ impl Engine {
 
     /// Removes a unit (after a fault or a failed wiring).
     pub(super) fn retire(&mut self, unit: BUnit) {
+        self.note_retired(unit);
         self.loops.retain(|_, l| l.unit != unit);
         self.units.remove(&unit);
         self.recompiling.remove(&unit);

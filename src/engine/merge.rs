@@ -42,22 +42,22 @@ pub(super) enum MergeDecision {
 
 /// One merged arm of a tree.
 pub(super) struct ArmRec {
-    rec: Recorded,
-    parent: usize,
-    guard: u32,
+    pub(super) rec: Recorded,
+    pub(super) parent: usize,
+    pub(super) guard: u32,
     /// The profile when the arm was recorded: (exits of its guard, iterations that
     /// passed it), per [`Tree::iterations`]. Frozen then: once merged, the arm no longer
     /// exits, so later exit counts would say it is never taken.
-    weights: (u32, u32),
+    pub(super) weights: (u32, u32),
 }
 
 /// A compiled loop's root recording, its arms and its profile.
 pub(super) struct Tree {
-    root: Recorded,
+    pub(super) root: Recorded,
     /// Arms in recording order; the first `merged` are in the installed region, the
     /// rest are pending (see [`Engine::finish_arm`]).
-    arms: Vec<ArmRec>,
-    merged: usize,
+    pub(super) arms: Vec<ArmRec>,
+    pub(super) merged: usize,
     /// Snapshot origin of the installed unit's guards → (piece, guard ordinal).
     pub(super) origins: Vec<(usize, u32)>,
     /// Native iterations past the loop header (compiled code increments it).
@@ -106,7 +106,7 @@ impl Tree {
         }
     }
 
-    fn piece(&self, p: usize) -> &Recorded {
+    pub(super) fn piece(&self, p: usize) -> &Recorded {
         if p == 0 {
             &self.root
         } else {
@@ -115,12 +115,12 @@ impl Tree {
     }
 
     /// Recorded guard `key` (piece, ordinal) and the recording it is in.
-    fn recorded_guard(&self, key: (usize, u32)) -> Option<(&Trace, leones_ir::GuardInfo)> {
+    pub(super) fn recorded_guard(&self, key: (usize, u32)) -> Option<(&Trace, leones_ir::GuardInfo)> {
         let t = &self.piece(key.0).trace;
         Some((t, t.guards().get(key.1 as usize).copied()?))
     }
 
-    fn iterations(&self) -> u64 {
+    pub(super) fn iterations(&self) -> u64 {
         self.iterations.load(Ordering::Relaxed) + self.entries
     }
 
@@ -166,20 +166,19 @@ impl Tree {
                 }
             }
             // Where does this piece rejoin its parent?
-            let Some(name) = rec.rejoined.as_deref() else { break };
-            let Some((piece_name, point)) = name.rsplit_once("__m") else {
-                break;
-            };
-            let (Some(q), Ok(point)) = (
-                (0..=self.arms.len()).find(|&q| self.piece(q).trace.name == piece_name),
-                point.parse(),
-            ) else {
-                break;
-            };
+            let Some((q, point)) = self.rejoins(rec) else { break };
             p = q;
             from = Position::AtMerge(point);
         }
         out
+    }
+
+    /// Where recording `rec` rejoined: (piece, merge point ordinal in it); `None` when
+    /// it reached the loop header (or is the root).
+    pub(super) fn rejoins(&self, rec: &Recorded) -> Option<(usize, usize)> {
+        let (piece_name, point) = rec.rejoined.as_deref()?.rsplit_once("__m")?;
+        let q = (0..=self.arms.len()).find(|&q| self.piece(q).trace.name == piece_name)?;
+        Some((q, point.parse().ok()?))
     }
 }
 

@@ -59,7 +59,8 @@
 //! `LEONES_LOG` (see [`leones_tracer::log`]) selects what is logged: `summary` (the
 //! counters, on request through [`Engine::summary`] and when the engine is dropped),
 //! `trace` / `opt` (each unit's IR before / after optimization), `llvm` (its LLVM IR —
-//! costly, only when asked), `exit` (every exit taken with its resume frames).
+//! costly, only when asked), `exit` (every exit taken with its resume frames),
+//! `graph:DIR` (each root's tree as DOT and SVG when the engine is dropped; [`graph`]).
 //! [`Engine::with_config`] reads no environment (tests).
 //!
 //! ## A worked example
@@ -137,6 +138,7 @@
 
 mod adapt;
 mod budget;
+pub mod graph;
 mod install;
 mod merge;
 mod names;
@@ -163,6 +165,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use graph::TreeGraph;
 use install::BREAK_PASS;
 pub use leones_tracer::{FrameRef, HeapMaterializer};
 pub use names::LocationNamer;
@@ -380,6 +383,8 @@ pub struct Engine {
     policy: budget::Policy,
     /// The host's names for loop headers, in unit labels ([`names`]).
     location_namer: Option<LocationNamer>,
+    /// Bridge parents, exits per guard and retired units, for pictures.
+    history: graph::History,
 }
 
 impl Engine {
@@ -393,7 +398,7 @@ impl Engine {
     /// be initialized the engine still works: it never records and the host interprets.
     pub fn with_config(registry: Registry, config: EngineConfig) -> Result<Engine, EngineError> {
         let log_file = match &config.log.file {
-            Some(p) if config.log.any() => Some(
+            Some(p) if config.log.any() || config.log.graph.is_some() => Some(
                 std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -447,6 +452,7 @@ impl Engine {
             live_code_bytes: 0,
             policy: budget::Policy::new(),
             location_namer: None,
+            history: graph::History::default(),
         };
         engine.enable_profilers(profilers);
         Ok(engine)

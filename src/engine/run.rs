@@ -125,6 +125,7 @@ impl Engine {
             )
         });
         self.stats.exits += 1;
+        self.history.count_exit(left, guard);
         let Some(meta) = self.units.get(&left) else {
             return Err(EngineError::Fault(format!("unit {left} is not the engine's")));
         };

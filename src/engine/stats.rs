@@ -134,5 +134,6 @@ impl Drop for Engine {
         if self.log.summary {
             self.print_summary();
         }
+        self.write_logged_graphs();
     }
 }

@@ -201,6 +201,7 @@ impl Engine {
             .and_then(|()| backend.attach_bridge(parent, guard, unit));
         match wired {
             Ok(()) => {
+                self.history.bridge_attached(unit, parent, guard);
                 self.hot.bridge_recorded(UnitId(parent.0.into()), guard);
                 self.stats.bridges_attached += 1;
                 self.stats.bridges_from_virtuals += u64::from(virtuals);

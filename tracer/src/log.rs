@@ -7,6 +7,8 @@
 //! LEONES_LOG=summary                 # counters at exit
 //! LEONES_LOG=trace,exit              # every recorded trace, every guard failure
 //! LEONES_LOG=all:/tmp/leones.log     # everything, to a file
+//! LEONES_LOG=graph:/tmp/g            # each root's tree as DOT (+ SVG) in /tmp/g
+//! LEONES_LOG=summary,graph=/tmp/g:/tmp/leones.log   # graphs, and the summary to a file
 //! ```
 //!
 //! | item | what |
@@ -16,9 +18,16 @@
 //! | `opt` | each trace after optimization |
 //! | `llvm` | the LLVM IR of each unit |
 //! | `exit` | each guard failure with its resume position |
-//! | `all` | all of the above |
-//! | `perf` | name compiled code for `perf` in `/tmp/perf-<pid>.map` (not part of `all`) |
-//! | `gdb` | register compiled code with gdb's JIT interface (not part of `all`) |
+//! | `all` | all of the above (not `graph`, `perf`, `gdb`) |
+//! | `graph=DIR` | at exit, `DIR/<root>.dot` per compiled loop (and `.svg` when Graphviz's `dot` is on PATH): its tree of units with entry and exit counts |
+//! | `graph` *last*, then `:DIR` | the same: after a bare `graph` the `:` part is the graph directory, not the log file |
+//! | `perf` | name compiled code for `perf` in `/tmp/perf-<pid>.map` |
+//! | `gdb` | register compiled code with gdb's JIT interface |
+//!
+//! The grammar is `ITEM(,ITEM)*[:PATH]`, split at the first `:`; so `graph=DIR` cannot
+//! name a directory containing `,` or `:` (use `graph:DIR`, whose `DIR` is everything
+//! after the first `:`). A bare `graph` without a directory, an empty directory, two
+//! graph directories and unknown items are errors.
 //!
 //! `perf` and `gdb` switch on profiler and debugger support rather than log output
 //! (the engine's `EngineConfig::perf_map` / `gdb` do the same from code); `all` leaves
@@ -52,40 +61,59 @@ pub struct LogConfig {
     pub gdb: bool,
     /// `None` means stderr.
     pub file: Option<PathBuf>,
+    /// Where to write each root's graph (`graph=DIR`); `None`: no graphs.
+    pub graph: Option<PathBuf>,
 }
 
-/// A `LEONES_LOG` value that could not be parsed.
+/// A `LEONES_LOG` value that could not be parsed: the offending item and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown LEONES_LOG item `{item}` (known: summary, trace, opt, llvm, exit, all, perf, gdb; `:PATH` at the end for a file)"
-)]
+#[error("LEONES_LOG item `{item}`: {why} (items: summary, trace, opt, llvm, exit, all, perf, gdb, graph=DIR; `:PATH` at the end for a log file, or `graph:DIR`)")]
 pub struct LogError {
     pub item: String,
+    pub why: String,
 }
 
 impl LogConfig {
-    /// Parses a `LEONES_LOG` value.
+    /// Parses a `LEONES_LOG` value (grammar in the [module docs](self)).
     pub fn parse(spec: &str) -> Result<LogConfig, LogError> {
-        let (items, file) = match spec.split_once(':') {
-            Some((items, path)) if !path.is_empty() => (items, Some(PathBuf::from(path))),
-            Some((items, _)) => (items, None),
+        let (items, path) = match spec.split_once(':') {
+            Some((items, path)) => (items, Some(path)),
             None => (spec, None),
         };
-        let mut c = LogConfig {
-            file,
-            ..LogConfig::default()
+        let err = |item: &str, why: &str| LogError {
+            item: item.to_string(),
+            why: why.to_string(),
         };
-        for item in items.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match item {
-                "summary" => c.summary = true,
-                "trace" => c.trace = true,
-                "opt" => c.opt = true,
-                "llvm" => c.llvm = true,
-                "exit" => c.exit = true,
-                "perf" => c.perf = true,
-                "gdb" => c.gdb = true,
-                "all" => (c.summary, c.trace, c.opt, c.llvm, c.exit) = (true, true, true, true, true),
-                _ => return Err(LogError { item: item.to_string() }),
+        let items: Vec<&str> = items.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+        // After a bare `graph` as the last item, the `:` part is the graph directory.
+        let path_is_graph = items.last() == Some(&"graph");
+        let mut c = LogConfig::default();
+        match path {
+            Some(p) if path_is_graph && p.is_empty() => return Err(err("graph:", "empty graph directory")),
+            Some(p) if path_is_graph => c.graph = Some(PathBuf::from(p)),
+            Some(p) if !p.is_empty() => c.file = Some(PathBuf::from(p)),
+            _ => {}
+        }
+        for (i, &item) in items.iter().enumerate() {
+            match item.split_once('=') {
+                Some(("graph", "")) => return Err(err(item, "empty graph directory")),
+                Some(("graph", dir)) if c.graph.is_none() => c.graph = Some(PathBuf::from(dir)),
+                Some(("graph", _)) => return Err(err(item, "a second graph directory")),
+                Some(_) => return Err(err(item, "only `graph` takes a value")),
+                None => match item {
+                    "summary" => c.summary = true,
+                    "trace" => c.trace = true,
+                    "opt" => c.opt = true,
+                    "llvm" => c.llvm = true,
+                    "exit" => c.exit = true,
+                    "perf" => c.perf = true,
+                    "gdb" => c.gdb = true,
+                    "all" => (c.summary, c.trace, c.opt, c.llvm, c.exit) = (true, true, true, true, true),
+                    // Its directory is the `:` part, taken above.
+                    "graph" if i + 1 == items.len() && path.is_some() => {}
+                    "graph" => return Err(err(item, "needs a directory: `graph=DIR`, or `graph:DIR` last")),
+                    _ => return Err(err(item, "unknown item")),
+                },
             }
         }
         Ok(c)
@@ -96,7 +124,7 @@ impl LogConfig {
         std::env::var(LOG_ENV).map_or(Ok(LogConfig::default()), |s| LogConfig::parse(&s))
     }
 
-    /// Whether anything at all is logged (`perf` and `gdb` are not logs).
+    /// Whether any text is logged (`perf`, `gdb` and graphs are not log text).
     pub fn any(&self) -> bool {
         self.summary || self.trace || self.opt || self.llvm || self.exit
     }
@@ -168,5 +196,65 @@ impl Stats {
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.write_summary(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph_and_file(spec: &str) -> (Option<PathBuf>, Option<PathBuf>) {
+        let c = LogConfig::parse(spec).unwrap_or_else(|e| panic!("{spec}: {e}"));
+        (c.graph, c.file)
+    }
+
+    #[test]
+    fn the_path_after_the_items_is_the_log_file() {
+        let c = LogConfig::parse("summary,exit:/tmp/l.log").unwrap();
+        assert!(c.summary && c.exit && !c.trace);
+        assert_eq!((c.graph, c.file), (None, Some(PathBuf::from("/tmp/l.log"))));
+        assert_eq!(LogConfig::parse("summary:").unwrap().file, None);
+        let all = LogConfig::parse("all").unwrap();
+        assert!(all.summary && all.trace && all.opt && all.llvm && all.exit);
+        assert_eq!(all.graph, None, "`all` does not write graphs");
+    }
+
+    #[test]
+    fn after_a_bare_graph_the_path_is_the_graph_directory() {
+        assert_eq!(graph_and_file("graph:/tmp/g"), (Some("/tmp/g".into()), None));
+        assert_eq!(graph_and_file("summary,graph:/tmp/g"), (Some("/tmp/g".into()), None));
+        // Everything after the first `:` is the directory.
+        assert_eq!(graph_and_file("graph:/tmp/a:b,c"), (Some("/tmp/a:b,c".into()), None));
+        assert!(
+            !LogConfig::parse("graph:/tmp/g").unwrap().any(),
+            "graphs are not log text"
+        );
+    }
+
+    #[test]
+    fn graph_equals_dir_combines_with_a_log_file() {
+        assert_eq!(
+            graph_and_file("summary,graph=/tmp/g:/tmp/l.log"),
+            (Some("/tmp/g".into()), Some("/tmp/l.log".into()))
+        );
+        assert_eq!(graph_and_file("graph=g,trace"), (Some("g".into()), None));
+    }
+
+    #[test]
+    fn bad_graph_specs_are_rejected_with_the_reason() {
+        for (spec, item, why) in [
+            ("graph", "graph", "needs a directory"),
+            ("graph,summary:/tmp/l", "graph", "needs a directory"),
+            ("graph:", "graph:", "empty graph directory"),
+            ("graph=", "graph=", "empty graph directory"),
+            ("graph=a,graph=b", "graph=b", "a second graph directory"),
+            ("graph=a,graph:b", "graph=a", "a second graph directory"),
+            ("summary=1", "summary=1", "only `graph` takes a value"),
+            ("sumary", "sumary", "unknown item"),
+        ] {
+            let e = LogConfig::parse(spec).expect_err(spec);
+            assert_eq!((e.item.as_str(), e.why.contains(why)), (item, true), "{spec}: {e}");
+            assert!(e.to_string().contains("graph=DIR"), "the message lists the items: {e}");
+        }
     }
 }
