@@ -84,6 +84,7 @@ mod tests {
             interp_loop_iterations: iters,
             allocations_interp: alloc_interp,
             allocations_jit: alloc_jit,
+            first_compiled_secs: None,
         }
     }
 
