@@ -27,10 +27,10 @@ test: setup
 
 # Benchmarks (not part of `make test`): the talk's programs at their default sizes on
 # pylite, pylite + JIT, python3 and pypy3 (when installed), medians of interleaved runs;
-# writes target/bench.json and docs/benchmarks.md.
+# writes target/bench.json, docs/benchmarks.md and the warm-up plots docs/warmup/*.svg.
 bench: setup
 	$(CARGO) build --release -p pylite
-	$(TARGET_DIR)/release/pylite bench --runs 3 --json target/bench.json --markdown docs/benchmarks.md
+	$(TARGET_DIR)/release/pylite bench --runs 3 --json target/bench.json --markdown docs/benchmarks.md --plots docs/warmup
 
 # A bounded run of every fuzz target (~1 minute each; fuzz/README.md). Not part of
 # `make test`: it needs cargo-fuzz (installed if missing) and builds a separate crate.

@@ -26,7 +26,7 @@ done
 
 echo
 echo "== the benchmark table at small sizes (make bench: the talk's sizes) =="
-echo "\$ pylite bench --size small --runs 3    # 3 interleaved rounds of every runtime: ~15 s"
+echo "\$ pylite bench --size small --runs 3    # 3 interleaved rounds of every runtime, then of the warm-up variants: ~30 s"
 # The rows also stream to stderr as they come in; the final report (stdout) has them all.
 "$PYLITE" bench --size small --runs 3 --json target/bench-small.json 2>/dev/null ||
   echo "pylite bench: exit status $? (see the notes above)"

@@ -1,13 +1,14 @@
 //! The `pylite` command: `pylite run [--jit on|off] [--stats FILE] FILE [args]` and
-//! `pylite bench [--runs N] [--size small|default] [--json PATH] [--markdown PATH] [PROGRAM]`
-//! (see `pylite::bench`).
+//! `pylite bench [--runs N] [--size small|tenth|default] [--warmup] [--json PATH]
+//! [--markdown PATH] [--plots DIR] [PROGRAM]` (see `pylite::bench`).
 
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
         "usage: pylite run [--jit on|off] [--jit-level quick|optimized] [--stats FILE.json] FILE [args...]
-       pylite bench [--runs N] [--dir DIR] [--json PATH] [--markdown PATH] [--size small|default] [PROGRAM-PREFIX]"
+       {}",
+        pylite::bench::USAGE
     );
     ExitCode::from(2)
 }

@@ -210,6 +210,7 @@ impl Vm {
         r.allocations_interp = self.heap.allocations - jit_allocs;
         if let Some(j) = &self.jit {
             r.fill_from_engine(&j.engine.stats(), j.engine.tracer_stats());
+            r.first_compiled_secs = j.first_entry.map(|d| d.as_secs_f64());
         }
         r
     }

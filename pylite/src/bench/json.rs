@@ -2,11 +2,14 @@
 //!
 //! The same data as the tables, for tools: machine, date, command, runtimes (with
 //! `null` for the ones not installed), and per program its arguments, every timing
-//! row (raw samples, medians, speed-ups) and the JIT summary. pylite has no JSON
+//! row (raw samples, medians, speed-ups), the JIT summary with its warm-up figures,
+//! the process wall times, and the warm-up curves (per timing and runtime: the
+//! median curve's chunk ends and seconds per iteration, and its summary). pylite has no JSON
 //! dependency, so a small value type renders itself, pretty-printed; non-finite
 //! numbers become `null` (JSON has no NaN).
 
 use super::stats::JitSummary;
+use super::warmup::{summarize, TimingCurves};
 use super::{Bench, Column, ProgramResult, Row, COLUMNS};
 
 /// A JSON value.
@@ -147,6 +150,61 @@ fn jit_json(s: &JitSummary) -> Json {
             "objects_allocated_per_loop_iteration_whole_run",
             Json::opt(s.allocations_per_iteration()),
         ),
+        ("first_compiled_ms", Json::opt(s.first_compiled_ms)),
+        ("jit_wall_secs", Json::opt(s.wall_secs)),
+        ("compile_share_of_jit_wall", Json::opt(s.compile_share)),
+    ])
+}
+
+/// Per runtime with samples: the median and the samples.
+fn walls_json(p: &ProgramResult) -> Json {
+    let per_runtime = COLUMNS
+        .iter()
+        .filter(|&&c| !p.wall[c as usize].is_empty())
+        .map(|&c| {
+            let samples = p.wall[c as usize].iter().map(|&x| Json::Num(x)).collect();
+            (
+                c.key(),
+                Json::obj(vec![
+                    ("median", Json::opt(p.median_wall(c))),
+                    ("samples", Json::Arr(samples)),
+                ]),
+            )
+        })
+        .collect();
+    Json::obj(per_runtime)
+}
+
+/// One timing's median curves and their summaries, per runtime with a curve.
+fn curves_json(t: &TimingCurves) -> Json {
+    let per_runtime = COLUMNS
+        .iter()
+        .filter_map(|&c| {
+            let curve = t.median_curve(c);
+            let s = summarize(&curve)?;
+            Some((
+                c.key(),
+                Json::obj(vec![
+                    ("runs", Json::Int(t.runs[c as usize].len() as u64)),
+                    (
+                        "chunk_end_iterations",
+                        Json::Arr(curve.iter().map(|k| Json::Int(k.end)).collect()),
+                    ),
+                    (
+                        "secs_per_iteration",
+                        Json::Arr(curve.iter().map(|k| Json::Num(k.secs_per_iteration())).collect()),
+                    ),
+                    ("first_chunk_secs_per_iteration", Json::Num(s.first)),
+                    ("steady_secs_per_iteration", Json::Num(s.steady)),
+                    ("within_2x_steady_after_iterations", Json::Int(s.steady_after)),
+                    ("warmup_cost_secs", Json::Num(s.excess_secs)),
+                ]),
+            ))
+        })
+        .collect();
+    Json::obj(vec![
+        ("timing", Json::str(&t.name)),
+        ("runtimes", Json::obj(per_runtime)),
     ])
 }
 
@@ -156,6 +214,8 @@ fn program_json(p: &ProgramResult) -> Json {
         ("args", Json::Arr(p.args.iter().map(|a| Json::str(a)).collect())),
         ("rows", Json::Arr(p.rows.iter().map(row_json).collect())),
         ("jit", p.jit.as_ref().map_or(Json::Null, jit_json)),
+        ("wall_secs", walls_json(p)),
+        ("warmup_curves", Json::Arr(p.curves.iter().map(curves_json).collect())),
         ("notes", Json::Arr(p.notes.iter().map(|n| Json::str(n)).collect())),
     ])
 }
@@ -186,6 +246,16 @@ pub fn bench_json(b: &Bench) -> Json {
         ("size", Json::str(b.size.name())),
         ("runs", Json::Int(b.runs as u64)),
         ("runtimes", Json::obj(runtimes)),
+        ("warmup_only", Json::Bool(b.warmup_only)),
+        (
+            "plots",
+            Json::obj(
+                b.plots
+                    .iter()
+                    .map(|(name, path)| (name.as_str(), Json::str(path)))
+                    .collect(),
+            ),
+        ),
         ("programs", Json::Arr(b.programs.iter().map(program_json).collect())),
     ])
 }

@@ -85,6 +85,11 @@ pub fn report_from_json(text: &str) -> Result<JitReport, String> {
         interp_loop_iterations: int("interp_loop_iterations")?,
         allocations_interp: int("allocations_interp")?,
         allocations_jit: int("allocations_jit")?,
+        // Older stats files have no warm-up time; `null` when nothing was compiled.
+        first_compiled_secs: match fields.get("first_compiled_secs").map(String::as_str) {
+            None | Some("null") => None,
+            Some(_) => Some(float("first_compiled_secs")?),
+        },
     })
 }
 
@@ -190,8 +195,12 @@ mod tests {
             interp_loop_iterations: 1234,
             allocations_interp: 99,
             allocations_jit: 5,
+            first_compiled_secs: Some(0.25),
         };
-        assert_eq!(report_from_json(&r.to_json()), Ok(r));
+        assert_eq!(report_from_json(&r.to_json()), Ok(r.clone()));
+        let older = r.to_json().replace(",\n  \"first_compiled_secs\": 0.25", "");
+        assert!(!older.contains("first_compiled"), "{}", older);
+        assert_eq!(report_from_json(&older).unwrap().first_compiled_secs, None);
         assert_eq!(
             report_from_json(&JitReport::default().to_json()),
             Ok(JitReport::default())
@@ -205,6 +214,10 @@ mod tests {
         assert!(report_from_json("{\"loops\": 1}").unwrap_err().contains("enabled"));
         let broken = JitReport::default().to_json().replace("\"exits\": 0", "\"exits\": x");
         assert!(report_from_json(&broken).unwrap_err().contains("exits"));
+        let broken = JitReport::default()
+            .to_json()
+            .replace("\"first_compiled_secs\": null", "\"first_compiled_secs\": soon");
+        assert!(report_from_json(&broken).unwrap_err().contains("first_compiled_secs"));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! # `pylite bench`: the talk's programs on pylite, pylite + Leones, CPython and PyPy
 //!
 //! ```text
-//! pylite bench [--runs N] [--dir DIR] [--json PATH] [--markdown PATH]
-//!              [--size small|default] [PROGRAM-PREFIX]
+//! pylite bench [--runs N] [--dir DIR] [--json PATH] [--markdown PATH] [--plots DIR]
+//!              [--size small|tenth|default] [--warmup] [PROGRAM-PREFIX]
 //! ```
 //!
 //! For each program in `programs/` (`pi.py`, `pi_blocker.py`, `data_driven.py`,
@@ -24,24 +24,43 @@
 //! first one's; the command then exits with status 1 after writing everything.
 //!
 //! `--size small` passes smaller arguments so the whole table takes a few seconds
-//! per round (`make demo`); the default size is each program's own default, the
-//! talk's sizes.
+//! per round (`make demo`); `--size tenth` one tenth of each program's default work
+//! (does the JIT pay for its warm-up on shorter runs?); the default size is each
+//! program's own default, the talk's sizes.
 //!
-//! Files: `measure.rs` (timing lines, medians, stats files, machine, date),
-//! `stats.rs` (the JIT summary), `table.rs` (text and Markdown), `json.rs`.
+//! **Warm-up.** Every run's process wall time is measured around the child process,
+//! and the JIT runs' stats say when compiled code was first entered and how long
+//! compiling took; the JIT summary folds them into *time to the first compiled
+//! iteration* and *compile share* (compile time over the JIT process's wall time).
+//! After a program's runs, its warm-up variant (`programs/warmup/`, see [`warmup`])
+//! runs as many rounds under every runtime; its chunk lines become time-per-iteration
+//! curves, summarized in the warm-up tables and, with `--plots DIR`, drawn as
+//! `DIR/<program>.svg` ([`svg`]). `--warmup` runs only the warm-up variants: the
+//! timing rows, JIT summary and wall times then come from the variants' runs.
+//!
+//! Files: `options.rs` (options, sizes, what to run), `measure.rs` (timing lines, medians, stats files, machine, date),
+//! `stats.rs` (the JIT summary), `warmup.rs` (chunk lines, curves), `svg.rs` (the
+//! plots), `table.rs` (text and Markdown), `json.rs`.
 
 pub mod json;
 pub mod measure;
+pub mod options;
 pub mod stats;
+pub mod svg;
 pub mod table;
+pub mod warmup;
 
 pub use measure::parse_timings;
+pub use options::{Options, Size};
 
 use crate::jit::JitReport;
 use measure::{median, report_from_json, strip_timings, Machine};
-use stats::JitSummary;
+use options::{jobs, Job};
+use stats::{JitRun, JitSummary};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::time::Instant;
+use warmup::TimingCurves;
 
 /// One runtime: a column of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,38 +106,6 @@ impl Column {
     }
 }
 
-/// Program sizes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Size {
-    /// Each program's defaults: the talk's sizes.
-    Default,
-    /// Smaller arguments: the whole table in seconds per round.
-    Small,
-}
-
-impl Size {
-    pub fn name(self) -> &'static str {
-        match self {
-            Size::Default => "default",
-            Size::Small => "small",
-        }
-    }
-}
-
-/// The talk's programs and their `--size small` arguments.
-const PROGRAMS: [(&str, &[&str]); 5] = [
-    ("pi.py", &["7"]),
-    ("pi_blocker.py", &["6"]),
-    ("data_driven.py", &["50000", "10"]),
-    ("pythagorean.py", &["500000"]),
-    ("readpoly.py", &["200000"]),
-];
-
-/// Programs measured again under the JIT with other Leones parameters, to show what a
-/// feature buys: (file, `LEONES_PARAMS`). Their rows are named `<timing> (<params>)`
-/// and only the JIT column is run.
-const JIT_VARIANTS: [(&str, &str); 1] = [("data_driven.py", "merge=off")];
-
 /// One timing line of one program: the samples of every runtime.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -145,8 +132,14 @@ impl Row {
 pub struct ProgramResult {
     pub file: String,
     pub args: Vec<String>,
+    /// `LEONES_PARAMS` of a JIT variant (only the JIT ran), or none.
+    pub params: Option<String>,
     pub rows: Vec<Row>,
     pub jit: Option<JitSummary>,
+    /// Process wall times in seconds, indexed by `Column as usize`.
+    pub wall: [Vec<f64>; 4],
+    /// Warm-up curves per timing (from the warm-up variant's chunk lines).
+    pub curves: Vec<TimingCurves>,
     /// Failed runs, differing outputs, unreadable stats.
     pub notes: Vec<String>,
     /// Runs that failed or printed something else than the first runtime.
@@ -154,6 +147,26 @@ pub struct ProgramResult {
 }
 
 impl ProgramResult {
+    /// An empty result for `file` run with `args`.
+    pub fn new(file: &str, args: Vec<String>) -> ProgramResult {
+        ProgramResult {
+            file: file.to_string(),
+            args,
+            params: None,
+            rows: Vec::new(),
+            jit: None,
+            wall: Default::default(),
+            curves: Vec::new(),
+            notes: Vec::new(),
+            problems: 0,
+        }
+    }
+
+    /// The median process wall time of a runtime.
+    pub fn median_wall(&self, c: Column) -> Option<f64> {
+        median(&self.wall[c as usize])
+    }
+
     /// The program's name without `.py`.
     pub fn name(&self) -> String {
         self.file.trim_end_matches(".py").to_string()
@@ -192,109 +205,10 @@ pub struct Bench {
     /// The installed runtimes.
     pub available: Vec<Column>,
     pub programs: Vec<ProgramResult>,
-}
-
-/// `pylite bench`'s options.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Options {
-    pub runs: usize,
-    pub dir: String,
-    dir_given: bool,
-    pub json: String,
-    pub markdown: Option<String>,
-    pub size: Size,
-    pub only: Option<String>,
-}
-
-impl Default for Options {
-    fn default() -> Options {
-        Options {
-            runs: 3,
-            dir: concat!(env!("CARGO_MANIFEST_DIR"), "/programs").to_string(),
-            dir_given: false,
-            json: "target/bench.json".to_string(),
-            markdown: None,
-            size: Size::Default,
-            only: None,
-        }
-    }
-}
-
-impl Options {
-    /// Parses the arguments after `bench`.
-    pub fn parse(args: &[String]) -> Result<Options, String> {
-        let mut o = Options::default();
-        let mut i = 0;
-        while i < args.len() {
-            let value = || {
-                args.get(i + 1)
-                    .cloned()
-                    .ok_or_else(|| format!("{} needs a value", args[i]))
-            };
-            match args[i].as_str() {
-                "--runs" => {
-                    o.runs = value()?
-                        .parse()
-                        .ok()
-                        .filter(|&n| n > 0)
-                        .ok_or("--runs needs a positive integer")?;
-                }
-                "--dir" => {
-                    o.dir = value()?;
-                    o.dir_given = true;
-                }
-                "--json" => o.json = value()?,
-                "--markdown" => o.markdown = Some(value()?),
-                "--size" => {
-                    o.size = match value()?.as_str() {
-                        "small" => Size::Small,
-                        "default" => Size::Default,
-                        other => return Err(format!("--size is small or default, not {:?}", other)),
-                    }
-                }
-                flag if flag.starts_with("--") => return Err(format!("unknown option {}", flag)),
-                prefix if o.only.is_none() => {
-                    o.only = Some(prefix.to_string());
-                    i += 1;
-                    continue;
-                }
-                extra => return Err(format!("unexpected argument {:?}", extra)),
-            }
-            i += 2;
-        }
-        Ok(o)
-    }
-
-    /// The command line these options stand for (for the report).
-    pub fn command_line(&self) -> String {
-        let mut cmd = format!("pylite bench --runs {} --size {}", self.runs, self.size.name());
-        if self.dir_given {
-            cmd += &format!(" --dir {}", self.dir);
-        }
-        cmd += &format!(" --json {}", self.json);
-        if let Some(m) = &self.markdown {
-            cmd += &format!(" --markdown {}", m);
-        }
-        if let Some(p) = &self.only {
-            cmd += &format!(" {}", p);
-        }
-        cmd
-    }
-
-    /// The programs selected, with their arguments.
-    fn programs(&self) -> Vec<(&'static str, Vec<String>)> {
-        PROGRAMS
-            .iter()
-            .filter(|(f, _)| self.only.as_deref().is_none_or(|p| f.starts_with(p)))
-            .map(|&(f, small)| {
-                let args = match self.size {
-                    Size::Small => small.iter().map(|s| s.to_string()).collect(),
-                    Size::Default => Vec::new(),
-                };
-                (f, args)
-            })
-            .collect()
-    }
+    /// Only the warm-up variants ran (`--warmup`).
+    pub warmup_only: bool,
+    /// The plots written: (program name, path as the Markdown page links it).
+    pub plots: Vec<(String, String)>,
 }
 
 /// Whether `cmd --version` runs.
@@ -312,14 +226,23 @@ fn tail(stderr: &[u8]) -> String {
     lines[lines.len().saturating_sub(12)..].join("\n")
 }
 
-/// Runs the program once under `col`; its stdout and, for pylite, its JIT report.
+/// What one run of a program under one runtime gave.
+struct RunOutput {
+    stdout: String,
+    /// The JIT report, for pylite.
+    report: Option<Result<JitReport, String>>,
+    /// Seconds from starting the process to its exit.
+    wall_secs: f64,
+}
+
+/// Runs `program` once under `col`.
 fn run_once(
     col: Column,
     pylite: &Path,
     program: &str,
     args: &[String],
     params: Option<&str>,
-) -> Result<(String, Option<Result<JitReport, String>>), String> {
+) -> Result<RunOutput, String> {
     let stats = std::env::temp_dir().join(format!("pylite-bench-{}-{}.json", std::process::id(), col.key()));
     let mut cmd = match col {
         Column::Interp | Column::Jit => {
@@ -334,11 +257,13 @@ fn run_once(
         Column::Python3 => Command::new("python3"),
         Column::PyPy3 => Command::new("pypy3"),
     };
+    let started = Instant::now();
     let out = cmd
         .arg(program)
         .args(args)
         .output()
         .map_err(|e| format!("cannot start: {}", e))?;
+    let wall_secs = started.elapsed().as_secs_f64();
     if !out.status.success() {
         return Err(format!("{}:\n{}", out.status, tail(&out.stderr)));
     }
@@ -349,33 +274,24 @@ fn run_once(
         let _ = std::fs::remove_file(&stats);
         r
     });
-    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), report))
+    Ok(RunOutput {
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        report,
+        wall_secs,
+    })
 }
 
 /// Measures one program: `runs` rounds of every available runtime.
-fn bench_program(
-    pylite: &Path,
-    available: &[Column],
-    dir: &str,
-    file: &str,
-    args: Vec<String>,
-    runs: usize,
-    params: Option<&str>,
-) -> ProgramResult {
-    let path = format!("{}/{}", dir, file);
-    let mut p = ProgramResult {
-        file: file.to_string(),
-        args,
-        rows: Vec::new(),
-        jit: None,
-        notes: Vec::new(),
-        problems: 0,
-    };
+fn bench_program(pylite: &Path, available: &[Column], dir: &str, job: &Job, runs: usize) -> ProgramResult {
+    let path = format!("{}/{}", dir, job.source);
+    let mut p = ProgramResult::new(job.file, job.args.clone());
+    p.params = job.params.map(String::from);
     let mut reference: Option<(Column, String)> = None;
-    let mut reports: [Vec<JitReport>; 2] = Default::default();
+    let mut jit_runs: Vec<JitRun> = Vec::new();
+    let mut interp_reports: Vec<JitReport> = Vec::new();
     for round in 1..=runs {
         for &col in available {
-            let (stdout, report) = match run_once(col, pylite, &path, &p.args, params) {
+            let run = match run_once(col, pylite, &path, &p.args, job.params) {
                 Ok(r) => r,
                 Err(e) => {
                     p.problems += 1;
@@ -383,19 +299,31 @@ fn bench_program(
                     continue;
                 }
             };
-            for (name, secs) in parse_timings(&stdout) {
-                let name = match params {
+            p.wall[col as usize].push(run.wall_secs);
+            for (name, secs) in parse_timings(&run.stdout) {
+                let name = match job.params {
                     Some(v) => format!("{name} ({v})"),
                     None => name,
                 };
                 p.row_mut(&name).samples[col as usize].push(secs);
             }
-            match report {
-                Some(Ok(r)) => reports[col as usize].push(r),
+            match warmup::parse_chunks(&run.stdout) {
+                Ok(chunks) => warmup::add_run(&mut p.curves, col, chunks),
+                Err(e) => {
+                    p.problems += 1;
+                    p.note(format!("{}: {}", col.command(), e));
+                }
+            }
+            match run.report {
+                Some(Ok(report)) if col == Column::Jit => jit_runs.push(JitRun {
+                    report,
+                    wall_secs: run.wall_secs,
+                }),
+                Some(Ok(report)) => interp_reports.push(report),
                 Some(Err(e)) => p.note(format!("{}: no JIT stats: {}", col.command(), e)),
                 None => {}
             }
-            let shown = strip_timings(&stdout);
+            let shown = strip_timings(&warmup::strip_chunks(&run.stdout));
             match &reference {
                 None => reference = Some((col, shown)),
                 Some((first, text)) if *text != shown => {
@@ -410,7 +338,7 @@ fn bench_program(
             }
         }
     }
-    p.jit = JitSummary::from_reports(&reports[Column::Jit as usize], &reports[Column::Interp as usize]);
+    p.jit = JitSummary::from_reports(&jit_runs, &interp_reports);
     p
 }
 
@@ -423,27 +351,31 @@ pub fn run_bench(opts: &Options) -> Result<Bench, String> {
             .into_iter()
             .filter(|c| installed(&c.command())),
     );
-    let programs = opts.programs();
-    if programs.is_empty() {
+    let jobs = jobs(opts);
+    if jobs.is_empty() {
         return Err(format!("no program matches {:?}", opts.only.as_deref().unwrap_or("")));
     }
     let progress = table::timing_table();
     eprintln!("{}", progress.text_header());
     let mut results = Vec::new();
-    let variants = programs.iter().flat_map(|(file, args)| {
-        JIT_VARIANTS
-            .iter()
-            .filter(move |(f, _)| f == file)
-            .map(move |&(_, params)| (*file, args.clone(), Some(params)))
-    });
-    let runs: Vec<_> = programs
-        .iter()
-        .map(|(f, a)| (*f, a.clone(), None))
-        .chain(variants.collect::<Vec<_>>())
-        .collect();
-    for (file, args, params) in runs {
-        let columns: &[Column] = if params.is_some() { &[Column::Jit] } else { &available };
-        let p = bench_program(&pylite, columns, &opts.dir, file, args, opts.runs, params);
+    for job in jobs {
+        let columns: &[Column] = if job.params.is_some() {
+            &[Column::Jit]
+        } else {
+            &available
+        };
+        let mut p = bench_program(&pylite, columns, &opts.dir, &job, opts.runs);
+        if job.params.is_none() && !opts.warmup {
+            let variant = Job {
+                source: format!("warmup/{}", job.file),
+                ..job
+            };
+            let w = bench_program(&pylite, columns, &opts.dir, &variant, opts.runs);
+            p.curves = w.curves;
+            p.problems += w.problems;
+            p.notes
+                .extend(w.notes.into_iter().map(|n| format!("warm-up variant: {}", n)));
+        }
         for cells in table::program_timing_rows(&p, &available) {
             eprintln!("{}", progress.text_line(&cells));
         }
@@ -460,7 +392,33 @@ pub fn run_bench(opts: &Options) -> Result<Bench, String> {
         runs: opts.runs,
         available,
         programs: results,
+        warmup_only: opts.warmup,
+        plots: Vec::new(),
     })
+}
+
+/// Writes one warm-up plot per program with curves into `dir`; the plots written,
+/// each as (program name, path relative to the directory of `markdown` when under it).
+fn write_plots(b: &Bench, dir: &str, markdown: Option<&str>) -> Result<Vec<(String, String)>, String> {
+    let base = markdown.and_then(|m| Path::new(m).parent().map(Path::to_path_buf));
+    let mut written = Vec::new();
+    for p in b.programs.iter().filter(|p| !p.curves.is_empty()) {
+        let path = Path::new(dir).join(format!("{}.svg", p.name()));
+        let path_text = path.to_string_lossy().into_owned();
+        write_file(&path_text, &svg::render(&warmup::plot(&p.name(), &p.curves)))?;
+        eprintln!("pylite bench: wrote {}", path_text);
+        written.push((p.name(), link_from(base.as_deref(), &path)));
+    }
+    Ok(written)
+}
+
+/// `path` as a link from a page in directory `base`: relative when under it.
+fn link_from(base: Option<&Path>, path: &Path) -> String {
+    let rel = base
+        .filter(|b| !b.as_os_str().is_empty())
+        .and_then(|b| path.strip_prefix(b).ok())
+        .unwrap_or(path);
+    rel.to_string_lossy().into_owned()
 }
 
 /// Writes `text` to `path`, creating its directory.
@@ -472,25 +430,38 @@ fn write_file(path: &str, text: &str) -> Result<(), String> {
     std::fs::write(&p, text).map_err(|e| format!("cannot write {}: {}", path, e))
 }
 
+/// The command's usage line.
+pub const USAGE: &str = "pylite bench [--runs N] [--dir DIR] [--json PATH] [--markdown PATH] [--plots DIR] \
+                         [--size small|tenth|default] [--warmup] [PROGRAM-PREFIX]";
+
 /// `pylite bench ARGS`: runs, prints, writes the files; the process's exit status.
 pub fn main(args: &[String]) -> ExitCode {
     let opts = match Options::parse(args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("pylite bench: {}", e);
-            eprintln!("usage: pylite bench [--runs N] [--dir DIR] [--json PATH] [--markdown PATH] [--size small|default] [PROGRAM-PREFIX]");
+            eprintln!("usage: {}", USAGE);
             return ExitCode::from(2);
         }
     };
-    let bench = match run_bench(&opts) {
+    let mut bench = match run_bench(&opts) {
         Ok(b) => b,
         Err(e) => {
             eprintln!("pylite bench: {}", e);
             return ExitCode::from(1);
         }
     };
-    println!("{}", table::text_report(&bench));
     let mut ok = bench.programs.iter().all(|p| p.problems == 0);
+    if let Some(dir) = &opts.plots {
+        match write_plots(&bench, dir, opts.markdown.as_deref()) {
+            Ok(written) => bench.plots = written,
+            Err(e) => {
+                eprintln!("pylite bench: {}", e);
+                ok = false;
+            }
+        }
+    }
+    println!("{}", table::text_report(&bench));
     let outputs = [Some((&opts.json, json::bench_json(&bench).render() + "\n"))]
         .into_iter()
         .chain([opts.markdown.as_ref().map(|m| (m, table::markdown_report(&bench)))])
@@ -515,50 +486,18 @@ pub fn main(args: &[String]) -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
     #[test]
-    fn options_parse_and_print_back() {
-        let o = Options::parse(&args("--runs 5 --size small --json x.json --markdown d.md py")).unwrap();
-        assert_eq!((o.runs, o.size, o.only.as_deref()), (5, Size::Small, Some("py")));
-        assert_eq!(
-            o.command_line(),
-            "pylite bench --runs 5 --size small --json x.json --markdown d.md py"
-        );
-        let names: Vec<&str> = o.programs().iter().map(|p| p.0).collect();
-        assert_eq!(names, ["pythagorean.py"]);
-        assert_eq!(o.programs()[0].1, ["500000"]);
-        let d = Options::parse(&[]).unwrap();
-        assert_eq!(d.programs().len(), 5);
-        assert!(d.programs().iter().all(|p| p.1.is_empty()));
-    }
-
-    #[test]
-    fn bad_options_are_errors() {
-        for bad in [
-            "--runs",
-            "--runs 0",
-            "--runs x",
-            "--size huge",
-            "--frobnicate",
-            "pi extra",
-        ] {
-            assert!(Options::parse(&args(bad)).is_err(), "{}", bad);
-        }
+    fn plot_links_are_relative_to_the_page() {
+        let link = |base: Option<&str>, p: &str| link_from(base.map(Path::new), Path::new(p));
+        assert_eq!(link(Some("docs"), "docs/warmup/pi.svg"), "warmup/pi.svg");
+        assert_eq!(link(Some(""), "docs/warmup/pi.svg"), "docs/warmup/pi.svg");
+        assert_eq!(link(Some("elsewhere"), "/tmp/pi.svg"), "/tmp/pi.svg");
+        assert_eq!(link(None, "plots/pi.svg"), "plots/pi.svg");
     }
 
     #[test]
     fn rows_keep_first_appearance_order_and_speedups() {
-        let mut p = ProgramResult {
-            file: "x.py".into(),
-            args: vec![],
-            rows: vec![],
-            jit: None,
-            notes: vec![],
-            problems: 0,
-        };
+        let mut p = ProgramResult::new("x.py", vec![]);
         p.row_mut("b").samples[Column::Jit as usize].push(1.0);
         p.row_mut("a").samples[Column::Python3 as usize].push(3.0);
         p.row_mut("b").samples[Column::Python3 as usize].push(4.0);

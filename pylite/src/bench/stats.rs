@@ -16,6 +16,19 @@
 use super::measure::median;
 use crate::jit::JitReport;
 
+/// One JIT run: its stats file and its process's wall time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JitRun {
+    pub report: JitReport,
+    /// Seconds from starting the `pylite` process to its exit.
+    pub wall_secs: f64,
+}
+
+/// `compile_secs` as a share (0..) of `wall_secs`; `None` without a wall time.
+pub fn compile_share(compile_secs: f64, wall_secs: f64) -> Option<f64> {
+    (wall_secs > 0.0 && compile_secs.is_finite()).then(|| compile_secs / wall_secs)
+}
+
 /// The JIT's work on one program.
 #[derive(Clone, Debug, PartialEq)]
 pub struct JitSummary {
@@ -33,13 +46,29 @@ pub struct JitSummary {
     pub interp_iterations_jit_run: u64,
     /// Loop back-edges in the interpreter-only run: the program's iterations.
     pub loop_iterations: u64,
+    /// Median time to the first compiled iteration, in milliseconds (`None`: no run
+    /// entered compiled code).
+    pub first_compiled_ms: Option<f64>,
+    /// Median JIT process wall time, in seconds.
+    pub wall_secs: Option<f64>,
+    /// Median of each run's compile seconds over its wall seconds.
+    pub compile_share: Option<f64>,
 }
 
 impl JitSummary {
     /// Folds the reports of a program's runs; `None` without a JIT report.
-    pub fn from_reports(jit: &[JitReport], interp: &[JitReport]) -> Option<JitSummary> {
-        let first = jit.first()?;
-        let compile: Vec<f64> = jit.iter().map(|r| r.compile_secs * 1000.0).collect();
+    pub fn from_reports(jit: &[JitRun], interp: &[JitReport]) -> Option<JitSummary> {
+        let first = &jit.first()?.report;
+        let compile: Vec<f64> = jit.iter().map(|r| r.report.compile_secs * 1000.0).collect();
+        let first_compiled: Vec<f64> = jit
+            .iter()
+            .filter_map(|r| r.report.first_compiled_secs.map(|s| s * 1000.0))
+            .collect();
+        let walls: Vec<f64> = jit.iter().map(|r| r.wall_secs).collect();
+        let shares: Vec<f64> = jit
+            .iter()
+            .filter_map(|r| compile_share(r.report.compile_secs, r.wall_secs))
+            .collect();
         Some(JitSummary {
             loops: first.loops,
             bridges: first.bridges,
@@ -51,6 +80,9 @@ impl JitSummary {
             allocations: first.allocations_interp + first.allocations_jit,
             interp_iterations_jit_run: first.interp_loop_iterations,
             loop_iterations: interp.first().map_or(0, |r| r.interp_loop_iterations),
+            first_compiled_ms: median(&first_compiled),
+            wall_secs: median(&walls),
+            compile_share: median(&shares),
         })
     }
 
@@ -84,15 +116,20 @@ mod tests {
             interp_loop_iterations: iters,
             allocations_interp: alloc_interp,
             allocations_jit: alloc_jit,
+            first_compiled_secs: (loops > 0).then_some(0.001 * loops as f64),
         }
+    }
+
+    fn run(report: JitReport, wall_secs: f64) -> JitRun {
+        JitRun { report, wall_secs }
     }
 
     #[test]
     fn folds_runs_into_one_summary() {
         let jit = [
-            report(3, 0.010, 100, 40, 10),
-            report(3, 0.030, 100, 40, 10),
-            report(3, 0.020, 100, 40, 10),
+            run(report(3, 0.010, 100, 40, 10), 0.1),
+            run(report(3, 0.030, 100, 40, 10), 1.0),
+            run(report(3, 0.020, 100, 40, 10), 0.8),
         ];
         let interp = [report(0, 0.0, 1000, 500, 0)];
         let s = JitSummary::from_reports(&jit, &interp).unwrap();
@@ -102,13 +139,27 @@ mod tests {
         assert_eq!(s.loop_iterations, 1000);
         assert_eq!(s.allocations_per_iteration(), Some(0.05));
         assert_eq!(s.compiled_share(), Some(0.9));
+        assert_eq!(s.first_compiled_ms, Some(3.0));
+        assert_eq!(s.wall_secs, Some(0.8));
+        // Shares per run: 10%, 3%, 2.5%; the median is a run's share (3%), not the
+        // median compile time over the median wall time (2.5%).
+        assert!((s.compile_share.unwrap() - 0.03).abs() < 1e-12);
+    }
+
+    #[test]
+    fn compile_share_is_compile_over_wall() {
+        assert_eq!(compile_share(0.05, 0.5), Some(0.1));
+        assert_eq!(compile_share(0.0, 2.0), Some(0.0));
+        assert_eq!(compile_share(1.0, 0.0), None);
+        assert_eq!(compile_share(f64::NAN, 1.0), None);
     }
 
     #[test]
     fn no_iterations_no_ratios() {
-        let s = JitSummary::from_reports(&[report(1, 0.0, 0, 5, 0)], &[]).unwrap();
+        let s = JitSummary::from_reports(&[run(report(0, 0.0, 0, 5, 0), 0.0)], &[]).unwrap();
         assert_eq!(s.allocations_per_iteration(), None);
         assert_eq!(s.compiled_share(), None);
+        assert_eq!((s.first_compiled_ms, s.compile_share), (None, None));
         assert_eq!(JitSummary::from_reports(&[], &[]), None);
     }
 }

@@ -1,9 +1,12 @@
 //! # Rendering the benchmark tables: text (terminal) and Markdown
 //!
-//! Two tables, built once as rows of cells and rendered two ways: the **timing
+//! Four tables, built once as rows of cells and rendered two ways: the **timing
 //! table** (one row per timing line a program prints: the four medians and three
-//! speed-ups) and the **JIT table** (one row per program: what the JIT compiled and
-//! how much it allocated). Text columns have fixed minimum widths so the rows printed
+//! speed-ups), the **JIT table** (one row per program: what the JIT compiled and
+//! how much it allocated), the **warm-up table** (one row per program: time to the
+//! first compiled iteration, compile time and its share of the JIT process's wall
+//! time, every runtime's process wall time) and the **curve table** (one row per
+//! timing and runtime: how the time per iteration started and where it settled). Text columns have fixed minimum widths so the rows printed
 //! to stderr while the benchmark runs line up with the header printed before them.
 //!
 //! Conventions: times are medians in seconds; a speed-up is how many times *less*
@@ -12,6 +15,8 @@
 //! failed (the notes below the table say why).
 
 use super::stats::JitSummary;
+use super::svg::si_label;
+use super::warmup::summarize;
 use super::{Bench, Column, ProgramResult, Row, COLUMNS};
 
 /// A table: headers, minimum widths, and rows of cells (the first `left` columns
@@ -40,7 +45,7 @@ impl Table {
             .zip(&self.widths)
             .enumerate()
             .map(|(i, (c, &w))| {
-                if i < 2 {
+                if i < self.left {
                     format!("{:<w$}", c)
                 } else {
                     format!("{:>w$}", c)
@@ -191,15 +196,147 @@ pub fn jit_cells(name: &str, s: Option<&JitSummary>) -> Vec<String> {
     ]
 }
 
-/// Both tables for a finished benchmark.
-pub fn tables(b: &Bench) -> (Table, Table) {
+/// Compile time above this share of the JIT process's wall time fails the issue's
+/// "must show".
+pub const COMPILE_SHARE_LIMIT: f64 = 0.10;
+
+/// An empty warm-up table.
+pub fn warmup_table() -> Table {
+    Table::new(
+        1,
+        &[
+            ("program", 14),
+            ("first compiled ms", 8),
+            ("compile ms", 8),
+            ("JIT wall s", 8),
+            ("compile / JIT wall", 8),
+            ("interp wall s", 8),
+            ("python3 wall s", 8),
+            ("pypy3 wall s", 8),
+            ("JIT vs interp (wall)", 8),
+        ],
+    )
+}
+
+/// The cells of one program's warm-up row.
+pub fn warmup_cells(p: &ProgramResult, available: &[Column]) -> Vec<String> {
+    let s = p.jit.as_ref();
+    let ms = |v: Option<f64>| v.map_or("-".into(), |x| format!("{:.1}", x));
+    let wall = |c: Column| secs(p.median_wall(c), available.contains(&c));
+    let speedup = match (p.median_wall(Column::Jit), p.median_wall(Column::Interp)) {
+        (Some(j), Some(i)) if j > 0.0 => Some(i / j),
+        _ => None,
+    };
+    vec![
+        p.name(),
+        ms(s.and_then(|s| s.first_compiled_ms)),
+        ms(s.map(|s| s.compile_ms)),
+        wall(Column::Jit),
+        s.and_then(|s| s.compile_share)
+            .map_or("-".into(), |x| format!("{:.1}%", x * 100.0)),
+        wall(Column::Interp),
+        wall(Column::Python3),
+        wall(Column::PyPy3),
+        ratio(speedup),
+    ]
+}
+
+/// An empty curve table.
+pub fn curve_table() -> Table {
+    Table::new(
+        3,
+        &[
+            ("program", 14),
+            ("timing", 14),
+            ("runtime", 20),
+            ("iterations", 10),
+            ("first chunk /it", 10),
+            ("steady /it", 10),
+            ("within 2x steady after (it)", 10),
+            ("warm-up cost ms", 10),
+        ],
+    )
+}
+
+/// The curve rows of one program: one per timing and runtime with a curve.
+pub fn curve_rows(p: &ProgramResult) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for t in &p.curves {
+        for c in COLUMNS {
+            let Some(s) = summarize(&t.median_curve(c)) else {
+                continue;
+            };
+            let program = if rows.is_empty() { p.name() } else { String::new() };
+            rows.push(vec![
+                program,
+                t.name.clone(),
+                c.label().to_string(),
+                s.iterations.to_string(),
+                si_label(s.first, "s"),
+                si_label(s.steady, "s"),
+                s.steady_after.to_string(),
+                format!("{:.1}", s.excess_secs * 1000.0),
+            ]);
+        }
+    }
+    rows
+}
+
+/// The issue's "must show" checks, one line each: compile time under
+/// [`COMPILE_SHARE_LIMIT`] of the JIT run's wall time, and the JIT process no slower
+/// than the interpreter's (meant for `--size tenth`).
+pub fn must_show(b: &Bench) -> Vec<String> {
+    let names = |f: &dyn Fn(&ProgramResult) -> Option<bool>| -> (Vec<String>, usize) {
+        let judged: Vec<(String, bool)> = b
+            .programs
+            .iter()
+            .filter(|p| p.params.is_none())
+            .filter_map(|p| Some((p.name(), f(p)?)))
+            .collect();
+        let failed = judged.iter().filter(|j| !j.1).map(|j| j.0.clone()).collect();
+        (failed, judged.len())
+    };
+    let (slow_compile, n) = names(&|p| Some(p.jit.as_ref()?.compile_share? < COMPILE_SHARE_LIMIT));
+    let (slow_jit, m) = names(&|p| Some(p.median_wall(Column::Jit)? <= p.median_wall(Column::Interp)?));
+    let list = |v: &[String]| if v.is_empty() { "none".to_string() } else { v.join(", ") };
+    vec![
+        format!(
+            "compile time under {:.0}% of the JIT run's wall time ({} size): {} of {} programs; over: {}",
+            COMPILE_SHARE_LIMIT * 100.0,
+            b.size.name(),
+            n - slow_compile.len(),
+            n,
+            list(&slow_compile)
+        ),
+        format!(
+            "JIT process not slower than the interpreter's ({} size): {} of {} programs; slower: {}",
+            b.size.name(),
+            m - slow_jit.len(),
+            m,
+            list(&slow_jit)
+        ),
+    ]
+}
+
+/// The four tables for a finished benchmark.
+pub fn tables(b: &Bench) -> [Table; 4] {
     let mut timing = timing_table();
     let mut jit = jit_table();
+    let mut warm = warmup_table();
+    let mut curves = curve_table();
     for p in &b.programs {
         timing.rows.extend(program_timing_rows(p, &b.available));
-        jit.rows.push(jit_cells(&p.name(), p.jit.as_ref()));
+        let Some(params) = &p.params else {
+            jit.rows.push(jit_cells(&p.name(), p.jit.as_ref()));
+            warm.rows.push(warmup_cells(p, &b.available));
+            curves.rows.extend(curve_rows(p));
+            continue;
+        };
+        // A JIT variant ran the JIT only: no wall times to compare, no curves.
+        jit.rows
+            .push(jit_cells(&format!("{} ({})", p.name(), params), p.jit.as_ref()));
     }
-    (timing, jit)
+    [timing, jit, warm, curves]
 }
 
 /// Every note of every program, one per line.
@@ -212,16 +349,23 @@ fn notes(b: &Bench) -> Vec<String> {
 
 /// The final text report (stdout).
 pub fn text_report(b: &Bench) -> String {
-    let (timing, jit) = tables(b);
+    let [timing, jit, warm, curves] = tables(b);
     let mut out = format!(
-        "{} — {}, {} cores, {}; medians of {} runs\n\n{}\nJIT (from `pylite run --jit on --stats`; iterations: share of the interpreter-only run's loop iterations run in compiled code):\n{}",
+        "{} — {}, {} cores, {}; medians of {} runs{}\n\n{}\nJIT (from `pylite run --jit on --stats`; iterations: share of the interpreter-only run's loop iterations run in compiled code):\n{}",
         b.command,
         b.machine.cpu,
         b.machine.cores,
         b.date,
         b.runs,
+        if b.warmup_only { "; warm-up variants only" } else { "" },
         timing.text(),
         jit.text()
+    );
+    out += &format!(
+        "\nwarm-up (first compiled: ms from VM start to the first entry into compiled code; compile / JIT wall: compile time, on any thread, over the JIT process's wall time):\n{}\nwarm-up curves (time per iteration of each hot loop in chunks; steady: median of the second half; within 2x after: iterations run before a chunk first comes within 2x of steady; warm-up cost: time beyond all iterations at steady speed):\n{}\n{}\n",
+        warm.text(),
+        curves.text(),
+        must_show(b).join("\n")
     );
     let notes = notes(b);
     if !notes.is_empty() {
@@ -241,7 +385,7 @@ fn args_text(p: &ProgramResult) -> String {
 
 /// `docs/benchmarks.md`.
 pub fn markdown_report(b: &Bench) -> String {
-    let (timing, jit) = tables(b);
+    let [timing, jit, warm, curves] = tables(b);
     let mut out = String::from("# Benchmarks: pylite, pylite + Leones, CPython, PyPy\n\n");
     if b.programs.iter().all(|p| p.jit.as_ref().is_none_or(|s| s.loops == 0)) {
         out += "> **The JIT compiled no loop in this run**: `--jit on` still interprets, so its column \
@@ -282,12 +426,50 @@ pub fn markdown_report(b: &Bench) -> String {
          steady state's rate.\n\n{}",
         jit.markdown()
     );
+    out += &warmup_markdown(b, &warm, &curves);
     let notes = notes(b);
     if !notes.is_empty() {
         out += &format!(
             "\n## Notes\n\n{}\n",
             notes.iter().map(|n| format!("- {}\n", n)).collect::<String>()
         );
+    }
+    out
+}
+
+/// The Markdown page's warm-up section.
+fn warmup_markdown(b: &Bench, warm: &Table, curves: &Table) -> String {
+    let mut out = format!(
+        "\n## Warm-up\n\n{}*First compiled*: milliseconds from the VM's creation to the first \
+         entry into compiled code (median of the JIT runs). *Compile*: optimize + compile time \
+         of all units and tiers; *compile / JIT wall* divides each JIT run's compile time by \
+         that process's wall time (start to exit, measured by the bench) and takes the median. \
+         When compilation runs on a background thread, this is that thread's time, still \
+         divided by wall time. *Wall*: whole-process wall times (start-up and data \
+         generation included).\n\n{}\n{}\n",
+        if b.warmup_only {
+            "From the warm-up variants' runs (`pylite bench --warmup`). "
+        } else {
+            ""
+        },
+        warm.markdown(),
+        must_show(b).iter().map(|l| format!("- {}\n", l)).collect::<String>()
+    );
+    out += &format!(
+        "\n### Time per iteration as the hot loops run\n\nEach program's warm-up variant \
+         (`pylite/programs/warmup/`) runs the same work and marks its hot loop after 16, 32, 64, \
+         ... iterations (doubling until a chunk is 1/128 of the work, then every 1/128); a \
+         chunk's time per iteration is the median over the runs. *Steady*: the median time per \
+         iteration of the chunks in the second half; *within 2x steady after*: iterations run \
+         before a chunk first comes within 2x of steady; *warm-up cost*: the loop's time beyond \
+         what all its iterations would take at the steady speed (interpreting, recording, \
+         compiling, slow early code). The marks themselves cost an \
+         increment and a compare per iteration, and their rare branch may get a bridge \
+         compiled.\n\n{}",
+        curves.markdown()
+    );
+    for (name, link) in &b.plots {
+        out += &format!("\n![{name}: time per iteration]({link})\n");
     }
     out
 }
@@ -313,6 +495,62 @@ mod tests {
         );
         let cells = timing_cells("", &r, &COLUMNS);
         assert_eq!(cells[5], "failed");
+    }
+
+    #[test]
+    fn warmup_cells_show_share_and_walls() {
+        let mut p = ProgramResult::new("pi.py", vec![]);
+        p.wall[Column::Interp as usize] = vec![2.0, 4.0, 3.0];
+        p.wall[Column::Jit as usize] = vec![1.5];
+        p.jit = Some(JitSummary {
+            loops: 1,
+            bridges: 0,
+            aborts: 0,
+            compile_ms: 150.0,
+            code_bytes: 0,
+            loop_entries: 1,
+            exits: 1,
+            allocations: 0,
+            interp_iterations_jit_run: 0,
+            loop_iterations: 0,
+            first_compiled_ms: Some(12.34),
+            wall_secs: Some(1.5),
+            compile_share: Some(0.1),
+        });
+        let available = [Column::Interp, Column::Jit, Column::Python3];
+        assert_eq!(
+            warmup_cells(&p, &available),
+            ["pi", "12.3", "150.0", "1.5000", "10.0%", "3.0000", "failed", "n/a", "2.00x"]
+        );
+        // A JIT variant (slower, compiling more) is left out of the warm-up checks.
+        let mut variant = p.clone();
+        variant.params = Some("merge=off".into());
+        variant.wall[Column::Jit as usize] = vec![10.0];
+        let b = Bench {
+            machine: super::super::Machine {
+                cpu: "x".into(),
+                cores: 1,
+            },
+            date: "d".into(),
+            command: "c".into(),
+            size: super::super::Size::Tenth,
+            runs: 1,
+            available: available.to_vec(),
+            programs: vec![p.clone(), ProgramResult::new("other.py", vec![]), variant],
+            warmup_only: true,
+            plots: vec![("pi".into(), "warmup/pi.svg".into())],
+        };
+        let [_, jit, warm, _] = tables(&b);
+        let jit_names: Vec<&str> = jit.rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(jit_names, ["pi", "other", "pi (merge=off)"]);
+        assert_eq!(warm.rows.len(), 2);
+        let checks = must_show(&b);
+        assert!(checks[0].contains("0 of 1 programs; over: pi"), "{}", checks[0]);
+        assert!(checks[1].contains("1 of 1 programs; slower: none"), "{}", checks[1]);
+        let md = markdown_report(&b);
+        assert!(md.contains("## Warm-up") && md.contains("(`pylite bench --warmup`)"));
+        assert!(md.contains("![pi: time per iteration](warmup/pi.svg)"));
+        assert!(text_report(&b).contains("warm-up variants only"));
     }
 
     #[test]

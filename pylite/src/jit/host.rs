@@ -16,6 +16,10 @@
 //! [`PyMemory`] is pylite's [`HostMemory`]: objects compiled code allocates are
 //! registered with the collector, and virtual instances, tuples and iterators are
 //! materialized as real ones.
+//!
+//! For warm-up measurement the JIT notes how long after its set-up (the VM's
+//! creation) compiled code was first entered ([`Jit::first_entry`], reported as
+//! `JitReport::first_compiled_secs`); the clock is read only until then.
 
 use super::generators::GenResume;
 use super::iter::call_dst;
@@ -58,6 +62,10 @@ pub(crate) struct Jit {
     skip: std::collections::HashSet<Location>,
     /// The lazy values of the recording under way ([`super::lazy`]).
     lazy: Vec<leones_tracer::Tv>,
+    /// When the JIT was set up (with the VM, before the program is read).
+    started: std::time::Instant,
+    /// How long after `started` compiled code was first entered (warm-up).
+    pub first_entry: Option<std::time::Duration>,
 }
 
 /// What the interpreter does after a loop header.
@@ -73,6 +81,7 @@ pub(crate) enum JitNext {
 impl Jit {
     /// A JIT as `config` says; `None` (interpret only) if the engine cannot be set up.
     pub fn new(config: &JitConfig) -> Result<Jit, String> {
+        let started = std::time::Instant::now();
         let world = World::new();
         let mut ec = if config.read_env {
             EngineConfig::from_env(config.params.clone()).map_err(|e| e.to_string())?
@@ -95,6 +104,8 @@ impl Jit {
             skip: std::collections::HashSet::new(),
             header_vals: Vec::new(),
             lazy: Vec::new(),
+            started,
+            first_entry: None,
         })
     }
 }
@@ -398,9 +409,14 @@ impl Vm {
             world: &jit.world,
             allocations: &mut jit.allocations,
         };
+        // Read the clock only until the first entry: this runs at every entry.
+        let at = jit.first_entry.is_none().then(|| jit.started.elapsed());
         self.in_native = true;
         let entered = jit.engine.enter(loc, vals, &mut mem);
         self.in_native = false;
+        if matches!(entered, Ok(Entered::Exit(_) | Entered::Finish(_))) && jit.first_entry.is_none() {
+            jit.first_entry = at;
+        }
         jit.serial = jit.engine.tracer_stats().recordings;
         let exit = match entered {
             Ok(Entered::Exit(exit)) => exit,

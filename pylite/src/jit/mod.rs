@@ -118,6 +118,9 @@ pub struct JitReport {
     pub allocations_interp: u64,
     /// Heap objects allocated by compiled code (`new`, and objects materialized at exits).
     pub allocations_jit: u64,
+    /// Seconds from the JIT's set-up (when the VM was created, before the program was
+    /// read) to the first entry into compiled code; `None` when none ran.
+    pub first_compiled_secs: Option<f64>,
 }
 
 impl JitReport {
@@ -137,6 +140,10 @@ impl JitReport {
             ("interp_loop_iterations", Json::Int(self.interp_loop_iterations)),
             ("allocations_interp", Json::Int(self.allocations_interp)),
             ("allocations_jit", Json::Int(self.allocations_jit)),
+            (
+                "first_compiled_secs",
+                self.first_compiled_secs.map_or(Json::Null, Json::Num),
+            ),
         ])
         .render()
     }
