@@ -47,7 +47,11 @@ fn check_warmup_variant(name: &str, args: &[&str]) {
     let expected = std::fs::read_to_string(programs_dir().join("expected").join(format!("{}.txt", name))).unwrap();
     let configs = [
         pylite::jit::JitConfig::off(),
-        pylite::jit::JitConfig::with_params(pylite::jit::Params::default()),
+        // Built on the host's thread, so the small test sizes surely compile.
+        pylite::jit::JitConfig::with_params(pylite::jit::Params {
+            background: 0,
+            ..pylite::jit::Params::default()
+        }),
     ];
     for config in configs {
         let (out, res, report) = pylite::run_capture_with(&src, file, args, &config);
