@@ -271,10 +271,10 @@ impl Vm {
         self.jit = Some(jit);
     }
 
-    /// The recording reached merge point `pc` of `code` (a jump target): slots that
-    /// hold no state here ([`super::live`]: dead locals, statement temporaries) are
-    /// killed, then the engine notes the merge point or ends an arm that rejoins its
-    /// parent here. Returns whether the recording ended.
+    /// The recording reached merge point `pc` of `code` (a jump target): the slots dead
+    /// here ([`super::live`]) are killed, so an arm need not match them, then the
+    /// engine notes the merge point or ends an arm that rejoins its parent here.
+    /// Returns whether the recording ended.
     fn jit_merge_point(&mut self, jit: &mut Jit, code: &Code, pc: usize) -> Result<bool, Abort> {
         let init = self.frames.last().is_some_and(|f| f.kind == FrameKind::Init);
         let live = jit.world.live.at(code, pc, Site::Merge, init);
