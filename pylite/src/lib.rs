@@ -13,7 +13,8 @@
 //!   `#[repr(C)]` heap layouts, and the non-moving mark & sweep collector.
 //! * [`lexer`], [`parser`], [`ast`]: source to AST with line numbers.
 //! * [`scope`], [`compiler`], `compile_expr`, [`bytecode`]: scope analysis,
-//!   slot allocation and the register instruction set.
+//!   slot allocation and the register instruction set; [`liveness`]: which slots a
+//!   code object may still read at each pc (what the JIT hands over).
 //! * [`vm`], `interp`, `call`, `attr`, `ops`: the machine, its dispatch loop,
 //!   calling convention, attribute inline caches and operator semantics.
 //! * [`builtins`], [`modules`], [`structmod`], [`fileio`], [`format`]: the library.
@@ -43,6 +44,7 @@ pub mod gc;
 mod interp;
 pub mod jit;
 pub mod lexer;
+pub mod liveness;
 pub mod modules;
 mod nesting;
 pub mod object;

@@ -106,8 +106,11 @@ pub struct Vm {
     pub(crate) loop_iterations: u64,
     /// The JIT, when enabled (taken out while it runs, so nested runs see none).
     pub(crate) jit: Option<Box<crate::jit::Jit>>,
-    /// A recording is under way: report each instruction.
+    /// A recording is under way (or dead locals are poisoned): report each instruction.
     pub(crate) recording: bool,
+    /// Dead locals are poisoned before each instruction (a check of the liveness
+    /// analysis, `JitConfig::poisoning_dead_locals`).
+    pub(crate) poison: Option<Box<crate::liveness::Poisoner>>,
     /// Compiled code is on the stack: no collection may run.
     pub(crate) in_native: bool,
     /// Nesting of interpreter runs (1 = the program's own).
@@ -178,6 +181,7 @@ impl Vm {
             loop_iterations: 0,
             jit: None,
             recording: false,
+            poison: None,
             in_native: false,
             run_depth: 0,
             jit_raised: false,

@@ -32,8 +32,11 @@
 //!
 //! **Slots.** Register constants are constants (the compiler never writes them);
 //! a slot unbound at the resume point is guarded unbound and is dead in the frame
-//! (an exit writes it back unbound, which is what it is). A `yield` stores only live
-//! slots: a dead one was unbound at the resume and nothing wrote it since.
+//! (an exit writes it back unbound, which is what it is); a slot dead at the resume
+//! point ([`super::live`]) is neither guarded nor loaded. A `yield` stores only live
+//! slots: a dead one was unbound at the resume and nothing wrote it since, or a merge
+//! point found it dead — then it is dead at the next resume point too, which does not
+//! read it.
 //!
 //! **Iterator classes.** `ForIter` on an instance whose class defines a Python
 //! `__next__` is an inlined method call (the frame is an `IterNext` frame when rebuilt).
@@ -41,6 +44,7 @@
 //! that leads to it is a guard, so the end of the iteration is a guard exit and the
 //! interpreter raises, catches and leaves the loop.
 
+use super::live::Site;
 use super::record::Rec;
 use super::values::const_tv;
 use super::world::{kind_word, GenLayout};
@@ -210,12 +214,16 @@ impl Rec<'_> {
         // SAFETY: VM-owned code; the generator's slots are its frame.
         let (c, slots) = unsafe { (&*code, GeneratorObj::slots(g).to_vec()) };
         let consts = c.nlocals as usize..(c.nlocals + c.nregconsts) as usize;
+        // Register constants, and slots dead at the resume point, are neither guarded
+        // nor loaded (a dead slot's value is never read; a `yield` skips it too).
+        let live = self.w.live.at(c, gpc as usize, Site::Header, false);
+        let skip: Vec<bool> = (0..slots.len()).map(|i| !live.is_live(i)).collect();
         // The slots' tags, all checked by one guard (its exit resumes at the ForIter,
         // the generator untouched): one exit instead of one per slot keeps the code
         // small; the object is known to be a generator of this code, so the loads are
         // in bounds.
         let mut same = Tv::constant(true);
-        for (i, seen) in slots.iter().enumerate().filter(|(i, _)| !consts.contains(i)) {
+        for (i, seen) in slots.iter().enumerate().filter(|(i, _)| !skip[*i]) {
             let tag = self.r.getfield(gtv, gl.values[i].tag)?;
             let eq = self.eq_const(tag, seen.tag as i64)?;
             same = self.bin(BinaryOp::BAnd, same, eq)?;
@@ -234,8 +242,8 @@ impl Rec<'_> {
                 self.r.set_slot(i, const_tv(k))?;
                 continue;
             }
-            if seen.is_undef() {
-                continue; // unbound, as the guard says: dead in the frame
+            if seen.is_undef() || skip[i] {
+                continue; // unbound, as the guard says, or dead: dead in the frame
             }
             let f = gl.values[i];
             let v = self.typed_word(|s| s.r.getfield(gtv, f.word), seen)?;

@@ -23,6 +23,7 @@
 
 use super::generators::GenResume;
 use super::iter::call_dst;
+use super::live::Site;
 use super::natives::{take_pending, Pending};
 use super::record::{record, PostCall, Rec};
 use super::values::{const_tv, from_val, to_val};
@@ -243,6 +244,12 @@ impl Vm {
     /// Sets up the JIT if the configuration asks for it (a failure is reported once and
     /// the VM interprets).
     pub(crate) fn jit_init(&mut self) {
+        if self.jit_config.poison_dead_locals {
+            // A check of the liveness analysis, on the interpreter alone.
+            self.poison = Some(Box::default());
+            self.recording = true;
+            return;
+        }
         if !self.jit_config.enabled {
             return;
         }
@@ -268,7 +275,12 @@ impl Vm {
     }
 
     /// Reports instruction `pc` of the top frame to the recorder (before it executes).
-    pub(crate) fn jit_record(&mut self, code: &Code, pc: usize, regs: *const Value) {
+    pub(crate) fn jit_record(&mut self, code: &Code, pc: usize, regs: *mut Value) {
+        if let Some(p) = self.poison.as_mut() {
+            // SAFETY: `regs` is the top frame's window, a frame of `code`.
+            unsafe { p.poison(code, pc, regs) };
+            return;
+        }
         let Some(mut jit) = self.jit.take() else { return };
         let res = self.flush_post(&mut jit, regs, code).and_then(|()| {
             if jit.world.is_join(code, pc) && self.jit_merge_point(&mut jit, code, pc)? {
@@ -290,18 +302,19 @@ impl Vm {
         self.jit = Some(jit);
     }
 
-    /// The recording reached merge point `pc` of `code` (a jump target): the
-    /// statement-local temporaries are dead here, then the engine notes the merge
-    /// point or ends an arm that rejoins its parent here. Returns whether the
-    /// recording ended.
+    /// The recording reached merge point `pc` of `code` (a jump target): the slots dead
+    /// here ([`super::live`]) are killed, so an arm need not match them, then the
+    /// engine notes the merge point or ends an arm that rejoins its parent here.
+    /// Returns whether the recording ended.
     fn jit_merge_point(&mut self, jit: &mut Jit, code: &Code, pc: usize) -> Result<bool, Abort> {
-        let live = jit.world.merge_live(code);
+        let init = self.frames.last().is_some_and(|f| f.kind == FrameKind::Init);
+        let live = jit.world.live.at(code, pc, Site::Merge, init);
         let Some(r) = jit.engine.recorder() else {
             return Ok(false);
         };
         r.set_pc(pc as u32)?;
-        for (i, l) in live.iter().enumerate() {
-            if !l {
+        for i in 0..code.nslots as usize {
+            if !live.is_live(i) {
                 r.set_slot(i, None)?;
             } else if i < code.nlocals as usize {
                 // A local holding a constant holds it on this path only.
@@ -318,7 +331,7 @@ impl Vm {
             jit.gens.clear();
             jit.engine.abort_recording(Abort::Host(why.into()));
         }
-        self.recording = false;
+        self.recording = self.poison.is_some();
     }
 
     /// The top frame arrived at loop header `pc` (through its back-edge).
@@ -356,8 +369,12 @@ impl Vm {
         // runs at every back-edge of a loop that is not compiled yet).
         let mut vals = std::mem::take(&mut jit.header_vals);
         vals.clear();
-        let live = jit.world.header_live(code);
-        vals.extend(regs.iter().zip(live).map(|(v, &l)| if l { to_val(*v) } else { None }));
+        let live = jit.world.live.at(code, pc, Site::Header, top.kind == FrameKind::Init);
+        vals.extend(
+            regs.iter()
+                .enumerate()
+                .map(|(i, v)| if live.is_live(i) { to_val(*v) } else { None }),
+        );
         let next = self.jit_header_action(jit, code, loc, frame, pc, &vals);
         jit.header_vals = vals;
         next

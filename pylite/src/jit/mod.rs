@@ -30,6 +30,7 @@ mod generators;
 mod host;
 mod iter;
 mod lazy;
+mod live;
 mod natives;
 mod record;
 mod values;
@@ -56,6 +57,10 @@ pub struct JitConfig {
     pub bridge_level: Option<Level>,
     /// Apply `LEONES_PARAMS` and `LEONES_LOG` from the environment.
     pub read_env: bool,
+    /// No JIT; instead the interpreter overwrites every local that the liveness
+    /// analysis ([`crate::liveness`]) calls dead with a poison value before each
+    /// instruction. A test of the analysis: the output must not change.
+    pub poison_dead_locals: bool,
 }
 
 impl JitConfig {
@@ -66,6 +71,13 @@ impl JitConfig {
             ..JitConfig::on()
         }
     }
+    /// The interpreter alone, poisoning dead locals (see `poison_dead_locals`).
+    pub fn poisoning_dead_locals() -> JitConfig {
+        JitConfig {
+            poison_dead_locals: true,
+            ..JitConfig::off()
+        }
+    }
     /// The JIT with default parameters, reading the environment.
     pub fn on() -> JitConfig {
         JitConfig {
@@ -74,6 +86,7 @@ impl JitConfig {
             level: Level::Optimized,
             bridge_level: None,
             read_env: true,
+            poison_dead_locals: false,
         }
     }
     /// The JIT with these parameters, ignoring the environment (tests).
@@ -84,6 +97,7 @@ impl JitConfig {
             level: Level::Optimized,
             bridge_level: None,
             read_env: false,
+            poison_dead_locals: false,
         }
     }
 }

@@ -32,7 +32,8 @@
 //! marks are only set during a collection, which never overlaps compiled code, so the
 //! word equals the kind whenever compiled code reads it.
 
-use crate::bytecode::{Code, Instr};
+use super::live::LiveCache;
+use crate::bytecode::Code;
 use crate::object::*;
 use leones_ir::descr::EffectInfo;
 use leones_ir::Type;
@@ -141,8 +142,8 @@ pub(crate) struct World {
     gens: HashMap<usize, GenLayout>,
     gen_by_layout: HashMap<LayoutRef, GenLayout>,
     calls: HashMap<String, CallRef>,
-    /// Per code object: which slots may be live at a loop header (see [`World::header_live`]).
-    header_live: HashMap<usize, Vec<bool>>,
+    /// Which slots hold state where frames are handed to Leones ([`super::live`]).
+    pub live: LiveCache,
     /// `object.kind`.
     pub object_kind: FieldRef,
     pub list_ptr: FieldRef,
@@ -187,7 +188,7 @@ impl World {
             gens: HashMap::new(),
             gen_by_layout: HashMap::new(),
             calls: HashMap::new(),
-            header_live: HashMap::new(),
+            live: LiveCache::default(),
             object_kind,
             list_ptr,
             list_len,
@@ -222,17 +223,6 @@ impl World {
         joins.get(pc).copied().unwrap_or(false)
     }
 
-    /// The slots of `code` that may be live at a merge point: those live at loop
-    /// headers and the register constants; other temporaries are statement-local.
-    pub fn merge_live(&mut self, code: &Code) -> Vec<bool> {
-        let mut live = self.header_live(code).to_vec();
-        let (nl, nk) = (code.nlocals as usize, code.nregconsts as usize);
-        for l in live.iter_mut().skip(nl).take(nk) {
-            *l = true;
-        }
-        live
-    }
-
     /// The frame kind of `code`.
     pub fn frame(&mut self, code: *const Code) -> Result<FrameRef, String> {
         if let Some(f) = self.frames.get(&(code as usize)) {
@@ -254,37 +244,6 @@ impl World {
     /// The code objects [`World::frame`] has seen (a live view).
     pub fn known_codes(&self) -> Rc<RefCell<HashSet<usize>>> {
         self.known_codes.clone()
-    }
-
-    /// Which slots of a frame of `code` the engine sees at a loop header: every local,
-    /// and the temporaries that carry state from one iteration to the next (a `for`
-    /// loop's iterator or range counter, a `with` block's context, a saved exception).
-    /// Not the register constants: they are constants in a trace, never carried. pylite's
-    /// compiler allocates every other temporary within one statement, and loop headers
-    /// are statement boundaries, so those are dead there; leaving them out keeps stale
-    /// values out of a loop's entry shape and its snapshots.
-    pub fn header_live(&mut self, code: &Code) -> &[bool] {
-        self.header_live.entry(code as *const Code as usize).or_insert_with(|| {
-            let mut live = vec![false; code.nslots as usize];
-            let n = (code.nlocals as usize).min(live.len());
-            live[..n].iter_mut().for_each(|l| *l = true);
-            let mut mark = |r: u16| {
-                if let Some(l) = live.get_mut(r as usize) {
-                    *l = true;
-                }
-            };
-            for ins in &code.instrs {
-                match *ins {
-                    Instr::ForRange { base, .. } | Instr::RangeInit { base } => (0..3).for_each(|i| mark(base + i)),
-                    Instr::ForIter { it, .. } => mark(it),
-                    Instr::GetIter { dst, .. } => mark(dst),
-                    Instr::WithEnter { ctx, .. } | Instr::WithExit { ctx } => mark(ctx),
-                    Instr::Reraise { src } => mark(src),
-                    _ => {}
-                }
-            }
-            live
-        })
     }
 
     /// The code object a frame kind runs.
