@@ -7,22 +7,8 @@
 
 use crate::regvm::Ins;
 
-/// `sum += i` for i in 0..n, with a branch at pc 5 taken while i < 10 (recorded taken),
-/// then never: its guard fails, gets hot and gets a bridge back into the loop.
-pub fn bridge_program(n: i64) -> Vec<Ins> {
-    vec![
-        Ins::Const(1, 0),
-        Ins::Const(2, n),
-        Ins::Const(3, 10),
-        Ins::Const(6, 1),
-        Ins::Add(0, 0, 1),  // 4: header
-        Ins::BrLt(1, 3, 7), // 5
-        Ins::Mul(0, 0, 6),  // 6
-        Ins::Add(1, 1, 6),  // 7
-        Ins::BrLt(1, 2, 4), // 8
-        Ins::Halt,
-    ]
-}
+/// The example's loop whose branch gets a bridge.
+pub use crate::regvm::bridge_program;
 
 /// `x = x * K` (wrapping) each iteration and `if x < 0` skips an add: a branch taken
 /// about half the time in no pattern, the data-driven control flow trace merging is for.
