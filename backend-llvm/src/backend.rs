@@ -21,13 +21,11 @@
 use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, UnitFn};
 use crate::build::{BuiltUnit, Machines, UnitJob};
 use crate::jit::{Jit, Tracker};
-use crate::lower::{lower, UnitInfo};
+use crate::lower::UnitInfo;
 use crate::passes::{self, Level};
 use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
-use inkwell::module::Module;
-use inkwell::targets::TargetMachine;
 use leones_ir::{GuardId, TargetId, Trace, Type};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -205,27 +203,11 @@ impl Backend {
         self.level
     }
 
-    /// Lowers `trace` into a module of `ctx` with the target's triple and data layout,
-    /// verified by LLVM; also returns the level's TargetMachine.
-    fn lower_verified<'ctx>(
-        &mut self,
-        ctx: &'ctx Context,
-        trace: &Trace,
-        info: &UnitInfo,
-        level: Level,
-    ) -> Result<(Module<'ctx>, &TargetMachine), BackendError> {
-        let module = lower(ctx, trace, info)?;
-        let tm = self.machines.get(level)?;
-        passes::prepare(&module, tm);
-        passes::verify(&module)?;
-        Ok((module, tm))
-    }
-
     /// Lowers, optimizes, compiles and installs `trace` as a new unit, on this thread:
     /// [`prepare`](Backend::prepare), build, [`install`](Backend::install).
     pub fn compile(&mut self, trace: &Trace, opts: &UnitOptions) -> Result<CompiledUnit, BackendError> {
         let job = self.prepare(trace, opts);
-        let built = job.build(&mut self.machines);
+        let built = self.build(job);
         self.install(built)
     }
 
@@ -522,7 +504,7 @@ impl Backend {
             unwind_tables: self.debugger,
         };
         let ctx = Context::create();
-        let (module, tm) = self.lower_verified(&ctx, trace, &info, level)?;
+        let (module, tm) = crate::build::lower_verified(&ctx, trace, &info, level, &mut self.machines)?;
         if optimize {
             passes::run_passes(&module, level, tm)?;
         }

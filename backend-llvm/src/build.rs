@@ -28,6 +28,7 @@ use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level, ObjectBuffer};
 use crate::{BackendError, Timings};
 use inkwell::context::Context;
+use inkwell::module::Module;
 use inkwell::targets::TargetMachine;
 use leones_ir::Trace;
 use std::collections::HashMap;
@@ -104,13 +105,26 @@ impl UnitJob {
     }
 }
 
+/// Lowers `trace` into a module of `ctx` with the target's triple and data layout,
+/// verified by LLVM; also returns the level's TargetMachine.
+pub(crate) fn lower_verified<'ctx, 'm>(
+    ctx: &'ctx Context,
+    trace: &Trace,
+    info: &UnitInfo,
+    level: Level,
+    machines: &'m mut Machines,
+) -> Result<(Module<'ctx>, &'m TargetMachine), BackendError> {
+    let module = lower(ctx, trace, info)?;
+    let tm = machines.get(level)?;
+    passes::prepare(&module, tm);
+    passes::verify(&module)?;
+    Ok((module, tm))
+}
+
 fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -> Result<ObjectBuffer, BackendError> {
     let t0 = Instant::now();
     let ctx = Context::create();
-    let module = lower(&ctx, &job.trace, &job.info)?;
-    let tm = machines.get(job.level)?;
-    passes::prepare(&module, tm);
-    passes::verify(&module)?;
+    let (module, tm) = lower_verified(&ctx, &job.trace, &job.info, job.level, machines)?;
     let t1 = Instant::now();
     passes::run_passes(&module, job.level, tm)?;
     let t2 = Instant::now();

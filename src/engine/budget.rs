@@ -170,6 +170,7 @@ impl Engine {
         let scan = self.policy.clock;
         let mut candidates: Vec<(u64, u64, Victim)> = Vec::new();
         let units: Vec<(BUnit, UnitMeta)> = self.units.iter().map(|(u, m)| (*u, *m)).collect();
+        let keep_root = self.units.get(&keep).map(|k| k.root);
         for (u, meta) in units {
             let uses = self.uses(u, &meta);
             let entry = self.policy.seen.entry(u).or_insert((uses, scan));
@@ -177,12 +178,7 @@ impl Engine {
                 *entry = (uses, scan);
             }
             let last = entry.1;
-            if u == keep
-                || self
-                    .units
-                    .get(&keep)
-                    .is_some_and(|k| k.root == meta.root && meta.kind == UnitKind::Loop)
-            {
+            if u == keep || (meta.kind == UnitKind::Loop && keep_root == Some(meta.root)) {
                 // The new unit, or the loop a new bridge of it jumps to.
                 continue;
             }
@@ -224,7 +220,6 @@ impl Engine {
             self.retire(u);
             self.stats.evictions += 1;
         }
-        self.no_bridge.retain(|(u, _)| self.units.contains_key(u));
-        self.bridging.retain(|(u, _)| self.units.contains_key(u));
+        self.forget_exits_of_retired_units();
     }
 }

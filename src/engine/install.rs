@@ -209,6 +209,13 @@ impl Engine {
         Ok(opt)
     }
 
+    /// Drops what the engine remembers about exits of units no longer installed
+    /// (after retiring many at once: one pass instead of one per unit).
+    pub(super) fn forget_exits_of_retired_units(&mut self) {
+        self.no_bridge.retain(|(u, _)| self.units.contains_key(u));
+        self.bridging.retain(|(u, _)| self.units.contains_key(u));
+    }
+
     /// Removes a unit (after a fault or a failed wiring).
     pub(super) fn retire(&mut self, unit: BUnit) {
         self.note_retired(unit);

@@ -79,8 +79,6 @@ pub(super) struct Tree {
     /// The limit word its loop units check their iteration count against (see
     /// `tier.rs`); shared with the compiler thread, which zeroes it to wake a loop.
     pub(super) limit: Arc<AtomicU64>,
-    /// A recompilation of its loop unit is being built.
-    pub(super) tiering: bool,
     /// A region with this many arms is being built.
     pub(super) reforming: Option<usize>,
 }
@@ -101,7 +99,6 @@ impl Tree {
             tier_ups: 0,
             no_tier_up: false,
             limit: Arc::new(AtomicU64::new(super::tier::NO_LIMIT)),
-            tiering: false,
             reforming: None,
         }
     }
@@ -118,6 +115,11 @@ impl Tree {
     pub(super) fn recorded_guard(&self, key: (usize, u32)) -> Option<(&Trace, leones_ir::GuardInfo)> {
         let t = &self.piece(key.0).trace;
         Some((t, t.guards().get(key.1 as usize).copied()?))
+    }
+
+    /// Whether its loop unit is (or is being built as) a region with merged arms.
+    pub(super) fn is_region(&self) -> bool {
+        self.merged > 0 || self.reforming.is_some()
     }
 
     pub(super) fn iterations(&self) -> u64 {
@@ -452,8 +454,6 @@ impl Engine {
         tree.origins = origins;
         tree.exits_since_install = 0;
         tree.reforming = None;
-        // A recompilation of the old unit in flight is stale now (it lands retired).
-        tree.tiering = false;
         self.stats.regions_compiled += 1;
         self.stats.arms_merged += upto.saturating_sub(tree.merged) as u64;
         tree.merged = upto;
@@ -467,8 +467,7 @@ impl Engine {
             self.retire(u);
             self.stats.units_retired += 1;
         }
-        self.no_bridge.retain(|(u, _)| self.units.contains_key(u));
-        self.bridging.retain(|(u, _)| self.units.contains_key(u));
+        self.forget_exits_of_retired_units();
         self.set_tier_limit(root, unit);
     }
 

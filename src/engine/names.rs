@@ -71,8 +71,9 @@ impl Engine {
     pub(super) fn unit_label(&self, kind: UnitKind, root: Location, trace: &str, level: Option<Level>) -> String {
         let kind = match kind {
             UnitKind::Bridge => "bridge",
-            // Regions replace the loop compiled at their header; a first loop has none.
-            UnitKind::Loop if self.loops.contains_key(&root) => "region",
+            // A region: its tree has merged arms, or arms are being merged (a loop's
+            // tier-up recompilation stays a loop).
+            UnitKind::Loop if self.trees.get(&root).is_some_and(|t| t.is_region()) => "region",
             UnitKind::Loop => "loop",
         };
         let tier = level

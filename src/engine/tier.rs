@@ -229,9 +229,6 @@ impl Engine {
         self.stats.tier_ups += 1;
         self.recompiling.remove(&old);
         if kind == UnitKind::Loop {
-            if let Some(tree) = self.trees.get_mut(&root) {
-                tree.tiering = false;
-            }
             if let Some(lp) = self.loops.get_mut(&root) {
                 if lp.unit == old {
                     lp.unit = unit;
@@ -266,7 +263,6 @@ impl Engine {
                     if let Some(tree) = self.trees.get_mut(&root) {
                         tree.no_tier_up = true;
                         tree.limit.store(NO_LIMIT, Ordering::Relaxed);
-                        tree.tiering = false;
                     }
                 }
                 self.stats.backend_failures += 1;
@@ -286,9 +282,9 @@ impl Engine {
     /// tiers up after the tree's wait, anything else never exits there.
     pub(super) fn set_tier_limit(&mut self, root: Location, unit: BUnit) {
         let quick = self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick);
-        let tiers = self.tiers();
+        let waits = quick && self.tiers() && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
-        let limit = if quick && tiers && !tree.no_tier_up && !tree.tiering && tree.reforming.is_none() {
+        let limit = if waits && !tree.no_tier_up && tree.reforming.is_none() {
             let now = tree.iterations.load(Ordering::Relaxed);
             let wait = u64::from(self.params.tier_up) << (2 * tree.tier_ups.min(20));
             now.saturating_add(wait).min(NO_LIMIT)
@@ -322,14 +318,14 @@ impl Engine {
 
     /// Submits the optimized recompilation of `root`'s quick loop unit `unit`.
     fn tier_up(&mut self, root: Location, unit: BUnit) {
-        let quick = self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick);
+        let ready =
+            self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick) && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
-        if !quick || tree.tiering || tree.no_tier_up || tree.reforming.is_some() {
+        if !ready || tree.no_tier_up || tree.reforming.is_some() {
             tree.limit.store(NO_LIMIT, Ordering::Relaxed);
             return;
         }
         tree.tier_ups += 1;
-        tree.tiering = true;
         tree.limit.store(NO_LIMIT, Ordering::Relaxed);
         if self.inject == Some(InjectFailure::TierUp) {
             return self.not_landed(Then::Recompiled { old: unit }, Stage::Backend("injected".into()));
@@ -339,8 +335,7 @@ impl Engine {
 
     /// Submits a recompilation of `unit`'s trace at the engine's level.
     fn recompile(&mut self, unit: BUnit) {
-        let Some(meta) = self.units.get(&unit) else { return };
-        let meta = UnitMeta { ..*meta };
+        let Some(&meta) = self.units.get(&unit) else { return };
         let backend = self.backend.as_mut().expect("installed");
         let Some(trace) = backend.trace(unit).cloned() else {
             return;
