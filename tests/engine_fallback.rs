@@ -78,22 +78,54 @@ fn a_backend_error_falls_back_to_interpreting() {
     check(InjectFailure::Backend);
 }
 
-#[test]
-fn the_summary_is_written_to_the_log_file_at_drop() {
-    let log = std::env::temp_dir().join(format!("leones-engine-summary-{}.log", std::process::id()));
+/// Runs the test program with `LEONES_LOG`-style `items` logged to a file and
+/// `params`; returns the log text, the engine's summary and stats at the end.
+fn logged_run(items: &str, params: &str) -> (String, String, leones::engine::EngineStats) {
+    let log = std::env::temp_dir().join(format!("leones-engine-{items}-{}.log", std::process::id()));
     let _ = std::fs::remove_file(&log);
     let config = EngineConfig {
-        log: LogConfig::parse(&format!("summary:{}", log.display())).unwrap(),
-        ..EngineConfig::new(Params::parse("background=off,threshold=2,bridge_threshold=2,merge=off").unwrap())
+        log: LogConfig::parse(&format!("{items}:{}", log.display())).unwrap(),
+        ..EngineConfig::new(Params::parse(params).unwrap())
     };
     let mut vm = Vm::new(config);
     vm.run(&program(), vec![0; NREGS]);
-    let want = vm.engine.summary();
+    let (summary, stats) = (vm.engine.summary(), vm.engine.stats());
     drop(vm);
     let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    (text, summary, stats)
+}
+
+#[test]
+fn the_summary_is_written_to_the_log_file_at_drop() {
+    let (text, want, _) = logged_run("summary", "background=off,threshold=2,bridge_threshold=2,merge=off");
     assert_eq!(text.trim_end(), want.trim_end());
     assert!(text.contains("units           1 loops, 1 bridges"), "{text}");
-    let _ = std::fs::remove_file(&log);
+}
+
+#[test]
+fn the_compile_log_has_one_line_per_installed_unit() {
+    let params = "background=off,threshold=2,bridge_threshold=2,merge=off,tier_up=0";
+    let (text, _, units) = logged_run("compile", params);
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("; compiled ")).collect();
+    assert_eq!(
+        lines.len() as u64,
+        units.loops_compiled + units.bridges_attached,
+        "{text}"
+    );
+    assert!(!lines.is_empty(), "{text}");
+    for l in &lines {
+        for part in [
+            " insts, ",
+            " guards; lower ",
+            " us, passes ",
+            " us, codegen ",
+            " us, link ",
+            " code bytes",
+        ] {
+            assert!(l.contains(part), "{l}");
+        }
+    }
 }
 
 /// The host function of [`sum_of_mixes`]: `s * 31 + i`, wrapping.

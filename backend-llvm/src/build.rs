@@ -155,6 +155,11 @@ impl BuiltUnit {
         self.object.is_err()
     }
 
+    /// The trace it was built from.
+    pub fn trace(&self) -> &Trace {
+        &self.job.trace
+    }
+
     /// Time spent building (lowering, passes, codegen).
     pub fn timings(&self) -> Timings {
         self.timings

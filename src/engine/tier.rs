@@ -138,8 +138,18 @@ impl Engine {
     fn land(&mut self, built: BuiltUnit, job: InFlight) {
         let Some(backend) = self.backend.as_mut() else { return };
         let tier = if built.failed() { None } else { Some(built.timings()) };
+        let size = self
+            .log
+            .compile
+            .then(|| (built.trace().inst_count(), built.trace().guards().len()));
         match backend.install(built) {
             Ok(unit) => {
+                if let (Some((insts, guards)), Some(t)) = (size, tier) {
+                    self.emit_log(&format!(
+                        "; compiled {} {}: {insts} insts, {guards} guards; lower {} us, passes {} us, codegen {} us, link {} us; {} code bytes",
+                        unit.label, unit.level.name(), t.lower_us, t.passes_us, t.codegen_us, unit.timings.link_us, unit.code_bytes
+                    ));
+                }
                 let tier_name = unit.level.name();
                 let took = std::time::Duration::from_micros(tier.map_or(0, |t| t.total_us()) + unit.timings.link_us);
                 self.hot.stats_mut().add_compile_time(tier_name, took);

@@ -17,6 +17,7 @@
 //! | `trace` | each recorded trace (before optimization) |
 //! | `opt` | each trace after optimization |
 //! | `llvm` | the LLVM IR of each unit |
+//! | `compile` | one line per installed unit: level, trace size, time per compile phase, code bytes |
 //! | `exit` | each guard failure with its resume position |
 //! | `all` | all of the above (not `graph`, `perf`, `gdb`) |
 //! | `graph=DIR` | at exit, `DIR/<root>.dot` per compiled loop (and `.svg` when Graphviz's `dot` is on PATH): its tree of units with entry and exit counts |
@@ -54,6 +55,7 @@ pub struct LogConfig {
     pub trace: bool,
     pub opt: bool,
     pub llvm: bool,
+    pub compile: bool,
     pub exit: bool,
     /// Not output: the engine writes the perf map (`LEONES_LOG=perf`).
     pub perf: bool,
@@ -67,7 +69,7 @@ pub struct LogConfig {
 
 /// A `LEONES_LOG` value that could not be parsed: the offending item and why.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("LEONES_LOG item `{item}`: {why} (items: summary, trace, opt, llvm, exit, all, perf, gdb, graph=DIR; `:PATH` at the end for a log file, or `graph:DIR`)")]
+#[error("LEONES_LOG item `{item}`: {why} (items: summary, trace, opt, llvm, compile, exit, all, perf, gdb, graph=DIR; `:PATH` at the end for a log file, or `graph:DIR`)")]
 pub struct LogError {
     pub item: String,
     pub why: String,
@@ -105,10 +107,13 @@ impl LogConfig {
                     "trace" => c.trace = true,
                     "opt" => c.opt = true,
                     "llvm" => c.llvm = true,
+                    "compile" => c.compile = true,
                     "exit" => c.exit = true,
                     "perf" => c.perf = true,
                     "gdb" => c.gdb = true,
-                    "all" => (c.summary, c.trace, c.opt, c.llvm, c.exit) = (true, true, true, true, true),
+                    "all" => {
+                        (c.summary, c.trace, c.opt, c.llvm, c.compile, c.exit) = (true, true, true, true, true, true)
+                    }
                     // Its directory is the `:` part, taken above.
                     "graph" if i + 1 == items.len() && path.is_some() => {}
                     "graph" => return Err(err(item, "needs a directory: `graph=DIR`, or `graph:DIR` last")),
@@ -126,7 +131,7 @@ impl LogConfig {
 
     /// Whether any text is logged (`perf`, `gdb` and graphs are not log text).
     pub fn any(&self) -> bool {
-        self.summary || self.trace || self.opt || self.llvm || self.exit
+        self.summary || self.trace || self.opt || self.llvm || self.compile || self.exit
     }
 }
 
@@ -215,7 +220,7 @@ mod tests {
         assert_eq!((c.graph, c.file), (None, Some(PathBuf::from("/tmp/l.log"))));
         assert_eq!(LogConfig::parse("summary:").unwrap().file, None);
         let all = LogConfig::parse("all").unwrap();
-        assert!(all.summary && all.trace && all.opt && all.llvm && all.exit);
+        assert!(all.summary && all.trace && all.opt && all.llvm && all.compile && all.exit);
         assert_eq!(all.graph, None, "`all` does not write graphs");
     }
 
