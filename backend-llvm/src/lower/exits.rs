@@ -6,16 +6,27 @@
 //!
 //! - a guard is a conditional branch to its own cold exit block (branch weights say
 //!   "almost never"); the exit block stores the snapshot's live values in
-//!   [`exit_values`] order — the decoder and bridges rely on that order — and then
-//!   `musttail`-calls the pointer loaded (relaxed atomic) from the guard's exit slot,
-//!   so attaching a bridge is one store into that slot and never a recompilation;
+//!   [`exit_values`] order — the decoder and bridges rely on that order — and the
+//!   guard's id, and branches to the unit's one **dispatch block**, which
+//!   `musttail`-calls the pointer loaded (relaxed atomic) from the exit slot of the
+//!   guard whose id it reads back, so attaching a bridge is one store into that slot
+//!   and never a recompilation. One dispatch block rather than a tail call per exit:
+//!   the O0 code generator's fast instruction selector cannot select a `musttail`
+//!   call and hands every block holding one to SelectionDAG — with a call per exit
+//!   that was ~70% of a quick unit's code-generation time;
 //! - `jump @target` is the same tail call through the unit's target table;
+//! - guards whose snapshots store the same values share one exit block, which takes
+//!   the guard id as a `phi` (consecutive guards often have the same live values and
+//!   differ only in their resume pc, which the decoder finds by guard id), and lists
+//!   with a common prefix store it in one shared block ([`exit_trie`](super::exit_trie));
 //! - faults share one block per return code and carry no values.
 
+use super::exit_trie::NodeId;
 use super::Lowerer;
 use crate::abi::{exit_values, OFF_EXC_PENDING, OFF_GUARD, OFF_INTERRUPT, OFF_TARGET, OFF_UNIT, RET_FINISH};
 use crate::BackendError;
-use inkwell::values::{BasicValue, IntValue, LLVMTailCallKind};
+use inkwell::basic_block::BasicBlock;
+use inkwell::values::{BasicValue, IntValue, LLVMTailCallKind, PhiValue};
 use inkwell::{AtomicOrdering, IntPredicate};
 use leones_ir::{GuardKind, MemType, SnapshotId, TargetId, Value};
 
@@ -59,7 +70,12 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// `musttail`-calls the function pointer in word `index` of the table at `table`
     /// with the state, and returns its result.
     fn tail_call_through(&self, table: u64, index: u32) -> Result<(), BackendError> {
-        let slot = self.const_ptr(table + 8 * u64::from(index));
+        self.tail_call_via(self.const_ptr(table + 8 * u64::from(index)))
+    }
+
+    /// `musttail`-calls the function pointer in the word at `slot` with the state,
+    /// and returns its result.
+    fn tail_call_via(&self, slot: inkwell::values::PointerValue<'ctx>) -> Result<(), BackendError> {
         let load = self.b.build_load(self.tys.i64, slot, "")?;
         if let Some(i) = load.as_instruction_value() {
             let _ = i.set_alignment(8);
@@ -122,18 +138,99 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
 
     pub(super) fn guard(&mut self, kind: &GuardKind, snap: SnapshotId, id: u32) -> Result<(), BackendError> {
         let ok = self.guard_holds(kind)?;
-        let exit = self.new_block(&format!("exit_g{id}"));
+        let live: Vec<Value> = exit_values(self.trace.snapshot(snap));
+        let here = self.current_block();
+        let end = self
+            .exit_trie
+            .end_of(&live)
+            .ok_or_else(|| BackendError::Builder(format!("guard {id}: its exit values are not in the exit trie")))?;
+        let (exit, guard_id) = match self.exit_entries.get(&end) {
+            Some(&entry) => entry,
+            None => {
+                let entry = self.exit_entry(end, id)?;
+                self.exit_entries.insert(end, entry);
+                entry
+            }
+        };
+        guard_id.add_incoming(&[(&self.tys.i64.const_int(id.into(), false), here)]);
+        self.b.position_at_end(here);
         let cont = self.new_block("cont");
         let br = self.b.build_conditional_branch(ok, cont, exit)?;
         self.set_branch_weights(br, GUARD_LIKELY, 1);
-        self.b.position_at_end(exit);
-        let live: Vec<Value> = exit_values(self.trace.snapshot(snap));
-        self.store_slots(&live)?;
-        self.store_leave_state()?;
-        self.store_state(OFF_GUARD, self.tys.i64.const_int(id.into(), false))?;
-        self.tail_call_through(self.info.exit_table, id)?;
         self.b.position_at_end(cont);
         Ok(())
+    }
+
+    /// The block guards whose exit list ends at trie node `end` branch to: a `phi` of
+    /// the guard id (one incoming constant per guard) stored into `state.guard`, then
+    /// the list's stores through the exit trie (see [`exit_trie`](super::exit_trie)).
+    /// Leaves the builder anywhere.
+    fn exit_entry(&mut self, end: NodeId, first_id: u32) -> Result<(BasicBlock<'ctx>, PhiValue<'ctx>), BackendError> {
+        let entry = self.new_block(&format!("exit_g{first_id}"));
+        self.b.position_at_end(entry);
+        let guard_id = self.b.build_phi(self.tys.i64, "guard")?;
+        self.store_state(OFF_GUARD, guard_id.as_basic_value().into_int_value())?;
+        // A list end no longer list passes stores its own segment here; otherwise
+        // the node's block (shared with the longer lists) follows.
+        let next = if end != 0 && !self.exit_trie.is_prefix(end) {
+            self.store_segment(end)?
+        } else {
+            end
+        };
+        let next = self.trie_block(next)?;
+        self.b.position_at_end(entry);
+        self.b.build_unconditional_branch(next)?;
+        Ok((entry, guard_id))
+    }
+
+    /// Emits node `n`'s stores at the builder's position; returns the node to go on to.
+    fn store_segment(&mut self, n: NodeId) -> Result<NodeId, BackendError> {
+        let segment = self.exit_trie.segment(n);
+        for (pos, v) in segment.stores {
+            self.store_slot(pos, v)?;
+        }
+        Ok(segment.next)
+    }
+
+    /// The block of trie node `n` (the dispatch block for the root), made on first use.
+    fn trie_block(&mut self, n: NodeId) -> Result<BasicBlock<'ctx>, BackendError> {
+        if n == 0 {
+            return self.exit_dispatch();
+        }
+        if let Some(&b) = self.trie_blocks.get(&n) {
+            return Ok(b);
+        }
+        let block = self.new_block("exit_stores");
+        self.b.position_at_end(block);
+        let next = self.store_segment(n)?;
+        let next = self.trie_block(next)?;
+        self.b.position_at_end(block);
+        self.b.build_unconditional_branch(next)?;
+        self.trie_blocks.insert(n, block);
+        Ok(block)
+    }
+
+    /// The unit's shared exit tail: stores `state.unit` and the exception flag, reads
+    /// back `state.guard` and `musttail`-calls through that guard's exit slot.
+    fn exit_dispatch(&mut self) -> Result<BasicBlock<'ctx>, BackendError> {
+        if let Some(b) = self.dispatch {
+            return Ok(b);
+        }
+        let here = self.current_block();
+        let block = self.new_block("exit_dispatch");
+        self.b.position_at_end(block);
+        self.store_leave_state()?;
+        let t = self.tys;
+        let guard = self.load_state(OFF_GUARD, t.i64.into())?.into_int_value();
+        let offset = self.b.build_int_mul(guard, t.i64.const_int(8, false), "")?;
+        let addr = self
+            .b
+            .build_int_add(t.i64.const_int(self.info.exit_table, false), offset, "")?;
+        let slot = self.b.build_int_to_ptr(addr, t.ptr, "")?;
+        self.tail_call_via(slot)?;
+        self.b.position_at_end(here);
+        self.dispatch = Some(block);
+        Ok(block)
     }
 
     /// `finish` in block `block`: `state.target` says which block finished, so the

@@ -23,11 +23,13 @@
 //!   with one external function named by the caller.
 
 mod arith;
+mod exit_trie;
 mod exits;
 mod memory;
 
 use crate::abi::OFF_SLOTS;
 use crate::BackendError;
+use exit_trie::ExitTrie;
 use inkwell::attributes::{Attribute, AttributeLoc};
 use inkwell::basic_block::BasicBlock;
 use inkwell::builder::Builder;
@@ -135,6 +137,10 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         blocks: Vec::new(),
         phis: Vec::new(),
         faults: HashMap::new(),
+        dispatch: None,
+        exit_trie: ExitTrie::new([]),
+        exit_entries: HashMap::new(),
+        trie_blocks: HashMap::new(),
         guard_ids: HashMap::new(),
         nonnull: HashSet::new(),
     };
@@ -173,6 +179,14 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     phis: Vec<Vec<PhiValue<'ctx>>>,
     /// One shared block per fault return code.
     pub faults: HashMap<u64, BasicBlock<'ctx>>,
+    /// The shared exit tail every guard's exit block branches to, once needed.
+    pub dispatch: Option<BasicBlock<'ctx>>,
+    /// The unit's exit lists (see [`exit_trie`]).
+    exit_trie: ExitTrie,
+    /// The entry block of each exit list (by its trie end node), with its guard-id `phi`.
+    exit_entries: HashMap<exit_trie::NodeId, (BasicBlock<'ctx>, PhiValue<'ctx>)>,
+    /// The store block of each trie node that has one.
+    trie_blocks: HashMap<exit_trie::NodeId, BasicBlock<'ctx>>,
     /// Guard ordinal of each (block, inst).
     pub guard_ids: HashMap<(usize, usize), u32>,
     /// Values known non-null in the current IR block (checked, allocated or guarded
@@ -183,9 +197,12 @@ pub(crate) struct Lowerer<'a, 'ctx> {
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     fn run(&mut self) -> Result<(), BackendError> {
         let t = self.trace;
+        let mut lists = Vec::new();
         for g in t.guards() {
             self.guard_ids.insert((g.block.index(), g.inst), g.id.0);
+            lists.push(crate::abi::exit_values(t.snapshot(g.snapshot)));
         }
+        self.exit_trie = ExitTrie::new(lists.iter().map(Vec::as_slice));
         let entry = self.ctx.append_basic_block(self.func, "entry");
         for (i, _) in t.blocks.iter().enumerate() {
             self.blocks
@@ -368,10 +385,16 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// Stores IR values into `slots[0..]`, in order.
     pub fn store_slots(&self, vs: &[Value]) -> Result<(), BackendError> {
         for (i, v) in vs.iter().enumerate() {
-            let bits = self.to_bits(self.v(*v)?, self.trace.value_type(*v))?;
-            let p = self.offset(self.slots, 8 * i as i64)?;
-            self.b.build_store(p, bits)?;
+            self.store_slot(i, *v)?;
         }
+        Ok(())
+    }
+
+    /// Stores IR value `v` into `slots[i]`.
+    pub fn store_slot(&self, i: usize, v: Value) -> Result<(), BackendError> {
+        let bits = self.to_bits(self.v(v)?, self.trace.value_type(v))?;
+        let p = self.offset(self.slots, 8 * i as i64)?;
+        self.b.build_store(p, bits)?;
         Ok(())
     }
 
