@@ -101,3 +101,27 @@ block2(v3: i64):
         assert_eq!(run(text, &inputs), run(&converted, &inputs));
     }
 }
+
+/// A widened guard exits exactly when the arm was taken and its condition failed:
+/// run the guard-in-arm shape on every combination of "arm taken" and "guard holds".
+#[test]
+fn a_widened_guard_exits_only_on_its_own_path() {
+    let text = "trace t
+frame main code 0x1 slots 2
+block0(v0: i64, v1: i64):
+    v2 = ilt v0, v1
+    br v2, block1(), block2(v1) weights(50, 50)
+block1():
+    v3 = const 0
+    v4 = igt v0, v3
+    guard_true v4 [main@1(v0, v1)]
+    goto block2(v0)
+block2(v5: i64):
+    finish v5
+";
+    let after = branchless(text, BranchlessParams::default());
+    assert!(!after.contains("br v2"), "widened and converted:\n{after}");
+    for (a, b) in [(-5, 3), (5, 3), (2, 9), (-2, -9), (0, 1)] {
+        assert_same_run(text, &[Val::I64(a), Val::I64(b)]);
+    }
+}

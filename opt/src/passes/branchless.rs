@@ -43,10 +43,23 @@
 //! `getfield o, L.f` only when a block dominating the branch (or the branching block
 //! itself) already dereferences `o` as an `L` (`getfield`/`setfield` of an `L` field,
 //! or `o = new L`): then `o` is a live, non-null `L` and the load cannot fault, and as
-//! the arms store nothing it reads what the arm would have read. Never guards (an exit
-//! on the path not taken would be wrong), calls, stores, allocations, other loads
-//! (array items and raw memory may be out of bounds on the path not taken), or `*_ovf`
-//! ops.
+//! the arms store nothing it reads what the arm would have read. Never calls, stores,
+//! allocations, other loads (array items and raw memory may be out of bounds on the
+//! path not taken), or `*_ovf` ops.
+//!
+//! **Guards are widened, not speculated.** An exit on the path not taken would be
+//! wrong, so a guard of the arm entered when `c` holds becomes, in the branching block,
+//! `guard_true (!c | holds)` with the same snapshot: it exits exactly when the
+//! original would have (`c` and the guarded condition false), with the same state,
+//! since nothing between the branch and the guard has effects. That is what makes
+//! type dispatch branchless: `if x is None: x = 1.25` over a slot that is a float or
+//! `None` is a diamond whose `None` arm guards "not a float, so `None`" — widened, the
+//! arm is a constant and the join a `select`. Allowed: `guard_true`, `guard_false`,
+//! `guard_value` on an `i64`, `bool`, `ref` or `ptr`, `guard_nonnull`,
+//! `guard_isnull` (conditions computable without touching memory), whose snapshot
+//! does not mention the arm's own block parameters. A guard costs 3 (a compare, the
+//! `bor`, the guard's test and branch). LLVM's `GuardWidening` pass does the same for
+//! its guard intrinsics.
 //!
 //! **Shape.** Each arm is a chain of blocks, each with the previous one as its only
 //! predecessor, linked by `goto`, the last one going to `J` (an empty chain is the
@@ -57,8 +70,8 @@
 //!
 //! **Invariants.** What the trace computes is unchanged: the speculated instructions
 //! have no effects and cannot fault, their results reach `J` only through the selects,
-//! which pick what the taken arm passed; no guard moves, so snapshots and exits are
-//! untouched. Values defined in an arm were only visible in the arm and, through its
+//! which pick what the taken arm passed; exits are untouched (a widened guard exits in exactly the same cases, with the same
+//! snapshot; see above). Values defined in an arm were only visible in the arm and, through its
 //! arguments, in `J`; hoisted into the branching block they dominate everything they
 //! did before.
 //!
@@ -91,7 +104,7 @@ use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::cfg::{remove_blocks, Cfg};
 use crate::util::{const_table, subst::Subst};
-use leones_ir::{BinaryOp, BlockCall, Const, Inst, Op, Trace, Value};
+use leones_ir::{BinaryOp, BlockCall, Const, GuardKind, Inst, Op, Snapshot, SnapshotId, Trace, Type, UnaryOp, Value};
 use std::collections::HashMap;
 
 /// Default of [`BranchlessParams::max_arm_cost`]: at most this many instructions
@@ -179,10 +192,22 @@ struct Rewriter {
     dead: Vec<bool>,
 }
 
+/// What an arm's guard costs once widened: a compare, the `bor`, the guard.
+const WIDENED_GUARD_COST: usize = 3;
+
+/// An instruction of an arm, ready to hoist.
+enum Hoisted {
+    /// Speculated as it is.
+    Inst(Inst),
+    /// A guard to widen: its kind (operands substituted) and snapshot (substituted;
+    /// `Err` keeps the original id when nothing in it changed).
+    Guard(GuardKind, Result<Snapshot, SnapshotId>),
+}
+
 /// One side of a diamond, ready to hoist.
 struct Arm {
     /// The arm's instructions, parameters replaced by their incoming arguments.
-    hoisted: Vec<Inst>,
+    hoisted: Vec<Hoisted>,
     /// The blocks the arm consists of (empty for a triangle's direct edge).
     blocks: Vec<usize>,
     /// The block the arm ends in, and the arguments it passes there.
@@ -223,8 +248,28 @@ impl Rewriter {
         }
         let mut out = std::mem::take(&mut t.blocks[b].insts);
         out.pop();
-        out.extend(then_arm.hoisted);
-        out.extend(else_arm.hoisted);
+        // The then-arm runs when `cond` holds: its guards are widened with `!cond`.
+        let not_cond = if then_arm.hoisted.iter().any(|h| matches!(h, Hoisted::Guard(..))) {
+            let r = t.new_value(Type::Bool);
+            out.push(Inst {
+                result: Some(r),
+                op: Op::Unary(UnaryOp::BNot, cond),
+            });
+            Some(r)
+        } else {
+            None
+        };
+        for (arm, skipped) in [(then_arm.hoisted, not_cond), (else_arm.hoisted, Some(cond))] {
+            for h in arm {
+                match h {
+                    Hoisted::Inst(i) => out.push(i),
+                    Hoisted::Guard(kind, snap) => {
+                        let skipped = skipped.expect("made when the arm has guards");
+                        widen_guard(t, &mut out, skipped, &kind, snap);
+                    }
+                }
+            }
+        }
         let mut args = Vec::with_capacity(then_arm.join_args.len());
         for (&x, &y) in then_arm.join_args.iter().zip(&else_arm.join_args) {
             if x == y {
@@ -285,11 +330,17 @@ impl Rewriter {
             for inst in &block.insts[..block.insts.len() - 1] {
                 let mut inst = inst.clone();
                 subst.op(&mut inst.op);
-                cost += self.speculation_cost(t, b, &inst.op)?;
+                if let Op::Guard(kind, snap) = inst.op {
+                    cost += WIDENED_GUARD_COST;
+                    arm.hoisted
+                        .push(Hoisted::Guard(kind, widenable(t, &kind, snap, &subst)?));
+                } else {
+                    cost += self.speculation_cost(t, b, &inst.op)?;
+                    arm.hoisted.push(Hoisted::Inst(inst));
+                }
                 if cost > self.params.max_arm_cost {
                     return None;
                 }
-                arm.hoisted.push(inst);
             }
             arm.blocks.push(cur);
             arm.tail = cur;
@@ -341,4 +392,86 @@ impl Rewriter {
             cur = self.cfg.idom[cur];
         }
     }
+}
+
+/// Whether a guard of kind `kind` (operands substituted) with snapshot `snap` can be
+/// widened (see the module docs); its snapshot with `subst` applied (`Err(snap)` when
+/// unchanged).
+fn widenable(t: &Trace, kind: &GuardKind, snap: SnapshotId, subst: &Subst) -> Option<Result<Snapshot, SnapshotId>> {
+    let ok = match *kind {
+        GuardKind::True(_) | GuardKind::False(_) | GuardKind::NonNull(_) | GuardKind::IsNull(_) => true,
+        GuardKind::Value(v, _) => matches!(t.value_type(v), Type::I64 | Type::Bool | Type::Ref | Type::Ptr),
+        _ => false,
+    };
+    if !ok {
+        return None;
+    }
+    let original = t.snapshot(snap);
+    let mut substituted = original.clone();
+    subst.snapshot(&mut substituted);
+    Some(if substituted == *original {
+        Err(snap)
+    } else {
+        Ok(substituted)
+    })
+}
+
+/// Appends to `out` the widened form of guard `kind`: `guard_true (skipped | holds)`,
+/// where `skipped` says the guard's arm was not taken.
+fn widen_guard(
+    t: &mut Trace,
+    out: &mut Vec<Inst>,
+    skipped: Value,
+    kind: &GuardKind,
+    snap: Result<Snapshot, SnapshotId>,
+) {
+    let mut push = |t: &mut Trace, op: Op, ty: Type| {
+        let r = t.new_value(ty);
+        out.push(Inst { result: Some(r), op });
+        r
+    };
+    let holds = match *kind {
+        GuardKind::True(v) => v,
+        GuardKind::False(v) => push(t, Op::Unary(UnaryOp::BNot, v), Type::Bool),
+        GuardKind::Value(v, k) => {
+            let ty = t.value_type(v);
+            let k = push(t, Op::Const(k), ty);
+            let eq = match ty {
+                Type::I64 => BinaryOp::IEq,
+                Type::Bool => BinaryOp::BXor,
+                _ => BinaryOp::REq,
+            };
+            let r = push(t, Op::Binary(eq, v, k), Type::Bool);
+            // `bxor` is true when the bools differ: negate it.
+            if ty == Type::Bool {
+                push(t, Op::Unary(UnaryOp::BNot, r), Type::Bool)
+            } else {
+                r
+            }
+        }
+        GuardKind::NonNull(v) | GuardKind::IsNull(v) => {
+            let ty = t.value_type(v);
+            let null = push(
+                t,
+                Op::Const(if ty == Type::Ref { Const::Ref(0) } else { Const::Ptr(0) }),
+                ty,
+            );
+            let op = if matches!(kind, GuardKind::NonNull(_)) {
+                BinaryOp::RNe
+            } else {
+                BinaryOp::REq
+            };
+            push(t, Op::Binary(op, v, null), Type::Bool)
+        }
+        _ => unreachable!("only widenable guards are hoisted"),
+    };
+    let ok = push(t, Op::Binary(BinaryOp::BOr, skipped, holds), Type::Bool);
+    let snap = match snap {
+        Ok(s) => t.add_snapshot(s),
+        Err(id) => id,
+    };
+    out.push(Inst {
+        result: None,
+        op: Op::Guard(GuardKind::True(ok), snap),
+    });
 }
