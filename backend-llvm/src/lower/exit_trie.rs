@@ -24,7 +24,7 @@
 //!
 //! Example: lists `[a b c]`, `[a b d]`, `[a b]` give the trie `a─b─{c,d}`; blocks:
 //! `c` (stores c), `d` (stores d), `b` (stores a b, a list end and a branch point);
-//! the guard of `[a b]` enters through its own guard-id block, then `b`. Six stores
+//! the guard of `[a b]` enters through its own guard-id block, then `b`. Four stores
 //! instead of eight; on a real region 2.5–3x fewer.
 
 use leones_ir::Value;

@@ -4,10 +4,10 @@
 //! and per kind the slot buffer, `guard`, `target`, `exception_pending`), see the
 //! [`abi`](crate::abi) module for the protocol. The invariants kept here:
 //!
-//! - a guard is a conditional branch to its own cold exit block (branch weights say
-//!   "almost never"); the exit block stores the snapshot's live values in
+//! - a guard is a conditional branch to a cold exit block (branch weights say
+//!   "almost never"); the exit code stores the snapshot's live values in
 //!   [`exit_values`] order — the decoder and bridges rely on that order — and the
-//!   guard's id, and branches to the unit's one **dispatch block**, which
+//!   guard's id, and ends in the unit's one **dispatch block**, which
 //!   `musttail`-calls the pointer loaded (relaxed atomic) from the exit slot of the
 //!   guard whose id it reads back, so attaching a bridge is one store into that slot
 //!   and never a recompilation. One dispatch block rather than a tail call per exit:
