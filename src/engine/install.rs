@@ -105,12 +105,7 @@ impl Engine {
         if self.log.any() {
             self.emit_log(&format!("; compile failed, interpreting: {msg}"));
         }
-        match mode {
-            Mode::Loop(loc) => drop(self.hot.aborted(loc, &why)),
-            Mode::Bridge { parent, guard, .. } | Mode::Arm { parent, guard, .. } => {
-                let _ = self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why);
-            }
-        }
+        self.note_abort(mode, &why);
     }
 
     /// Verify, optimize (with `facts` about `block0`'s parameters on entry),

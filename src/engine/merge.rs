@@ -325,27 +325,17 @@ impl Engine {
         // path of the unit that exited, not in the region the arm will join.
         let recorded = tree.recorded_guard(key).map(|(t, g)| t.snapshot(g.snapshot).clone());
         let name = format!("{}_arm{}", tree.root.trace.name, tree.arms.len() + 1);
-        match Recorder::start_arm(&self.registry, &self.params, entry, &lp.target, name, merges) {
-            Ok(mut r) => {
-                if let Some(s) = &recorded {
-                    let _ = r.assume_snapshot_facts(s);
-                }
-                self.recording = Some((
-                    r,
-                    Mode::Arm {
-                        parent: left,
-                        guard,
-                        root,
-                        key,
-                    },
-                ));
-                true
-            }
-            Err(why) => {
-                self.hot.bridge_aborted(UnitId(left.0.into()), guard, &why);
-                false
-            }
-        }
+        let started = Recorder::start_arm(&self.registry, &self.params, entry, &lp.target, name, merges);
+        self.begin_recording(
+            started,
+            recorded.as_ref(),
+            Mode::Arm {
+                parent: left,
+                guard,
+                root,
+                key,
+            },
+        )
     }
 
     /// An arm closed: it joins the tree's pending arms. The region is re-formed when

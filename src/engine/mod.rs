@@ -506,10 +506,16 @@ impl Engine {
             let text = leones_ir::print(rec.trace());
             self.emit_log(&format!("; aborted ({why}) after:\n{text}"));
         }
+        self.note_abort(mode, &why);
+    }
+
+    /// Counts a recording in `mode` that ended without a unit: towards its location's
+    /// back-off and blacklist, or its exit's.
+    fn note_abort(&mut self, mode: Mode, why: &Abort) {
         match mode {
-            Mode::Loop(loc) => drop(self.hot.aborted(loc, &why)),
+            Mode::Loop(loc) => drop(self.hot.aborted(loc, why)),
             Mode::Bridge { parent, guard, .. } | Mode::Arm { parent, guard, .. } => {
-                let _ = self.hot.bridge_aborted(UnitId(parent.0.into()), guard, &why);
+                let _ = self.hot.bridge_aborted(UnitId(parent.0.into()), guard, why);
             }
         }
     }

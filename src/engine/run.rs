@@ -198,24 +198,38 @@ impl Engine {
         let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) else {
             return false;
         };
-        match Recorder::start_bridge(&self.registry, &self.params, entry, &target) {
+        let started = Recorder::start_bridge(&self.registry, &self.params, entry, &target);
+        let facts = snapshot.and_then(|s| self.backend().trace(left).map(|t| t.snapshot(s).clone()));
+        self.begin_recording(
+            started,
+            facts.as_ref(),
+            Mode::Bridge {
+                parent: left,
+                guard,
+                root,
+            },
+        )
+    }
+
+    /// Makes a started bridge or arm recording (from exit `guard` of unit `parent` in
+    /// `mode`) the current one, assuming the `facts` its entry snapshot proves; a
+    /// recording that could not start counts as an abort.
+    pub(super) fn begin_recording(
+        &mut self,
+        started: Result<Recorder, Abort>,
+        facts: Option<&leones_ir::Snapshot>,
+        mode: Mode,
+    ) -> bool {
+        match started {
             Ok(mut r) => {
-                let facts = snapshot.and_then(|s| self.backend().trace(left).map(|t| t.snapshot(s).clone()));
-                if let Some(s) = &facts {
+                if let Some(s) = facts {
                     let _ = r.assume_snapshot_facts(s);
                 }
-                self.recording = Some((
-                    r,
-                    Mode::Bridge {
-                        parent: left,
-                        guard,
-                        root,
-                    },
-                ));
+                self.recording = Some((r, mode));
                 true
             }
             Err(why) => {
-                let _ = self.hot.bridge_aborted(UnitId(left.0.into()), guard, &why);
+                self.note_abort(mode, &why);
                 false
             }
         }

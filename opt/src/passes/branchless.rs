@@ -406,6 +406,9 @@ fn widenable(t: &Trace, kind: &GuardKind, snap: SnapshotId, subst: &Subst) -> Op
     if !ok {
         return None;
     }
+    if subst.is_empty() {
+        return Some(Err(snap));
+    }
     let original = t.snapshot(snap);
     let mut substituted = original.clone();
     subst.snapshot(&mut substituted);
