@@ -152,10 +152,15 @@ pub unsafe extern "C" fn leones_jump_default(_state: *mut JitState) -> u64 {
 /// no slot. A bridge for this exit takes exactly these values, in this order, as its
 /// `block0` parameters.
 pub fn exit_values(snapshot: &Snapshot) -> Vec<Value> {
-    let mut out: Vec<Value> = Vec::new();
+    // Values seen so far, sorted: snapshots of deep frames have hundreds of slots,
+    // and this runs on every exit (so: two allocations, no rehashing).
+    let n = snapshot.all_slots().count();
+    let mut out: Vec<Value> = Vec::with_capacity(n);
+    let mut seen: Vec<Value> = Vec::with_capacity(n);
     for s in snapshot.all_slots() {
         if let SlotValue::Value(v) = s {
-            if !out.contains(v) {
+            if let Err(at) = seen.binary_search(v) {
+                seen.insert(at, *v);
                 out.push(*v);
             }
         }

@@ -14,8 +14,7 @@
 
 use crate::abi::*;
 use leones_ir::interp::{ExitState, Outcome, Val};
-use leones_ir::{GuardId, Op, TargetId, Trace, Type};
-use std::collections::HashMap;
+use leones_ir::{GuardId, Op, TargetId, Trace, Type, Value};
 
 /// A fault native code reported (the engine falls back to the interpreter).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -41,15 +40,18 @@ fn finish_types(trace: &Trace, block: u64) -> Option<Vec<Type>> {
 
 /// Rebuilds the [`ExitState`] of guard `guard` from the slot buffer.
 pub fn decode_exit(trace: &Trace, guard: GuardId, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
-    let info = trace.guards().into_iter().nth(guard.index())?;
+    let info = trace.guard(guard)?;
     let snap = trace.snapshot(info.snapshot);
     let live = exit_values(snap);
-    let bits: HashMap<_, _> = live.iter().zip(slots).map(|(v, b)| (*v, *b)).collect();
-    if bits.len() != live.len() {
+    if slots.len() < live.len() {
         return None;
     }
+    // (value, its slot word), sorted by value: looked up once per snapshot slot.
+    let mut bits: Vec<(Value, u64)> = live.iter().copied().zip(slots.iter().copied()).collect();
+    bits.sort_unstable_by_key(|(v, _)| *v);
     Some(ExitState::evaluate(guard, snap, exception_pending, |v| {
-        Val::from_bits(trace.value_type(v), bits[&v])
+        let word = bits.binary_search_by_key(&v, |(x, _)| *x).map_or(0, |i| bits[i].1);
+        Val::from_bits(trace.value_type(v), word)
     }))
 }
 

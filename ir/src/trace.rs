@@ -173,6 +173,35 @@ impl Trace {
         out
     }
 
+    /// Guard `id` (guards are numbered in block order, as [`Trace::guards`] lists
+    /// them), found without building the list: the exit path asks for one guard.
+    ///
+    /// ```
+    /// let t = leones_ir::parse("trace t\nblock0(v0: bool):\n    guard_true v0 []\n    guard_false v0 []\n    finish\n").unwrap();
+    /// let g = t.guard(leones_ir::GuardId::new(1)).unwrap();
+    /// assert_eq!((g.block.index(), g.inst), (0, 1));
+    /// assert!(t.guard(leones_ir::GuardId::new(2)).is_none());
+    /// ```
+    pub fn guard(&self, id: GuardId) -> Option<GuardInfo> {
+        let mut n = 0;
+        for (b, block) in self.blocks.iter().enumerate() {
+            for (i, inst) in block.insts.iter().enumerate() {
+                if let Op::Guard(_, snap) = inst.op {
+                    if n == id.index() {
+                        return Some(GuardInfo {
+                            id,
+                            block: Block::new(b),
+                            inst: i,
+                            snapshot: snap,
+                        });
+                    }
+                    n += 1;
+                }
+            }
+        }
+        None
+    }
+
     /// Counts instructions over all blocks.
     pub fn inst_count(&self) -> usize {
         self.blocks.iter().map(|b| b.insts.len()).sum()

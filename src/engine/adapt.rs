@@ -33,7 +33,10 @@
 //!
 //! - [`count_entries`]: prepends `*counter += 1` (a raw `load`/`iadd`/`store` on a
 //!   constant address the engine owns), so the engine can tell how often native code
-//!   entered a bridge through an exit slot, which it never sees otherwise.
+//!   entered a bridge through an exit slot, which it never sees otherwise;
+//!   [`count_guard_passes`] does the same before guards, so the engine knows how
+//!   often a guard was reached, not only how often it failed (the branch weights of
+//!   merged arms, see `merge.rs`).
 
 use leones_backend_llvm::abi::exit_values;
 use leones_ir::{
@@ -193,6 +196,48 @@ pub(crate) fn count_entries(trace: &mut Trace, counter: u64) {
 /// Prepends `*(counter as *mut i64) += 1` to block `block` of `trace`; returns the
 /// value holding the counter's new value (the five instructions come first).
 pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> Value {
+    let (insts, y) = increment(trace, counter);
+    trace.blocks[block].insts.splice(0..0, insts);
+    y
+}
+
+/// Puts `*(counter as *mut i64) += 1` right before every guard for which
+/// `counter_of(guard op, its snapshot)` names a counter: how often native code
+/// *reached* that guard (its passes plus its exits).
+pub(crate) fn count_guard_passes(trace: &mut Trace, counter_of: impl Fn(&Op, &Snapshot) -> Option<u64>) {
+    for b in 0..trace.blocks.len() {
+        let old = std::mem::take(&mut trace.blocks[b].insts);
+        let mut insts = Vec::with_capacity(old.len());
+        for inst in old {
+            let counter = inst.op.snapshot().and_then(|s| counter_of(&inst.op, trace.snapshot(s)));
+            if let Some(c) = counter {
+                insts.extend(increment(trace, c).0);
+            }
+            insts.push(inst);
+        }
+        trace.blocks[b].insts = insts;
+    }
+}
+
+/// Removes the counter increments [`count_guard_passes`] put in `trace` for the
+/// counters `drop` names (each is its five instructions, still contiguous: no pass
+/// runs after instrumenting).
+pub(crate) fn strip_guard_counters(trace: &mut Trace, mut drop: impl FnMut(u64) -> bool) {
+    for block in &mut trace.blocks {
+        let mut i = 0;
+        while i < block.insts.len() {
+            match block.insts[i].op {
+                Op::Const(Const::Ptr(c)) if drop(c) && i + 5 <= block.insts.len() => {
+                    block.insts.drain(i..i + 5);
+                }
+                _ => i += 1,
+            }
+        }
+    }
+}
+
+/// `*(counter as *mut i64) += 1` as five instructions, and the new value.
+fn increment(trace: &mut Trace, counter: u64) -> (Vec<Inst>, Value) {
     let p = trace.new_value(Type::Ptr);
     let x = trace.new_value(Type::I64);
     let one = trace.new_value(Type::I64);
@@ -219,6 +264,5 @@ pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> 
             op: Op::Store(MemType::I64, p, 0, y),
         },
     ];
-    trace.blocks[block].insts.splice(0..0, insts);
-    y
+    (insts, y)
 }

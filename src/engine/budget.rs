@@ -70,6 +70,11 @@ impl Policy {
             clock: 0,
         }
     }
+
+    /// Wall time since the engine was created.
+    pub(super) fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
 }
 
 /// An eviction candidate: a loop's whole tree or one bridge.
@@ -106,7 +111,7 @@ impl Engine {
         let s = &self.stats;
         CompileView {
             units: s.loops_compiled + s.bridges_attached + s.regions_compiled,
-            elapsed: self.policy.start.elapsed(),
+            elapsed: self.policy.elapsed(),
             live_code_bytes: self.live_code_bytes,
         }
     }

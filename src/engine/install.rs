@@ -63,7 +63,7 @@ impl Engine {
                 }
                 let adapted = {
                     let Some(pt) = self.backend().trace(parent) else { return };
-                    let Some(g) = pt.guards().into_iter().nth(guard.index()) else {
+                    let Some(g) = pt.guard(guard) else {
                         return;
                     };
                     let snapshot = pt.snapshot(g.snapshot);
@@ -131,14 +131,15 @@ impl Engine {
             Ok(t) => t,
             Err(stage) => return Err((then, stage)),
         };
-        let mut tier_snapshot = None;
+        let (mut tier_snapshot, mut passes) = (None, None);
         if kind == UnitKind::Loop {
-            if let Some(tree) = self.trees.get(&root) {
+            if let Some(tree) = self.trees.get_mut(&root) {
                 // Every loop unit counts its iterations and checks them against its
                 // tree's limit word (see `tier.rs`).
                 let counter = tree.iterations.as_ref() as *const AtomicU64 as u64;
                 let limit = Arc::as_ptr(&tree.limit) as u64;
                 tier_snapshot = super::merge::count_iterations(&mut opt, counter, Some(limit));
+                passes = Some(tree.count_passes(&mut opt));
             }
         }
         let counter = (kind == UnitKind::Bridge).then(|| {
@@ -171,6 +172,7 @@ impl Engine {
             kind,
             counter,
             tier_guard,
+            passes,
         };
         self.launch(job, then, meta);
         Ok(())

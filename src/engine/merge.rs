@@ -45,9 +45,9 @@ pub(super) struct ArmRec {
     pub(super) rec: Recorded,
     pub(super) parent: usize,
     pub(super) guard: u32,
-    /// The profile when the arm was recorded: (exits of its guard, iterations that
-    /// passed it), per [`Tree::iterations`]. Frozen then: once merged, the arm no longer
-    /// exits, so later exit counts would say it is never taken.
+    /// The profile when the arm was recorded: (exits of its guard, times it held), see
+    /// [`Tree::weights`]. Frozen then: once merged, the arm no longer exits, so later
+    /// exit counts would say it is never taken.
     pub(super) weights: (u32, u32),
 }
 
@@ -64,6 +64,16 @@ pub(super) struct Tree {
     pub(super) iterations: Box<AtomicU64>,
     /// Exits per recorded guard.
     exits: HashMap<(usize, u32), u64>,
+    /// Exits per recorded guard since the installed loop unit was installed: the
+    /// window its pass counters cover.
+    exits_installed: HashMap<(usize, u32), u64>,
+    /// Pass counters of the tree's loop units, one array per compiled unit, indexed
+    /// by snapshot origin ([`Tree::count_passes`]). Kept for the tree's life (a few
+    /// words per guard and compile), so no unit's code ever counts into freed memory.
+    pub(super) passes: Vec<Box<[AtomicU64]>>,
+    /// Guards of the installed unit whose pass counter was dropped at tier-up
+    /// ([`Tree::keep_failing_counters`]): their weights are estimated.
+    uncounted: HashSet<(usize, u32)>,
     /// Guards whose arm could not be merged: they get plain bridges.
     refused: HashSet<(usize, u32)>,
     /// Native entries of the loop (each runs at least the preamble's iteration).
@@ -93,6 +103,9 @@ impl Tree {
             origins: (0..n).map(|g| (0, g)).collect(),
             iterations: Box::new(AtomicU64::new(0)),
             exits: HashMap::new(),
+            exits_installed: HashMap::new(),
+            passes: Vec::new(),
+            uncounted: HashSet::new(),
             refused: HashSet::new(),
             entries: 0,
             exits_since_install: 0,
@@ -114,7 +127,7 @@ impl Tree {
     /// Recorded guard `key` (piece, ordinal) and the recording it is in.
     pub(super) fn recorded_guard(&self, key: (usize, u32)) -> Option<(&Trace, leones_ir::GuardInfo)> {
         let t = &self.piece(key.0).trace;
-        Some((t, t.guards().get(key.1 as usize).copied()?))
+        Some((t, t.guard(GuardId::new(key.1 as usize))?))
     }
 
     /// Whether its loop unit is (or is being built as) a region with merged arms.
@@ -124,6 +137,77 @@ impl Tree {
 
     pub(super) fn iterations(&self) -> u64 {
         self.iterations.load(Ordering::Relaxed) + self.entries
+    }
+
+    /// Instruments loop unit `trace` of this tree to count, in a fresh array of
+    /// counters, how often native code reaches each guard that could become a branch
+    /// (by snapshot origin: a peeled guard's two copies share one); returns the
+    /// array's index in [`Tree::passes`]. With the exits counted since the unit was
+    /// installed this gives a guard's *measured* branch weights ([`Tree::weights`]).
+    pub(super) fn count_passes(&mut self, trace: &mut Trace) -> usize {
+        let n = trace
+            .snapshots
+            .iter()
+            .filter_map(|s| s.origin)
+            .max()
+            .map_or(0, |o| o as usize + 1);
+        let counters: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
+        let base = counters.as_ptr() as u64;
+        let word = std::mem::size_of::<AtomicU64>() as u64;
+        super::adapt::count_guard_passes(trace, |op, snapshot| {
+            let origin = u64::from(snapshot.origin?);
+            can_branch(op).then_some(base + origin * word)
+        });
+        self.passes.push(counters);
+        self.passes.len() - 1
+    }
+
+    /// For recompiling loop unit `trace` (counting into `self.passes[array]`) at the
+    /// optimized level: drops the pass counters of guards that never failed while it
+    /// ran. Those are unlikely arms, and a counter is a load and a store per pass on
+    /// the hot path; the guards that did fail keep theirs, so an arm recorded later
+    /// still gets measured weights.
+    pub(super) fn keep_failing_counters(&mut self, trace: &mut Trace, array: usize) {
+        let Some(counters) = self.passes.get(array) else { return };
+        let word = std::mem::size_of::<AtomicU64>() as u64;
+        let (base, n) = (counters.as_ptr() as u64, counters.len() as u64);
+        let mut dropped = HashSet::new();
+        super::adapt::strip_guard_counters(trace, |addr| {
+            let o = addr.wrapping_sub(base) / word;
+            let Some(&key) = self.origins.get(o as usize) else {
+                return false;
+            };
+            let drop = addr >= base && o < n && !self.exits_installed.get(&key).is_some_and(|&e| e > 0);
+            if drop {
+                dropped.insert(key);
+            }
+            drop
+        });
+        self.uncounted.extend(dropped);
+    }
+
+    /// The branch weights of recorded guard `key` — (times it failed, times it
+    /// held) — while the installed unit, counting passes into `self.passes[array]`,
+    /// ran: both counted over the same window, so they are a measured split of the
+    /// iterations that reached the guard. Without such counts (or before the guard
+    /// failed in that window), an estimate from the whole tree's history: its exits
+    /// against all iterations, which under-weights the exit when earlier guards
+    /// leave often.
+    pub(super) fn weights(&self, key: (usize, u32), array: Option<usize>) -> (u32, u32) {
+        let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
+        let taken = self.exits_installed.get(&key).copied().unwrap_or(0);
+        let reached: u64 = array.and_then(|a| self.passes.get(a)).map_or(0, |counters| {
+            (self.origins.iter().enumerate())
+                .filter(|(_, k)| **k == key)
+                .filter_map(|(o, _)| counters.get(o))
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum()
+        });
+        if taken > 0 && reached >= taken && !self.uncounted.contains(&key) {
+            return (clamp(taken), clamp(reached - taken));
+        }
+        let ran = self.exits.get(&key).copied().unwrap_or(0);
+        (clamp(ran), clamp(self.iterations().saturating_sub(ran)))
     }
 
     /// Recorded size of the region (instructions of the root and its arms).
@@ -259,6 +343,7 @@ impl Engine {
         tree.exits_since_install += 1;
         let key = *tree.origins.get(origin? as usize)?;
         *tree.exits.entry(key).or_insert(0) += 1;
+        *tree.exits_installed.entry(key).or_insert(0) += 1;
         Some(key)
     }
 
@@ -355,15 +440,18 @@ impl Engine {
             let text = leones_ir::print(&done.trace);
             self.emit_log(&format!("; arm from piece {} guard {}\n{text}", key.0, key.1));
         }
+        let array = self
+            .loops
+            .get(&root)
+            .and_then(|l| self.units.get(&l.unit))
+            .and_then(|m| m.passes);
         let Some(tree) = self.trees.get_mut(&root) else { return };
-        let iters = tree.iterations();
-        let ran = tree.exits.get(&key).copied().unwrap_or(0);
-        let clamp = |x: u64| x.min(u64::from(u32::MAX)) as u32;
+        let weights = tree.weights(key, array);
         tree.arms.push(ArmRec {
             rec: done,
             parent: key.0,
             guard: key.1,
-            weights: (clamp(ran), clamp(iters.saturating_sub(ran))),
+            weights,
         });
         if tree.arms.len() - tree.merged >= tree.merged.max(1) {
             self.reform(root);
@@ -443,6 +531,8 @@ impl Engine {
         let tree = self.trees.get_mut(&root).expect("a loop has a tree");
         tree.origins = origins;
         tree.exits_since_install = 0;
+        tree.exits_installed.clear();
+        tree.uncounted.clear();
         tree.reforming = None;
         self.stats.regions_compiled += 1;
         self.stats.arms_merged += upto.saturating_sub(tree.merged) as u64;

@@ -341,6 +341,8 @@ struct UnitMeta {
     counter: Option<usize>,
     /// A quick-tier region's tier-up guard (see `Engine::tier_up`).
     tier_guard: Option<GuardId>,
+    /// Loop units: index of their guard pass counters in their tree's `passes`.
+    passes: Option<usize>,
 }
 
 /// The tracing JIT for one host VM; see the [module docs](self).

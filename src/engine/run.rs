@@ -115,7 +115,7 @@ impl Engine {
         let trace = backend.trace(left).expect("the unit that left is installed");
         let back = resume(&self.registry, trace, exit, memory).map_err(|e| EngineError::Fault(e.to_string()))?;
         let guard = back.guard;
-        let info = trace.guards().into_iter().nth(guard.index());
+        let info = trace.guard(guard);
         let origin = info.and_then(|g| trace.snapshot(g.snapshot).origin);
         let snapshot = info.map(|g| g.snapshot);
         let interrupted = info.is_some_and(|g| {
@@ -153,7 +153,7 @@ impl Engine {
             false
         } else {
             let key = self.count_tree_exit(root, left, origin);
-            self.hot_exit(root, left, guard, key, snapshot, back.shape().0)
+            self.hot_exit(root, left, guard, key, snapshot, &back)
         };
         Ok(Exit {
             frames: back.frames,
@@ -166,7 +166,8 @@ impl Engine {
     /// A counted side exit of `left` at `guard` (recorded guard `key` of `root`'s tree,
     /// if it is the loop unit's) with the resumed state `entry`: past the bridge
     /// threshold, records an arm or a bridge from it, waits, or re-forms the region, as
-    /// [`Engine::merge_decision`] says. Returns whether a recording started.
+    /// [`Engine::merge_decision`] says. Returns whether a recording started. (The
+    /// entry shape is only built when a recording starts: most exits record nothing.)
     fn hot_exit(
         &mut self,
         root: Location,
@@ -174,7 +175,7 @@ impl Engine {
         guard: GuardId,
         key: Option<(usize, u32)>,
         snapshot: Option<leones_ir::SnapshotId>,
-        entry: leones_tracer::Shape,
+        back: &leones_tracer::Resumed,
     ) -> bool {
         if self.hot.exit_taken(UnitId(left.0.into()), guard) != Action::Record
             || self.recording.is_some()
@@ -186,7 +187,7 @@ impl Engine {
         }
         let decision = key.map_or(MergeDecision::Bridge, |k| self.merge_decision(root, k));
         match (decision, key) {
-            (MergeDecision::Arm, Some(key)) => return self.start_arm(root, left, guard, key, entry),
+            (MergeDecision::Arm, Some(key)) => return self.start_arm(root, left, guard, key, back.shape().0),
             // Not enough iterations to tell a data-driven guard from a rare exit.
             (MergeDecision::Wait, _) => return false,
             (MergeDecision::Reform, _) => {
@@ -198,7 +199,7 @@ impl Engine {
         let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) else {
             return false;
         };
-        let started = Recorder::start_bridge(&self.registry, &self.params, entry, &target);
+        let started = Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target);
         let facts = snapshot.and_then(|s| self.backend().trace(left).map(|t| t.snapshot(s).clone()));
         self.begin_recording(
             started,

@@ -146,8 +146,9 @@ impl Engine {
             Ok(unit) => {
                 if let (Some((insts, guards)), Some(t)) = (size, tier) {
                     self.emit_log(&format!(
-                        "; compiled {} {}: {insts} insts, {guards} guards; lower {} us, passes {} us, codegen {} us, link {} us; {} code bytes",
-                        unit.label, unit.level.name(), t.lower_us, t.passes_us, t.codegen_us, unit.timings.link_us, unit.code_bytes
+                        "; compiled {} {}: {insts} insts, {guards} guards; lower {} us, passes {} us, codegen {} us, link {} us; {} code bytes; landed at {:.1} ms",
+                        unit.label, unit.level.name(), t.lower_us, t.passes_us, t.codegen_us, unit.timings.link_us, unit.code_bytes,
+                        self.policy.elapsed().as_secs_f64() * 1e3
                     ));
                 }
                 let tier_name = unit.level.name();
@@ -346,11 +347,13 @@ impl Engine {
     /// Submits a recompilation of `unit`'s trace at the engine's level.
     fn recompile(&mut self, unit: BUnit) {
         let Some(&meta) = self.units.get(&unit) else { return };
-        let backend = self.backend.as_mut().expect("installed");
-        let Some(trace) = backend.trace(unit).cloned() else {
+        let Some(mut trace) = self.backend().trace(unit).cloned() else {
             return;
         };
-        let level = Some(backend.level());
+        if let (Some(array), Some(tree)) = (meta.passes, self.trees.get_mut(&meta.root)) {
+            tree.keep_failing_counters(&mut trace, array);
+        }
+        let level = Some(self.backend().level());
         let label = Some(self.unit_label(meta.kind, meta.root, &trace.name, level));
         let backend = self.backend.as_mut().expect("installed");
         let job = backend.prepare(
