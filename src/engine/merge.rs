@@ -2,9 +2,12 @@
 //!
 //! Every compiled loop keeps its **tree**: the root's recording (with its merge points)
 //! and the arms merged into it so far. Native code counts the loop's iterations (one
-//! increment at the loop header, [`count_iterations`]); the engine counts each
+//! increment at the loop header, [`count_iterations`]) and how often it reaches each
+//! guard that could become a branch ([`Tree::count_passes`]); the engine counts each
 //! recorded guard's exits (by snapshot *origin*, so a peeled guard's two copies count
-//! as one). When an exit of the loop unit gets hot, [`Engine::merge_decision`] decides:
+//! as one). An arm's branch weights are its guard's exits against its passes while the
+//! installed unit ran ([`Tree::weights`]): measured, so a 50/50 check weighs 1:1 and
+//! branchless rewriting can see that it is unpredictable. When an exit of the loop unit gets hot, [`Engine::merge_decision`] decides:
 //!
 //! ```text
 //!   merge=off, the guard cannot branch, it was refused before,

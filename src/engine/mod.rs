@@ -60,7 +60,7 @@
 //! counters, on request through [`Engine::summary`] and when the engine is dropped),
 //! `trace` / `opt` (each unit's IR before / after optimization), `llvm` (its LLVM IR —
 //! costly, only when asked), `compile` (one line per installed unit: level, trace
-//! size, µs per compile phase, code bytes), `exit` (every exit taken with its resume
+//! size, µs per compile phase, code bytes, when it landed), `exit` (every exit taken with its resume
 //! frames),
 //! `graph:DIR` (each root's tree as DOT and SVG when the engine is dropped; [`graph`]).
 //! [`Engine::with_config`] reads no environment (tests).

@@ -17,7 +17,7 @@
 //! | `trace` | each recorded trace (before optimization) |
 //! | `opt` | each trace after optimization |
 //! | `llvm` | the LLVM IR of each unit |
-//! | `compile` | one line per installed unit: level, trace size, time per compile phase, code bytes |
+//! | `compile` | one line per installed unit: level, trace size, time per compile phase, code bytes, when it landed (ms since the engine started) |
 //! | `exit` | each guard failure with its resume position |
 //! | `all` | all of the above (not `graph`, `perf`, `gdb`) |
 //! | `graph=DIR` | at exit, `DIR/<root>.dot` per compiled loop (and `.svg` when Graphviz's `dot` is on PATH): its tree of units with entry and exit counts |
