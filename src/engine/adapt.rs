@@ -266,3 +266,50 @@ fn increment(trace: &mut Trace, counter: u64) -> (Vec<Inst>, Value) {
     ];
     (insts, y)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRACE: &str = "trace t\nblock0(v0: i64, v1: bool):\n    guard_true v1 []\n    v2 = iadd v0, v0\n    guard_value v2, 4 []\n    finish v2\n";
+
+    fn is_value_guard(op: &Op) -> bool {
+        matches!(op, Op::Guard(GuardKind::Value(..), _))
+    }
+
+    #[test]
+    fn a_pass_counter_goes_right_before_each_guard_asked_for() {
+        let t = leones_ir::parse(TRACE).expect("parses");
+        let mut counted = t.clone();
+        count_guard_passes(&mut counted, |op, _| is_value_guard(op).then_some(0x1000));
+        leones_ir::verify(&counted).expect("still verifies");
+        let insts = &counted.blocks[0].insts;
+        assert_eq!(insts.len(), t.blocks[0].insts.len() + 5);
+        assert!(
+            matches!(insts[0].op, Op::Guard(GuardKind::True(_), _)),
+            "not before guard_true"
+        );
+        assert!(matches!(insts[2].op, Op::Const(Const::Ptr(0x1000))));
+        assert!(matches!(insts[3].op, Op::Load(MemType::I64, _, 0)));
+        assert!(matches!(insts[6].op, Op::Store(MemType::I64, _, 0, _)));
+        assert!(is_value_guard(&insts[7].op));
+    }
+
+    #[test]
+    fn stripping_removes_only_the_counters_named() {
+        let t = leones_ir::parse(TRACE).expect("parses");
+        let mut counted = t.clone();
+        count_guard_passes(&mut counted, |op, _| {
+            Some(if is_value_guard(op) { 0x2000 } else { 0x1000 })
+        });
+        strip_guard_counters(&mut counted, |c| c == 0x2000);
+        leones_ir::verify(&counted).expect("still verifies");
+        let insts = &counted.blocks[0].insts;
+        assert_eq!(insts.len(), t.blocks[0].insts.len() + 5, "one counter left");
+        assert!(matches!(insts[0].op, Op::Const(Const::Ptr(0x1000))));
+        assert!(matches!(insts[5].op, Op::Guard(GuardKind::True(_), _)));
+        strip_guard_counters(&mut counted, |_| true);
+        let ops = |t: &Trace| t.blocks[0].insts.iter().map(|i| i.op.clone()).collect::<Vec<_>>();
+        assert_eq!(ops(&counted), ops(&t));
+    }
+}
