@@ -677,6 +677,34 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
             let r = x.bin(op, ta, tb)?;
             x.set(dst, r)?;
         }
+        Shr { dst, a, b } => {
+            // Python's `>>` on ints: a negative count raises (left to the
+            // interpreter), a count of 64 or more gives the sign (0 or -1), which is
+            // `ishr a, 63`. The IR's `ishr` takes the count mod 64, so the trace
+            // guards which of the two ranges the recorded count was in.
+            let count = x.reg(b);
+            if !(x.reg(a).is_int() && count.is_int()) {
+                return Err(unsupported("shifts outside ints"));
+            }
+            if count.as_int() < 0 {
+                return Err(unsupported("a negative shift count"));
+            }
+            let (ta, tb) = (x.slot(a)?, x.slot(b)?);
+            let limit = x.int(64);
+            let below = x.bin(BinaryOp::ILt, tb, limit)?;
+            let r = if count.as_int() < 64 {
+                x.r.guard(below, true)?;
+                let zero = x.int(0);
+                let not_negative = x.bin(BinaryOp::IGe, tb, zero)?;
+                x.r.guard(not_negative, true)?;
+                x.bin(BinaryOp::IShr, ta, tb)?
+            } else {
+                x.r.guard(below, false)?;
+                let sign = x.int(63);
+                x.bin(BinaryOp::IShr, ta, sign)?
+            };
+            x.set(dst, r)?;
+        }
         Neg { dst, src } => {
             let (v, tv) = (x.reg(src), x.slot(src)?);
             let r = match v.tag {
