@@ -47,6 +47,7 @@ pub fn decode_exit(trace: &Trace, guard: GuardId, slots: &[u64], exception_pendi
         return None;
     }
     // (value, its slot word), sorted by value: looked up once per snapshot slot.
+    // `evaluate` asks only for the snapshot's values, which are exactly `live`.
     let mut bits: Vec<(Value, u64)> = live.iter().copied().zip(slots.iter().copied()).collect();
     bits.sort_unstable_by_key(|(v, _)| *v);
     Some(ExitState::evaluate(guard, snap, exception_pending, |v| {

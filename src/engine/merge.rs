@@ -7,7 +7,8 @@
 //! recorded guard's exits (by snapshot *origin*, so a peeled guard's two copies count
 //! as one). An arm's branch weights are its guard's exits against its passes while the
 //! installed unit ran ([`Tree::weights`]): measured, so a 50/50 check weighs 1:1 and
-//! branchless rewriting can see that it is unpredictable. When an exit of the loop unit gets hot, [`Engine::merge_decision`] decides:
+//! branchless rewriting can see that it is unpredictable. When an exit of the loop
+//! unit gets hot, [`Engine::merge_decision`] decides:
 //!
 //! ```text
 //!   merge=off, the guard cannot branch, it was refused before,
@@ -155,11 +156,9 @@ impl Tree {
             .max()
             .map_or(0, |o| o as usize + 1);
         let counters: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
-        let base = counters.as_ptr() as u64;
-        let word = std::mem::size_of::<AtomicU64>() as u64;
         super::adapt::count_guard_passes(trace, |op, snapshot| {
-            let origin = u64::from(snapshot.origin?);
-            can_branch(op).then_some(base + origin * word)
+            let origin = snapshot.origin? as usize;
+            can_branch(op).then(|| counter_address(&counters, origin))
         });
         self.passes.push(counters);
         self.passes.len() - 1
@@ -172,21 +171,17 @@ impl Tree {
     /// still gets measured weights.
     pub(super) fn keep_failing_counters(&mut self, trace: &mut Trace, array: usize) {
         let Some(counters) = self.passes.get(array) else { return };
-        let word = std::mem::size_of::<AtomicU64>() as u64;
-        let (base, n) = (counters.as_ptr() as u64, counters.len() as u64);
-        let mut dropped = HashSet::new();
+        let (origins, exits, uncounted) = (&self.origins, &self.exits_installed, &mut self.uncounted);
         super::adapt::strip_guard_counters(trace, |addr| {
-            let o = addr.wrapping_sub(base) / word;
-            let Some(&key) = self.origins.get(o as usize) else {
+            let Some(&key) = counter_origin(counters, addr).and_then(|o| origins.get(o)) else {
                 return false;
             };
-            let drop = addr >= base && o < n && !self.exits_installed.get(&key).is_some_and(|&e| e > 0);
-            if drop {
-                dropped.insert(key);
+            let never_failed = !exits.get(&key).is_some_and(|&e| e > 0);
+            if never_failed {
+                uncounted.insert(key);
             }
-            drop
+            never_failed
         });
-        self.uncounted.extend(dropped);
     }
 
     /// The branch weights of recorded guard `key` — (times it failed, times it
@@ -269,6 +264,19 @@ impl Tree {
         let q = (0..=self.arms.len()).find(|&q| self.piece(q).trace.name == piece_name)?;
         Some((q, point.parse().ok()?))
     }
+}
+
+/// The address compiled code increments for snapshot origin `origin`'s passes.
+fn counter_address(counters: &[AtomicU64], origin: usize) -> u64 {
+    &counters[origin] as *const AtomicU64 as u64
+}
+
+/// The snapshot origin whose pass counter in `counters` is at `addr`, if it is one.
+fn counter_origin(counters: &[AtomicU64], addr: u64) -> Option<usize> {
+    let word = std::mem::size_of::<AtomicU64>() as u64;
+    let offset = addr.checked_sub(counters.as_ptr() as u64)?;
+    let o = (offset % word == 0).then_some(offset / word)? as usize;
+    (o < counters.len()).then_some(o)
 }
 
 #[derive(Copy, Clone, PartialEq, Eq)]

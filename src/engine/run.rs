@@ -164,7 +164,7 @@ impl Engine {
     }
 
     /// A counted side exit of `left` at `guard` (recorded guard `key` of `root`'s tree,
-    /// if it is the loop unit's) with the resumed state `entry`: past the bridge
+    /// if it is the loop unit's) with the resumed state `back`: past the bridge
     /// threshold, records an arm or a bridge from it, waits, or re-forms the region, as
     /// [`Engine::merge_decision`] says. Returns whether a recording started. (The
     /// entry shape is only built when a recording starts: most exits record nothing.)
