@@ -7,13 +7,27 @@
 //! `early-cse`, `simplifycfg`, then O0 code generation (FastISel and the fast register
 //! allocator). Measured alternatives: `instcombine` instead of `early-cse` costs 2x
 //! the pass time for little gain at O0; without any CSE the O0 code generator gets
-//! *slower* (it chews on every redundant load); O1 code generation costs ~3x. `optimized` is `default<O1>` with O2 codegen, for
-//! units that stay hot. O1 rather than O2 IR passes: on the talk's programs under pylite
-//! (`make bench`-style runs, alternated) `default<O1>` gave the same or faster runs
-//! *including* compilation — data_driven 0.48/0.50 s against 0.55/0.58 s, pythagorean's
-//! generator phase 0.26 s against 0.34 s, pi 0.030 s against 0.033 s — since a trace
-//! is already optimized by Leones' passes and O2's extra work mostly costs latency.
-//! `LEONES_LLVM_PASSES_OPTIMIZED=default<O2>` brings O2 back for comparison.
+//! *slower* (it chews on every redundant load); O1 code generation costs ~3x.
+//!
+//! `optimized`, for units that stay hot, is a short function pipeline — `sroa`,
+//! `early-cse` (with MemorySSA), `instcombine`, `simplifycfg`, `gvn`, `licm` — with O2
+//! code generation. A trace reaches LLVM already optimized by Leones' passes (constants
+//! folded, loads forwarded, allocations removed, invariants peeled into the preamble),
+//! so what LLVM adds is instruction-level clean-up of the lowering (exit-slot loads,
+//! overflow intrinsics, phis of the region's blocks); `default<O1>`'s inliner, loop
+//! rotation, unrolling and its second rounds of the same passes found nothing more.
+//! Measured on the talk's programs under pylite (medians of 5 interleaved runs): the
+//! IR passes took 3-7x less time than `default<O1>` (pythagorean's five optimized
+//! units 30 ms → 6 ms), the whole compile time 15-25% less, and the programs' own
+//! timings were the same within noise (data_driven 0.301 → 0.274 s, pi 0.027 → 0.029
+//! s, read_proto 0.052 → 0.052 s). Code generation, not the IR passes, is now most of
+//! an optimized unit's cost. `default<O1>` in turn had replaced `default<O2>` (data_driven
+//! 0.48/0.50 s against 0.55/0.58 s including compilation).
+//! `LEONES_LLVM_PASSES_OPTIMIZED=default<O2>` (or any pipeline text) and
+//! `LEONES_LLVM_CODEGEN_OPTIMIZED=less` (none/less/default/aggressive) bring
+//! alternatives back for comparison; an unparsable pipeline text is a [`BackendError`],
+//! but LLVM aborts on a parsable pipeline whose passes cannot run (e.g. `licm`
+//! outside `loop-mssa(..)`), so the overrides are for experiments only.
 //!
 //! Invariants: a module gets the target's triple and data layout *before* any pass
 //! runs (passes consult them); object emission returns an [`ObjectBuffer`] that owns
@@ -36,7 +50,7 @@ use std::sync::OnceLock;
 pub enum Level {
     /// Cheap IR passes and fast instruction selection: lowest latency.
     Quick,
-    /// `default<O1>` and O2 code generation.
+    /// A short function pipeline (see the module docs) and O2 code generation.
     Optimized,
 }
 
@@ -48,7 +62,7 @@ impl Level {
     pub fn pipeline(self) -> &'static str {
         match self {
             Level::Quick => "mem2reg,early-cse,simplifycfg",
-            Level::Optimized => "default<O1>",
+            Level::Optimized => "function(sroa,early-cse<memssa>,instcombine,simplifycfg,gvn,loop-mssa(licm))",
         }
     }
 
@@ -100,7 +114,7 @@ pub(crate) fn target_machine(level: Level) -> Result<TargetMachine, BackendError
             &triple,
             cpu,
             features,
-            level.codegen_level(),
+            effective_codegen_level(level),
             RelocMode::PIC,
             CodeModel::Small,
         )
@@ -127,6 +141,23 @@ pub fn effective_pipeline(level: Level) -> String {
         Level::Optimized => "LEONES_LLVM_PASSES_OPTIMIZED",
     };
     std::env::var(var).unwrap_or_else(|_| level.pipeline().to_string())
+}
+
+/// The code generator's level actually used at `level`: [`Level::codegen_level`], unless
+/// `LEONES_LLVM_CODEGEN_QUICK` / `LEONES_LLVM_CODEGEN_OPTIMIZED` names another (`none`,
+/// `less`, `default`, `aggressive`; for experiments, like the pipeline override).
+pub fn effective_codegen_level(level: Level) -> OptimizationLevel {
+    let var = match level {
+        Level::Quick => "LEONES_LLVM_CODEGEN_QUICK",
+        Level::Optimized => "LEONES_LLVM_CODEGEN_OPTIMIZED",
+    };
+    match std::env::var(var).as_deref() {
+        Ok("none") => OptimizationLevel::None,
+        Ok("less") => OptimizationLevel::Less,
+        Ok("default") => OptimizationLevel::Default,
+        Ok("aggressive") => OptimizationLevel::Aggressive,
+        _ => level.codegen_level(),
+    }
 }
 
 /// Runs `level`'s pipeline on the module.
