@@ -11,7 +11,9 @@
 //!
 //! `optimized`, for units that stay hot, is a short function pipeline — `sroa`,
 //! `early-cse` (with MemorySSA), `instcombine`, `simplifycfg`, `gvn`, `licm` — with O2
-//! code generation. A trace reaches LLVM already optimized by Leones' passes (constants
+//! code generation. (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run it:
+//! a bare `instcombine` aborts the process when one round does not reach a fixpoint,
+//! which generated traces do.) A trace reaches LLVM already optimized by Leones' passes (constants
 //! folded, loads forwarded, allocations removed, invariants peeled into the preamble),
 //! so what LLVM adds is instruction-level clean-up of the lowering (exit-slot loads,
 //! overflow intrinsics, phis of the region's blocks); `default<O1>`'s inliner, loop
@@ -62,7 +64,9 @@ impl Level {
     pub fn pipeline(self) -> &'static str {
         match self {
             Level::Quick => "mem2reg,early-cse,simplifycfg",
-            Level::Optimized => "function(sroa,early-cse<memssa>,instcombine,simplifycfg,gvn,loop-mssa(licm))",
+            Level::Optimized => {
+                "function(sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg,gvn,loop-mssa(licm))"
+            }
         }
     }
 

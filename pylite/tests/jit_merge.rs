@@ -123,6 +123,25 @@ fn ints_on_some_rows_and_floats_on_others() {
     same_output(&variant(6, &[40], true, 2000, 2));
 }
 
+/// Ints and floats mixed independently in six arguments are 3^6 type combinations
+/// that merging may not join, one bridge each (plus bridges of bridges: 900 before
+/// the cap, 12x slower than the interpreter). With a small bridge cap the loop's
+/// tree stops growing, keeps exiting, and is given up — the output stays exact; with
+/// no cap (`max_bridges=0`) nothing is given up.
+#[test]
+fn a_tree_that_keeps_branching_on_types_is_capped_and_given_up() {
+    let src = variant(6, &[40], true, 2000, 3);
+    let (want, _) = run(&src, &JitConfig::off());
+    let (got, capped) = run(&src, &params("background=off,max_bridges=4,give_up_exits=2"));
+    assert_eq!(got, want, "capped JIT differs from the interpreter:\n{src}");
+    assert!(capped.given_up >= 1, "{capped:?}");
+    assert!(capped.bridges <= 3 * 4, "bridges past the cap: {capped:?}");
+    let (got, uncapped) = run(&src, &params("background=off,max_bridges=0"));
+    assert_eq!(got, want, "uncapped JIT differs from the interpreter:\n{src}");
+    assert_eq!(uncapped.given_up, 0, "{uncapped:?}");
+    assert!(uncapped.bridges > 3 * 4, "{uncapped:?}");
+}
+
 /// A merged `None` check's branch weights are *measured*: each guard's passes are
 /// counted in compiled code, so an argument that is `None` half the time gives a
 /// diamond weighted about 1:1, and branchless rewriting turns it into a `select`.

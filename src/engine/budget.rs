@@ -212,13 +212,8 @@ impl Engine {
             Victim::Bridge(u) if self.units.contains_key(&u) => vec![u],
             Victim::Bridge(_) => Vec::new(),
             Victim::Tree(root) => {
-                self.trees.remove(&root);
-                self.loops.remove(&root);
-                self.units
-                    .iter()
-                    .filter(|(_, m)| m.root == root)
-                    .map(|(u, _)| *u)
-                    .collect()
+                self.stats.evictions += self.remove_tree(root) as u64;
+                Vec::new()
             }
         };
         for u in doomed {

@@ -213,6 +213,23 @@ impl Engine {
         self.bridging.retain(|(u, _)| self.units.contains_key(u));
     }
 
+    /// Removes `root`'s loop, its tree and every unit of it; returns how many units.
+    /// (Units of the tree still being built remove themselves when they land.)
+    pub(super) fn remove_tree(&mut self, root: Location) -> usize {
+        self.trees.remove(&root);
+        self.loops.remove(&root);
+        let doomed: Vec<BUnit> = self
+            .units
+            .iter()
+            .filter(|(_, m)| m.root == root)
+            .map(|(u, _)| *u)
+            .collect();
+        for &u in &doomed {
+            self.retire(u);
+        }
+        doomed.len()
+    }
+
     /// Removes a unit (after a fault or a failed wiring).
     pub(super) fn retire(&mut self, unit: BUnit) {
         self.note_retired(unit);

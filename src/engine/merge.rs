@@ -95,6 +95,9 @@ pub(super) struct Tree {
     pub(super) limit: Arc<AtomicU64>,
     /// A region with this many arms is being built.
     pub(super) reforming: Option<usize>,
+    /// Set once the tree reached `max_bridges`: its exit rate under judgement
+    /// (`giveup.rs`).
+    pub(super) cap: Option<super::giveup::CapWindow>,
 }
 
 impl Tree {
@@ -117,6 +120,7 @@ impl Tree {
             no_tier_up: false,
             limit: Arc::new(AtomicU64::new(super::tier::NO_LIMIT)),
             reforming: None,
+            cap: None,
         }
     }
 

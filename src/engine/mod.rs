@@ -140,6 +140,7 @@
 
 mod adapt;
 mod budget;
+mod giveup;
 pub mod graph;
 mod install;
 mod merge;

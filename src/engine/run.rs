@@ -153,7 +153,7 @@ impl Engine {
             false
         } else {
             let key = self.count_tree_exit(root, left, origin);
-            self.hot_exit(root, left, guard, key, snapshot, &back)
+            !self.judge_capped_exit(root) && self.hot_exit(root, left, guard, key, snapshot, &back)
         };
         Ok(Exit {
             frames: back.frames,
@@ -195,6 +195,10 @@ impl Engine {
                 return false;
             }
             _ => {}
+        }
+        if self.at_bridge_cap(root) {
+            self.note_capped(root);
+            return false;
         }
         let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) else {
             return false;

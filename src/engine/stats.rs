@@ -58,6 +58,11 @@ pub struct EngineStats {
     pub live_code_bytes: u64,
     /// The most live code bytes after any install (and the evictions it caused).
     pub peak_live_code_bytes: u64,
+    /// Hot exits that recorded nothing because their tree had `max_bridges` bridges.
+    pub exits_capped: u64,
+    /// Trees given up (units removed, loop blacklisted): at their bridge cap they
+    /// exited to the interpreter too often (`give_up_exits`).
+    pub trees_given_up: u64,
 }
 
 impl Engine {
@@ -102,6 +107,11 @@ impl Engine {
             e.background_jobs, e.live_code_bytes, e.peak_live_code_bytes, e.evictions
         );
         let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
+        let _ = writeln!(
+            s,
+            "  bridge cap      {} hot exits capped, {} loops given up",
+            e.exits_capped, e.trees_given_up
+        );
         let _ = writeln!(s, "  loop entries    {}", e.loop_entries);
         let _ = writeln!(s, "  bridge entries  {}", e.bridge_entries);
         let _ = writeln!(s, "  exits           {}", e.exits);

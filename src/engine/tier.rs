@@ -72,7 +72,7 @@ pub(super) enum Then {
 /// A job on the compiler thread.
 pub(super) struct InFlight {
     then: Then,
-    meta: UnitMeta,
+    pub(super) meta: UnitMeta,
 }
 
 /// Never exit at the tier guard.

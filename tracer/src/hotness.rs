@@ -189,6 +189,14 @@ impl Hotness {
         self.loops.is_blacklisted(&loc)
     }
 
+    /// The engine gave up the compiled loop at `loc` (it kept leaving its code): never
+    /// record it again.
+    pub fn give_up(&mut self, loc: Location) {
+        let e = self.loops.map.entry(loc).or_default();
+        self.stats.blacklisted += u64::from(!e.blacklisted);
+        e.blacklisted = true;
+    }
+
     /// Guard `guard` of `unit` failed: counts it, and says whether to record a bridge.
     pub fn exit_taken(&mut self, unit: UnitId, guard: GuardId) -> Action {
         self.stats.guard_failures += 1;

@@ -32,6 +32,8 @@
 //! | `tier_up` | 20000 | units are compiled at the quick level first; a loop that then runs this many iterations (a bridge: this many entries) is recompiled at the engine's level and swapped in (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
+//! | `max_bridges` | 100 | bridges one loop's tree may grow (bridges of bridges included; arms merged into a region are not bridges); past it the tree's hot exits record nothing (0 = no limit) | the engine |
+//! | `give_up_exits` | 5 | a tree at `max_bridges` whose exits to the interpreter stay above this percentage of its native iterations (judged every 1000 iterations) is *given up*: its units are removed and its loop is blacklisted, so the interpreter runs it (0 = never give up) | the engine |
 //!
 //! Parse errors say what was wrong: an unknown name lists the known ones, a bad value
 //! names the parameter. A value is a decimal integer, or `on`/`off` for 1/0. Only
@@ -66,6 +68,8 @@ pub struct Params {
     pub tier_up: u32,
     pub region_cap: u32,
     pub branchless: u32,
+    pub max_bridges: u32,
+    pub give_up_exits: u32,
 }
 
 impl Default for Params {
@@ -92,6 +96,8 @@ impl Default for Params {
             tier_up: 20000,
             region_cap: 8,
             branchless: 1,
+            max_bridges: 100,
+            give_up_exits: 5,
         }
     }
 }
@@ -111,7 +117,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 21] = [
+    pub const NAMES: [&'static str; 23] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -133,6 +139,8 @@ impl Params {
         "tier_up",
         "region_cap",
         "branchless",
+        "max_bridges",
+        "give_up_exits",
     ];
 
     /// The field behind `name`, and the smallest value it accepts.
@@ -159,6 +167,8 @@ impl Params {
             "tier_up" => (&mut self.tier_up, 0),
             "region_cap" => (&mut self.region_cap, 1),
             "branchless" => (&mut self.branchless, 0),
+            "max_bridges" => (&mut self.max_bridges, 0),
+            "give_up_exits" => (&mut self.give_up_exits, 0),
             _ => return None,
         })
     }

@@ -78,6 +78,8 @@ pub fn report_from_json(text: &str) -> Result<JitReport, String> {
         // Older stats files have no regions.
         regions: int("regions").unwrap_or(0),
         aborts: int("aborts")?,
+        // Older stats files have no given-up loops.
+        given_up: int("given_up").unwrap_or(0),
         compile_secs: float("compile_secs")?,
         code_bytes: int("code_bytes")?,
         loop_entries: int("loop_entries")?,
@@ -188,6 +190,7 @@ mod tests {
             bridges: 7,
             regions: 0,
             aborts: 1,
+            given_up: 1,
             compile_secs: 0.012345,
             code_bytes: 4096,
             loop_entries: 10,

@@ -109,6 +109,7 @@ mod tests {
             bridges: 2,
             regions: 0,
             aborts: 1,
+            given_up: 0,
             compile_secs,
             code_bytes: 1000,
             loop_entries: 4,

@@ -116,6 +116,9 @@ pub struct JitReport {
     pub regions: u64,
     /// Recordings aborted (all reasons).
     pub aborts: u64,
+    /// Loops given up: at their bridge cap they kept exiting, so the interpreter runs
+    /// them (see the engine's `max_bridges` / `give_up_exits`).
+    pub given_up: u64,
     /// Seconds spent optimizing and compiling (all units).
     pub compile_secs: f64,
     /// Machine-code bytes of every unit installed.
@@ -147,6 +150,7 @@ impl JitReport {
             ("bridges", Json::Int(self.bridges)),
             ("regions", Json::Int(self.regions)),
             ("aborts", Json::Int(self.aborts)),
+            ("given_up", Json::Int(self.given_up)),
             ("compile_secs", Json::Num(self.compile_secs)),
             ("code_bytes", Json::Int(self.code_bytes)),
             ("loop_entries", Json::Int(self.loop_entries)),
@@ -168,6 +172,7 @@ impl JitReport {
         self.loops = s.loops_compiled;
         self.bridges = s.bridges_attached;
         self.regions = s.regions_compiled;
+        self.given_up = s.trees_given_up;
         self.code_bytes = s.code_bytes;
         self.loop_entries = s.loop_entries;
         self.exits = s.exits;

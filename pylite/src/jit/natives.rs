@@ -133,6 +133,23 @@ pub(crate) unsafe extern "C" fn call5(c: u64, t: u64, e: u64, a: u64, b: u64, d:
     call_builtin(c, t, e, &[a, b, d, f, g])
 }
 
+/// `ListAppend` (a comprehension's append): pushes the value with tag `tag` and
+/// payload `word` onto list `list`. Never raises; counts the bytes like the
+/// interpreter and raises the interrupt flag when a collection is due.
+pub(crate) unsafe extern "C" fn list_append(list: u64, tag: u64, word: u64) {
+    let vm = CURRENT.with(|c| c.get());
+    // SAFETY: as in `call_builtin`; the recorder guarded that `list` is a list.
+    let vm = unsafe { &mut *vm };
+    let l = unsafe { &mut *(list as *mut crate::object::ListObj) };
+    l.items.push(Value { tag, payload: word });
+    vm.heap.account(16);
+    if vm.heap.wants_gc() {
+        if let Some(flag) = &vm.jit_interrupt {
+            flag.store(1, Ordering::SeqCst);
+        }
+    }
+}
+
 /// The entry point for `n` arguments, if there is one.
 pub(crate) fn entry_for(n: usize) -> Option<u64> {
     Some(match n {

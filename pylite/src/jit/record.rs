@@ -23,6 +23,8 @@
 //! | `abs`, `len` | inline ops |
 //! | other builtins | a residual call ([`super::natives`]) with the builtin's effects |
 //! | tuples, unpacking | `new tuple<n>` + `setfield`s; `getfield`s |
+//! | `[]` | `new list` + `setfield`s of its kind and empty items pointer (items: unsupported) |
+//! | a comprehension's append | a call of [`super::natives::list_append`] |
 //! | list items | bounds guards and raw loads/stores |
 //! | `for x in` a list, tuple or range iterator; `f(*t)` | [`super::iter`] |
 //! | `for x in` a generator or an iterator class; `yield` | the body inlined: [`super::generators`] |
@@ -882,6 +884,40 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
                 x.set_inline(t, &l, i as usize, tv, v)?;
             }
             x.set(dst, t)?;
+        }
+        BuildList { dst, n: 0, .. } => {
+            // `[]` (and a comprehension's start): a new list object, zeroed but for
+            // its kind and the empty items pointer `RawBuf::new` has. It stays
+            // virtual until it escapes (`append` is a residual call).
+            let t = x.r.new_object(x.w.list)?;
+            let k = x.int(kind_word(Kind::List));
+            x.r.setfield(t, x.w.list_kind, k)?;
+            let items = Tv::constant(Val::Ptr(crate::rawbuf::RawBuf::<Value>::new().ptr as u64));
+            x.r.setfield(t, x.w.list_ptr, items)?;
+            x.set(dst, t)?;
+        }
+        ListAppend { list, src } => {
+            if !x.reg(list).is_kind(Kind::List) {
+                return Err(unsupported("appending to something other than a list"));
+            }
+            let tl = x.slot(list)?;
+            x.guard_kind(tl, Kind::List)?;
+            let (_, lw) = x.value_words(tl, x.reg(list))?;
+            let tv = x.slot(src)?;
+            let (tag, word) = x.value_words(tv, x.reg(src))?;
+            let tag = x.int(tag as i64);
+            // It writes the list's header and raw items (read by raw loads): any
+            // memory, but it never raises and looks at no frame.
+            let effects = EffectInfo {
+                may_raise: false,
+                may_force: false,
+                ..EffectInfo::opaque()
+            };
+            let entry = super::natives::list_append as *const () as usize as u64;
+            let c =
+                x.w.call("list_append", entry, &[Type::I64; 3], None, effects)
+                    .map_err(Abort::Invalid)?;
+            x.r.call(c, &[lw, tag, word], false)?;
         }
         Unpack { base, src, n } => {
             let (tv, v) = (x.slot(src)?, x.reg(src));

@@ -1,0 +1,126 @@
+//! # Bridge caps and giving up: bounding a tree that keeps branching
+//!
+//! Merging handles control flow whose paths rejoin with compatible types. Paths whose
+//! types differ cannot rejoin (an `int` path and a `float` path stay apart), so a
+//! loop whose values change type independently in several places grows a bridge per
+//! *combination*: six arguments that are each `None`, an `int` or a `float` gave one
+//! loop 900 bridges (3^6 = 729 combinations, plus bridges of bridges), a compile
+//! queue a second long and a program 12x slower than the interpreter. This is the
+//! talk's "long tail" in its plainest form, and no profile-driven merge heuristic can
+//! remove it: the paths really are different.
+//!
+//! So a tree's growth is bounded, as LuaJIT bounds side traces per root (`maxside`):
+//!
+//! ```text
+//!   bridges of the tree (installed + being built) ≥ max_bridges
+//!       → a hot exit records nothing: the exit goes back to the interpreter
+//!   at the cap, every 1000 native iterations:
+//!       exits to the interpreter > give_up_exits% of those iterations
+//!       → give up: remove the tree's units, blacklist its loop header
+//!       otherwise → judge the next 1000
+//! ```
+//!
+//! Why give up rather than keep the capped tree: an exit costs microseconds (decode,
+//! resume, rebuild frames and virtual objects, interpret to the header, re-enter)
+//! while an interpreted iteration of a typical loop costs a few hundred nanoseconds,
+//! so a tree that exits on more than a few percent of its iterations is slower than
+//! not compiling at all. The interpreter is the fallback the JIT always has; giving a
+//! loop back to it bounds the damage to "as fast as interpreting", never worse. The
+//! loop's header is blacklisted like a location whose recordings keep aborting.
+//!
+//! Invariants: giving up happens while the host is handling an exit (no native frame
+//! of the tree is live); jobs of the tree still on the compiler thread are forgotten,
+//! so they are discarded when they come back instead of installed; arms merged into a
+//! region are not bridges and do not count.
+
+use super::*;
+
+/// Native iterations per judgement of a capped tree's exit rate.
+const GIVE_UP_WINDOW: u64 = 1000;
+
+/// A capped tree's exits since its current judgement window began.
+#[derive(Copy, Clone, Debug, Default)]
+pub(super) struct CapWindow {
+    /// The tree's native iterations when the window began.
+    start: u64,
+    /// Exits to the interpreter since then.
+    exits: u64,
+}
+
+impl Engine {
+    /// Whether `root`'s tree has `max_bridges` bridges, installed or being built.
+    pub(super) fn at_bridge_cap(&self, root: Location) -> bool {
+        let cap = self.params.max_bridges as usize;
+        if cap == 0 {
+            return false;
+        }
+        let of_root = |u: &BUnit| self.units.get(u).is_some_and(|m| m.root == root);
+        let installed = self
+            .units
+            .values()
+            .filter(|m| m.root == root && m.kind == UnitKind::Bridge)
+            .count();
+        let building = self.bridging.iter().filter(|(parent, _)| of_root(parent)).count();
+        installed + building >= cap
+    }
+
+    /// A hot exit of `root`'s tree recorded nothing because the tree is at its cap:
+    /// from now on its exits are judged.
+    pub(super) fn note_capped(&mut self, root: Location) {
+        self.stats.exits_capped += 1;
+        if let Some(tree) = self.trees.get_mut(&root) {
+            if tree.cap.is_none() {
+                tree.cap = Some(CapWindow {
+                    start: tree.iterations(),
+                    exits: 0,
+                });
+            }
+        }
+    }
+
+    /// An exit of `root`'s tree went back to the interpreter: if the tree is capped and
+    /// its window is full, judges it. Returns whether the tree was given up.
+    pub(super) fn judge_capped_exit(&mut self, root: Location) -> bool {
+        let threshold = u64::from(self.params.give_up_exits);
+        let Some(tree) = self.trees.get_mut(&root) else {
+            return false;
+        };
+        let iterations = tree.iterations();
+        let Some(w) = tree.cap.as_mut() else {
+            return false;
+        };
+        w.exits += 1;
+        let ran = iterations.saturating_sub(w.start);
+        if ran < GIVE_UP_WINDOW {
+            return false;
+        }
+        if threshold == 0 || w.exits * 100 <= threshold * ran {
+            *w = CapWindow {
+                start: iterations,
+                exits: 0,
+            };
+            return false;
+        }
+        let (exits, ran) = (w.exits, ran);
+        self.give_up(root, exits, ran);
+        true
+    }
+
+    /// Removes `root`'s tree and blacklists its loop header: the interpreter runs it.
+    fn give_up(&mut self, root: Location, exits: u64, ran: u64) {
+        if self.log.any() {
+            self.emit_log(&format!(
+                "; gave up loop {root:?}: {exits} exits in {ran} native iterations at max_bridges={}; at {:.1} ms",
+                self.params.max_bridges,
+                self.policy.elapsed().as_secs_f64() * 1e3
+            ));
+        }
+        self.remove_tree(root);
+        // Jobs of the tree still on the compiler thread are discarded when they come
+        // back (not installed only to be removed).
+        self.in_flight.retain(|_, job| job.meta.root != root);
+        self.forget_exits_of_retired_units();
+        self.hot.give_up(root);
+        self.stats.trees_given_up += 1;
+    }
+}
