@@ -176,7 +176,7 @@ impl Materialize for PyMemory<'_> {
         // SAFETY: the VM outlives the native run that exits here.
         let heap = unsafe { &mut (*self.vm).heap };
         let il = &self.world.iters;
-        let known = layout == il.seq || layout == il.range || layout == il.range_obj || layout == self.world.list;
+        let known = layout == il.seq || layout == il.range || layout == il.range_obj;
         let l = self.world.layout_info(layout);
         let gen = self.world.generator_info(layout);
         if !known && l.is_none() && gen.is_none() {
@@ -194,13 +194,6 @@ impl Materialize for PyMemory<'_> {
                 start: 0,
                 stop: 0,
                 step: 1,
-            }) as u64);
-        }
-        if layout == self.world.list {
-            // Empty: the exit writes its kind and (the same) empty items pointer.
-            return Ok(heap.alloc(ListObj {
-                h: Header::new(Kind::List),
-                items: crate::rawbuf::RawBuf::new(),
             }) as u64);
         }
         if layout == self.world.iters.seq {

@@ -23,7 +23,6 @@
 //! | `abs`, `len` | inline ops |
 //! | other builtins | a residual call ([`super::natives`]) with the builtin's effects |
 //! | tuples, unpacking | `new tuple<n>` + `setfield`s; `getfield`s |
-//! | `[]` | `new list` + `setfield`s of its kind and empty items pointer (items: unsupported) |
 //! | a comprehension's append | a call of [`super::natives::list_append`] |
 //! | list items | bounds guards and raw loads/stores |
 //! | `for x in` a list, tuple or range iterator; `f(*t)` | [`super::iter`] |
@@ -883,17 +882,6 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
                 let (tv, v) = (x.slot(base + i)?, x.reg(base + i));
                 x.set_inline(t, &l, i as usize, tv, v)?;
             }
-            x.set(dst, t)?;
-        }
-        BuildList { dst, n: 0, .. } => {
-            // `[]` (and a comprehension's start): a new list object, zeroed but for
-            // its kind and the empty items pointer `RawBuf::new` has. It stays
-            // virtual until it escapes (`append` is a residual call).
-            let t = x.r.new_object(x.w.list)?;
-            let k = x.int(kind_word(Kind::List));
-            x.r.setfield(t, x.w.list_kind, k)?;
-            let items = Tv::constant(Val::Ptr(crate::rawbuf::RawBuf::<Value>::new().ptr as u64));
-            x.r.setfield(t, x.w.list_ptr, items)?;
             x.set(dst, t)?;
         }
         ListAppend { list, src } => {

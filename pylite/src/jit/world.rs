@@ -10,8 +10,7 @@
 //! | `c<addr>_<Name>` per user class | the `ClassObj` address | `kind` @8, `count` (nslots) @16, slot *i*: `t<i>` tag @32+16i, `w<i>` word @40+16i |
 //! | `tuple<n>` per tuple length | none (0) | `kind` @8, `count` (len) @16, item *i*: `t<i>`, `w<i>` |
 //! | `object` (any object) | none | `kind` @8 |
-//! | `list` | none | `kind` @8, `ptr` @16 (items), `len` @24 (`cap` @32 is never touched: a new list is zeroed) |
-//! | `bytes` | none | `ptr` @16 (data), `len` @24 |
+//! | `list`, `bytes` | none | `ptr` @16 (items / data), `len` @24 |
 //! | `seqiter` (a `for` over a list or tuple) | none | `kind` @8, `seq` tag @16 / word @24 (immutable), `idx` @32 |
 //! | `range` | none | `kind` @8, `start` @16, `stop` @24, `step` @32 (immutable) |
 //! | `g<addr>_<name>` per generator code | none | `kind` @8, `code` @16 (immutable), `resume` @24 (pc, state, nslots: one word), slot *i*: `t<i>`, `w<i>` from @32 |
@@ -147,9 +146,6 @@ pub(crate) struct World {
     pub live: LiveCache,
     /// `object.kind`.
     pub object_kind: FieldRef,
-    /// `list`: what `[]` allocates.
-    pub list: LayoutRef,
-    pub list_kind: FieldRef,
     pub list_ptr: FieldRef,
     pub list_len: FieldRef,
     pub bytes_ptr: FieldRef,
@@ -173,7 +169,6 @@ impl World {
         let object = reg.layout("object", 16, None).expect("object layout");
         let object_kind = reg.field(object, "kind", 8, Type::I64, true).expect("object.kind");
         let list = reg.layout("list", 40, None).expect("list layout");
-        let list_kind = reg.field(list, "kind", 8, Type::I64, false).expect("list.kind");
         let list_ptr = reg.field(list, "ptr", 16, Type::Ptr, false).expect("list.ptr");
         let list_len = reg.field(list, "len", 24, Type::I64, false).expect("list.len");
         let bytes = reg.layout("bytes", 40, None).expect("bytes layout");
@@ -195,8 +190,6 @@ impl World {
             calls: HashMap::new(),
             live: LiveCache::default(),
             object_kind,
-            list,
-            list_kind,
             list_ptr,
             list_len,
             bytes_ptr,
