@@ -144,7 +144,10 @@ pub fn timing_cells(program: &str, row: &Row, available: &[Column]) -> Vec<Strin
 }
 
 /// The timing rows of one program (one row of `failed` when it printed no timing).
+/// A JIT variant (`merge=off`) runs on the JIT only: its other columns are `n/a`.
 pub fn program_timing_rows(p: &ProgramResult, available: &[Column]) -> Vec<Vec<String>> {
+    let jit_only = [Column::Jit];
+    let available: &[Column] = if p.params.is_some() { &jit_only } else { available };
     let name = p.name();
     if p.rows.is_empty() {
         let none = Row {
