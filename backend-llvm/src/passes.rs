@@ -11,10 +11,11 @@
 //!
 //! `optimized`, for units that stay hot, is a short function pipeline — `sroa`,
 //! `early-cse` (with MemorySSA), `instcombine`, `simplifycfg`, `gvn`, `licm` — with O2
-//! code generation. (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run it:
-//! a bare `instcombine` aborts the process when one round does not reach a fixpoint,
-//! which generated traces do.) A trace reaches LLVM already optimized by Leones' passes (constants
-//! folded, loads forwarded, allocations removed, invariants peeled into the preamble),
+//! code generation. (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run
+//! it: a bare `instcombine` aborts the process when one round does not reach a
+//! fixpoint, which generated traces do.) A trace reaches LLVM already optimized by
+//! Leones' passes (constants folded, loads forwarded, allocations removed, invariants
+//! peeled into the preamble),
 //! so what LLVM adds is instruction-level clean-up of the lowering (exit-slot loads,
 //! overflow intrinsics, phis of the region's blocks); `default<O1>`'s inliner, loop
 //! rotation, unrolling and its second rounds of the same passes found nothing more.
@@ -140,26 +141,23 @@ pub(crate) fn verify(module: &Module<'_>) -> Result<(), BackendError> {
 /// variable `LEONES_LLVM_PASSES_QUICK` / `LEONES_LLVM_PASSES_OPTIMIZED` overrides it
 /// (for experiments; an empty value runs no passes).
 pub fn effective_pipeline(level: Level) -> String {
-    let var = match level {
-        Level::Quick => "LEONES_LLVM_PASSES_QUICK",
-        Level::Optimized => "LEONES_LLVM_PASSES_OPTIMIZED",
-    };
-    std::env::var(var).unwrap_or_else(|_| level.pipeline().to_string())
+    env_override("PASSES", level).unwrap_or_else(|| level.pipeline().to_string())
+}
+
+/// `LEONES_LLVM_<what>_QUICK` / `_OPTIMIZED` for `level`, if set.
+fn env_override(what: &str, level: Level) -> Option<String> {
+    std::env::var(format!("LEONES_LLVM_{what}_{}", level.name().to_uppercase())).ok()
 }
 
 /// The code generator's level actually used at `level`: [`Level::codegen_level`], unless
 /// `LEONES_LLVM_CODEGEN_QUICK` / `LEONES_LLVM_CODEGEN_OPTIMIZED` names another (`none`,
 /// `less`, `default`, `aggressive`; for experiments, like the pipeline override).
 pub fn effective_codegen_level(level: Level) -> OptimizationLevel {
-    let var = match level {
-        Level::Quick => "LEONES_LLVM_CODEGEN_QUICK",
-        Level::Optimized => "LEONES_LLVM_CODEGEN_OPTIMIZED",
-    };
-    match std::env::var(var).as_deref() {
-        Ok("none") => OptimizationLevel::None,
-        Ok("less") => OptimizationLevel::Less,
-        Ok("default") => OptimizationLevel::Default,
-        Ok("aggressive") => OptimizationLevel::Aggressive,
+    match env_override("CODEGEN", level).as_deref() {
+        Some("none") => OptimizationLevel::None,
+        Some("less") => OptimizationLevel::Less,
+        Some("default") => OptimizationLevel::Default,
+        Some("aggressive") => OptimizationLevel::Aggressive,
         _ => level.codegen_level(),
     }
 }

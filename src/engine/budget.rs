@@ -208,17 +208,13 @@ impl Engine {
     }
 
     fn evict(&mut self, victim: Victim) {
-        let doomed: Vec<BUnit> = match victim {
-            Victim::Bridge(u) if self.units.contains_key(&u) => vec![u],
-            Victim::Bridge(_) => Vec::new(),
-            Victim::Tree(root) => {
-                self.stats.evictions += self.remove_tree(root) as u64;
-                Vec::new()
+        match victim {
+            Victim::Bridge(u) if self.units.contains_key(&u) => {
+                self.retire(u);
+                self.stats.evictions += 1;
             }
-        };
-        for u in doomed {
-            self.retire(u);
-            self.stats.evictions += 1;
+            Victim::Bridge(_) => {}
+            Victim::Tree(root) => self.stats.evictions += self.remove_tree(root) as u64,
         }
         self.forget_exits_of_retired_units();
     }

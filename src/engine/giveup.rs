@@ -48,6 +48,14 @@ pub(super) struct CapWindow {
 }
 
 impl Engine {
+    /// The bridges of `root`'s tree installed now.
+    pub(super) fn installed_bridges(&self, root: Location) -> usize {
+        self.units
+            .values()
+            .filter(|m| m.root == root && m.kind == UnitKind::Bridge)
+            .count()
+    }
+
     /// Whether `root`'s tree has `max_bridges` bridges, installed or being built.
     pub(super) fn at_bridge_cap(&self, root: Location) -> bool {
         let cap = self.params.max_bridges as usize;
@@ -55,13 +63,8 @@ impl Engine {
             return false;
         }
         let of_root = |u: &BUnit| self.units.get(u).is_some_and(|m| m.root == root);
-        let installed = self
-            .units
-            .values()
-            .filter(|m| m.root == root && m.kind == UnitKind::Bridge)
-            .count();
         let building = self.bridging.iter().filter(|(parent, _)| of_root(parent)).count();
-        installed + building >= cap
+        self.installed_bridges(root) + building >= cap
     }
 
     /// A hot exit of `root`'s tree recorded nothing because the tree is at its cap:
@@ -82,7 +85,7 @@ impl Engine {
     /// its window is full, judges it. Returns whether the tree was given up.
     pub(super) fn judge_capped_exit(&mut self, root: Location) -> bool {
         let threshold = u64::from(self.params.give_up_exits);
-        let Some(tree) = self.trees.get_mut(&root) else {
+        let Some(tree) = self.trees.get_mut(&root).filter(|t| t.cap.is_some()) else {
             return false;
         };
         let iterations = tree.iterations();
@@ -116,9 +119,6 @@ impl Engine {
             ));
         }
         self.remove_tree(root);
-        // Jobs of the tree still on the compiler thread are discarded when they come
-        // back (not installed only to be removed).
-        self.in_flight.retain(|_, job| job.meta.root != root);
         self.forget_exits_of_retired_units();
         self.hot.give_up(root);
         self.stats.trees_given_up += 1;

@@ -214,10 +214,13 @@ impl Engine {
     }
 
     /// Removes `root`'s loop, its tree and every unit of it; returns how many units.
-    /// (Units of the tree still being built remove themselves when they land.)
+    /// Jobs of the tree still on the compiler thread are forgotten, so they are
+    /// discarded when they come back instead of installed only to be removed. (Only
+    /// trees with an installed loop are removed, so no loop job is among them.)
     pub(super) fn remove_tree(&mut self, root: Location) -> usize {
         self.trees.remove(&root);
         self.loops.remove(&root);
+        self.in_flight.retain(|_, job| job.meta.root != root);
         let doomed: Vec<BUnit> = self
             .units
             .iter()

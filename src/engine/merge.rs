@@ -393,11 +393,7 @@ impl Engine {
         let data_driven = (u64::from(p.merge_low)..=u64::from(p.merge_high)).contains(&percent);
         // A tree that already merged arms is data-driven: its other hot exits join the
         // region too (as plain bridges they would be retired at every re-forming).
-        let bridges = self
-            .units
-            .values()
-            .filter(|m| m.root == root && m.kind == UnitKind::Bridge)
-            .count();
+        let bridges = self.installed_bridges(root);
         if data_driven || bridges >= p.merge_bridges as usize || !tree.arms.is_empty() {
             MergeDecision::Arm
         } else {

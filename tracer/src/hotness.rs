@@ -98,6 +98,14 @@ impl<K: Hash + Eq> Counters<K> {
         newly
     }
 
+    /// Blacklists the key; returns whether it was not already.
+    fn blacklist(&mut self, key: K) -> bool {
+        let e = self.map.entry(key).or_default();
+        let newly = !e.blacklisted;
+        e.blacklisted = true;
+        newly
+    }
+
     fn succeeded(&mut self, key: K) {
         if let Some(e) = self.map.get_mut(&key) {
             e.count = 0;
@@ -192,9 +200,8 @@ impl Hotness {
     /// The engine gave up the compiled loop at `loc` (it kept leaving its code): never
     /// record it again.
     pub fn give_up(&mut self, loc: Location) {
-        let e = self.loops.map.entry(loc).or_default();
-        self.stats.blacklisted += u64::from(!e.blacklisted);
-        e.blacklisted = true;
+        let newly = self.loops.blacklist(loc);
+        self.stats.blacklisted += u64::from(newly);
     }
 
     /// Guard `guard` of `unit` failed: counts it, and says whether to record a bridge.

@@ -93,11 +93,7 @@ fn call_builtin(callee: u64, tags: u64, expect: u64, words: &[u64]) -> u64 {
         &args[..words.len()]
     };
     let r: PyResult<Value> = f(vm, args);
-    if vm.heap.wants_gc() {
-        if let Some(flag) = &vm.jit_interrupt {
-            flag.store(1, Ordering::SeqCst);
-        }
-    }
+    interrupt_if_gc_due(vm);
     match r {
         // The payload is the word (None's is 0).
         Ok(v) if v.tag == expect => v.payload,
@@ -143,6 +139,12 @@ pub(crate) unsafe extern "C" fn list_append(list: u64, tag: u64, word: u64) {
     let l = unsafe { &mut *(list as *mut crate::object::ListObj) };
     l.items.push(Value { tag, payload: word });
     vm.heap.account(16);
+    interrupt_if_gc_due(vm);
+}
+
+/// Compiled code never collects: when a collection is due, raise the engine's
+/// interrupt flag so the loop leaves at its next header and the interpreter collects.
+fn interrupt_if_gc_due(vm: &Vm) {
     if vm.heap.wants_gc() {
         if let Some(flag) = &vm.jit_interrupt {
             flag.store(1, Ordering::SeqCst);

@@ -890,7 +890,7 @@ pub(crate) fn record(x: &mut Rec, pc: usize) -> Result<(), Abort> {
             }
             let tl = x.slot(list)?;
             x.guard_kind(tl, Kind::List)?;
-            let (_, lw) = x.value_words(tl, x.reg(list))?;
+            let lw = x.r.unary(UnaryOp::Ref2I, tl)?;
             let tv = x.slot(src)?;
             let (tag, word) = x.value_words(tv, x.reg(src))?;
             let tag = x.int(tag as i64);
