@@ -216,6 +216,10 @@ fn quick_units_tier_up_and_are_swapped_in_without_exit_storms() {
     // In the background the same happens, later: same result, no failures.
     let b = tiered_run("on", None);
     assert_eq!((b.backend_failures, b.native_faults), (0, 0), "{b:?}");
+    // The compiler thread warmed LLVM up before it built the first unit (a unit that
+    // landed was built after it); without the thread nothing is warmed.
+    assert!(b.loops_compiled == 0 || b.llvm_warm_up_us > 0, "{b:?}");
+    assert_eq!(s.llvm_warm_up_us, 0, "{s:?}");
 }
 
 #[test]

@@ -136,6 +136,56 @@ fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -
     Ok(obj)
 }
 
+/// A small loop trace touching what real units use — integer arithmetic with an
+/// overflow guard, floats, a field load and store, a guard with a two-frame
+/// snapshot, a loop back-edge — for [`warm_up`].
+const WARM_UP_TRACE: &str = "trace leones_warm_up
+layout P size 24 class 0x51
+field P.x: f64 @8
+frame main code 0x1 slots 3
+frame inner code 0x2 slots 1
+
+block0(v0: i64, v1: f64, v2: ref):
+    v3 = const 1
+    v4 = iadd_ovf v0, v3
+    guard_no_overflow v4 [main@1(v0, v1, v2), inner@2(v0)]
+    v5 = i2f v4
+    v6 = getfield v2, P.x
+    v7 = fadd v6, v5
+    setfield v2, P.x, v7
+    v8 = const 1000
+    v9 = ilt v4, v8
+    guard_true v9 [main@2(v4, v7, v2)]
+    jump block0(v4, v7, v2)
+";
+
+/// Builds a small representative trace once at each of `levels` and throws the
+/// objects away, so that LLVM's one-time costs — its TargetMachines, the first run of
+/// the pass builder and of each code generator, lazily built tables — are paid here
+/// rather than by the first real unit. Returns the time it took. Best effort: a
+/// failure here only means the first unit pays instead.
+pub(crate) fn warm_up(machines: &mut Machines, levels: &[Level]) -> std::time::Duration {
+    let t0 = Instant::now();
+    if let Ok(trace) = leones_ir::parse(WARM_UP_TRACE) {
+        let info = UnitInfo {
+            symbol: "leones_warm_up".into(),
+            unit_id: u64::from(u32::MAX),
+            exit_table: 0,
+            target_table: 0,
+            checks: true,
+            unwind_tables: false,
+        };
+        for &level in levels {
+            let ctx = Context::create();
+            let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, tm)| {
+                passes::run_passes(&module, level, tm)?;
+                passes::emit_object(&module, tm).map(drop)
+            });
+        }
+    }
+    t0.elapsed()
+}
+
 /// A built job: its object file (or why there is none), ready for
 /// [`Backend::install`](crate::Backend::install).
 pub struct BuiltUnit {

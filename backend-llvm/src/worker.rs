@@ -28,12 +28,14 @@
 //! assert!(backend.unit(unit.id).is_some());
 //! ```
 
-use crate::build::{BuiltUnit, Machines, UnitJob};
-use crate::BackendError;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use crate::build::{warm_up, BuiltUnit, Machines, UnitJob};
+use crate::{BackendError, Level};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A background thread that builds units. See the [module docs](self).
 pub struct Compiler {
@@ -43,21 +45,65 @@ pub struct Compiler {
     in_flight: Arc<AtomicUsize>,
     /// Set on drop: jobs still queued are dropped unbuilt.
     stop: Arc<AtomicBool>,
+    /// Microseconds spent warming up so far (plus one per level warmed; 0: none yet).
+    warm_up_us: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Compiler {
     /// Starts the thread.
     pub fn start() -> Result<Compiler, BackendError> {
+        Compiler::start_warmed(&[])
+    }
+
+    /// Starts the thread, which *warms up* LLVM at each of `levels` (builds a small
+    /// trace and discards it) so real units do not pay LLVM's one-time costs. The
+    /// first level is warmed at once (the first unit will be built at it); each
+    /// further one only while no job waits, so warming never delays a unit by more
+    /// than the level in hand. [`Compiler::warm_up_time`] says how long it took so far.
+    ///
+    /// ```
+    /// use leones_backend_llvm::{Compiler, Level};
+    /// let compiler = Compiler::start_warmed(&[Level::Quick, Level::Optimized]).unwrap();
+    /// while compiler.warm_up_time().is_none() {
+    ///     std::thread::yield_now();
+    /// }
+    /// ```
+    pub fn start_warmed(levels: &[Level]) -> Result<Compiler, BackendError> {
         let (jobs, inbox) = channel::<UnitJob>();
         let (outbox, done) = channel::<BuiltUnit>();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
+        let warm_up_us = Arc::new(AtomicU64::new(0));
+        let warmed = warm_up_us.clone();
+        let mut cold: VecDeque<Level> = levels.iter().copied().collect();
         let thread = std::thread::Builder::new()
             .name("leones-compiler".into())
             .spawn(move || {
                 let mut machines = Machines::default();
-                for job in inbox {
+                let warm = |level: Level, machines: &mut Machines| {
+                    let took = warm_up(machines, &[level]).as_micros() as u64;
+                    // +1: a finished warm-up reads as non-zero even if it was instant.
+                    warmed.fetch_add(took + 1, Ordering::Release);
+                };
+                if let Some(level) = cold.pop_front() {
+                    warm(level, &mut machines);
+                }
+                loop {
+                    let job = match inbox.try_recv() {
+                        Ok(job) => job,
+                        Err(TryRecvError::Empty) => match cold.pop_front() {
+                            Some(level) => {
+                                warm(level, &mut machines);
+                                continue;
+                            }
+                            None => match inbox.recv() {
+                                Ok(job) => job,
+                                Err(_) => break,
+                            },
+                        },
+                        Err(TryRecvError::Disconnected) => break,
+                    };
                     if stopped.load(Ordering::Relaxed) {
                         break;
                     }
@@ -72,8 +118,18 @@ impl Compiler {
             done,
             in_flight: Arc::new(AtomicUsize::new(0)),
             stop,
+            warm_up_us,
             thread: Some(thread),
         })
+    }
+
+    /// How long warming up took so far; `None` before the first level is warm (and
+    /// always without levels to warm).
+    pub fn warm_up_time(&self) -> Option<Duration> {
+        match self.warm_up_us.load(Ordering::Acquire) {
+            0 => None,
+            us => Some(Duration::from_micros(us)),
+        }
     }
 
     /// Queues a job; never blocks.

@@ -418,10 +418,11 @@ impl Engine {
         };
         // No compiler thread without a backend; one that cannot start means the host's
         // thread compiles (still correct, only slower to warm up).
-        let compiler = if backend.is_some() && config.params.background != 0 {
-            leones_backend_llvm::Compiler::start().ok()
-        } else {
-            None
+        let compiler = match &backend {
+            Some(b) if config.params.background != 0 => {
+                leones_backend_llvm::Compiler::start_warmed(&warm_up_levels(&config, b.level())).ok()
+            }
+            _ => None,
         };
         let mut pipeline = leones_opt::default_pipeline();
         if config.inject == Some(InjectFailure::Optimize) {
@@ -604,4 +605,21 @@ impl Engine {
     pub fn has_loop(&self, loc: Location) -> bool {
         self.loops.contains_key(&loc)
     }
+}
+
+/// The levels the compiler thread warms up (`llvm_warm_up`): the first unit's —
+/// quick when tiering, else the engine's. Only that one: warming a further level
+/// while the thread is idle measured as delaying the next unit (a region arriving
+/// mid-warm-up waited ~5 ms on pi), so a later level's one-time cost stays in its
+/// first unit's compile time.
+fn warm_up_levels(config: &EngineConfig, level: Level) -> Vec<Level> {
+    if config.params.llvm_warm_up == 0 {
+        return Vec::new();
+    }
+    let first = if config.params.tier_up > 0 && level != Level::Quick {
+        Level::Quick
+    } else {
+        level
+    };
+    vec![first]
 }

@@ -63,6 +63,10 @@ pub struct EngineStats {
     /// Trees given up (units removed, loop blacklisted): at their bridge cap they
     /// exited to the interpreter too often (`give_up_exits`).
     pub trees_given_up: u64,
+    /// Microseconds the compiler thread spent warming LLVM up (`llvm_warm_up`) before
+    /// its first job: one-time set-up, not counted in any unit's compile time. Zero
+    /// while it runs, and without it.
+    pub llvm_warm_up_us: u64,
 }
 
 impl Engine {
@@ -70,6 +74,11 @@ impl Engine {
     pub fn stats(&self) -> EngineStats {
         let mut s = self.stats.clone();
         s.live_code_bytes = self.live_code_bytes;
+        s.llvm_warm_up_us = self
+            .compiler
+            .as_ref()
+            .and_then(leones_backend_llvm::Compiler::warm_up_time)
+            .map_or(0, |d| d.as_micros() as u64);
         s.bridge_entries = self
             .units
             .values()
@@ -103,8 +112,12 @@ impl Engine {
         );
         let _ = writeln!(
             s,
-            "  background      {} jobs; live code {} bytes (peak {}), {} units evicted",
-            e.background_jobs, e.live_code_bytes, e.peak_live_code_bytes, e.evictions
+            "  background      {} jobs; live code {} bytes (peak {}), {} units evicted; LLVM warm-up {:.3} ms",
+            e.background_jobs,
+            e.live_code_bytes,
+            e.peak_live_code_bytes,
+            e.evictions,
+            e.llvm_warm_up_us as f64 / 1e3
         );
         let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
         let _ = writeln!(

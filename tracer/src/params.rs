@@ -21,6 +21,7 @@
 //! | `blacklist_after` | 5 | aborts at one location before it is blacklisted (never recorded again) | [`Hotness`](crate::Hotness) |
 //! | `code_budget` | 65536 | KiB of machine code in installed units; past it the least recently entered units are evicted down to 3/4 of it (0 = no limit) | the engine (root `leones` crate) |
 //! | `background` | 1 (`on`) | build units on a compiler thread while the host keeps interpreting; `off` builds them on the host's thread (deterministic: tests) | the engine |
+//! | `llvm_warm_up` | 1 (`on`) | the compiler thread first builds a small trace at the level of the first unit (quick when tiering) and discards it, paying that level's one-time LLVM set-up (~2.5 ms) while the host starts instead of in the first unit's latency (reported apart from compile time) | the engine |
 //! | `stop_after_units` | 0 | stop starting recordings once this many units are installed (0 = never); compiled code keeps running | the engine |
 //! | `stop_after_ms` | 0 | stop starting recordings this many milliseconds after the engine started (0 = never) | the engine |
 //! | `merge` | 1 (`on`) | trace merging: hot exits of data-driven guards become *arms* that rejoin their loop at merge points, re-formed with it into one region; `off` makes every hot exit a plain bridge | the engine |
@@ -57,6 +58,7 @@ pub struct Params {
     pub blacklist_after: u32,
     pub code_budget: u32,
     pub background: u32,
+    pub llvm_warm_up: u32,
     pub stop_after_units: u32,
     pub stop_after_ms: u32,
     pub merge: u32,
@@ -85,6 +87,7 @@ impl Default for Params {
             blacklist_after: 5,
             code_budget: 65536,
             background: 1,
+            llvm_warm_up: 1,
             stop_after_units: 0,
             stop_after_ms: 0,
             merge: 1,
@@ -117,7 +120,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 23] = [
+    pub const NAMES: [&'static str; 24] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -128,6 +131,7 @@ impl Params {
         "blacklist_after",
         "code_budget",
         "background",
+        "llvm_warm_up",
         "stop_after_units",
         "stop_after_ms",
         "merge",
@@ -156,6 +160,7 @@ impl Params {
             "blacklist_after" => (&mut self.blacklist_after, 1),
             "code_budget" => (&mut self.code_budget, 0),
             "background" => (&mut self.background, 0),
+            "llvm_warm_up" => (&mut self.llvm_warm_up, 0),
             "stop_after_units" => (&mut self.stop_after_units, 0),
             "stop_after_ms" => (&mut self.stop_after_ms, 0),
             "merge" => (&mut self.merge, 0),

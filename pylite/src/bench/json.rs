@@ -151,6 +151,7 @@ fn jit_json(s: &JitSummary) -> Json {
             Json::opt(s.allocations_per_iteration()),
         ),
         ("first_compiled_ms", Json::opt(s.first_compiled_ms)),
+        ("llvm_warm_up_ms", Json::Num(s.llvm_warm_up_ms)),
         ("jit_wall_secs", Json::opt(s.wall_secs)),
         ("compile_share_of_jit_wall", Json::opt(s.compile_share)),
     ])

@@ -81,6 +81,8 @@ pub fn report_from_json(text: &str) -> Result<JitReport, String> {
         // Older stats files have no given-up loops.
         given_up: int("given_up").unwrap_or(0),
         compile_secs: float("compile_secs")?,
+        // Older stats files have no LLVM warm-up time.
+        llvm_warm_up_secs: float("llvm_warm_up_secs").unwrap_or(0.0),
         code_bytes: int("code_bytes")?,
         loop_entries: int("loop_entries")?,
         exits: int("exits")?,
@@ -192,6 +194,7 @@ mod tests {
             aborts: 1,
             given_up: 1,
             compile_secs: 0.012345,
+            llvm_warm_up_secs: 0.004,
             code_bytes: 4096,
             loop_entries: 10,
             exits: 22,

@@ -49,6 +49,9 @@ pub struct JitSummary {
     /// Median time to the first compiled iteration, in milliseconds (`None`: no run
     /// entered compiled code).
     pub first_compiled_ms: Option<f64>,
+    /// Median milliseconds the compiler thread spent warming LLVM up (one-time set-up,
+    /// not in `compile_ms`).
+    pub llvm_warm_up_ms: f64,
     /// Median JIT process wall time, in seconds.
     pub wall_secs: Option<f64>,
     /// Median of each run's compile seconds over its wall seconds.
@@ -64,6 +67,7 @@ impl JitSummary {
             .iter()
             .filter_map(|r| r.report.first_compiled_secs.map(|s| s * 1000.0))
             .collect();
+        let warm_up: Vec<f64> = jit.iter().map(|r| r.report.llvm_warm_up_secs * 1000.0).collect();
         let walls: Vec<f64> = jit.iter().map(|r| r.wall_secs).collect();
         let shares: Vec<f64> = jit
             .iter()
@@ -81,6 +85,7 @@ impl JitSummary {
             interp_iterations_jit_run: first.interp_loop_iterations,
             loop_iterations: interp.first().map_or(0, |r| r.interp_loop_iterations),
             first_compiled_ms: median(&first_compiled),
+            llvm_warm_up_ms: median(&warm_up).unwrap_or(0.0),
             wall_secs: median(&walls),
             compile_share: median(&shares),
         })
@@ -111,6 +116,7 @@ mod tests {
             aborts: 1,
             given_up: 0,
             compile_secs,
+            llvm_warm_up_secs: 0.004,
             code_bytes: 1000,
             loop_entries: 4,
             exits: 9,
@@ -136,6 +142,7 @@ mod tests {
         let s = JitSummary::from_reports(&jit, &interp).unwrap();
         assert_eq!(s.loops, 3);
         assert!((s.compile_ms - 20.0).abs() < 1e-9);
+        assert!((s.llvm_warm_up_ms - 4.0).abs() < 1e-9, "{}", s.llvm_warm_up_ms);
         assert_eq!(s.allocations, 50);
         assert_eq!(s.loop_iterations, 1000);
         assert_eq!(s.allocations_per_iteration(), Some(0.05));

@@ -121,6 +121,9 @@ pub struct JitReport {
     pub given_up: u64,
     /// Seconds spent optimizing and compiling (all units).
     pub compile_secs: f64,
+    /// Seconds the compiler thread spent warming LLVM up before its first unit
+    /// (one-time set-up; not in `compile_secs`).
+    pub llvm_warm_up_secs: f64,
     /// Machine-code bytes of every unit installed.
     pub code_bytes: u64,
     /// Entries into compiled loops.
@@ -152,6 +155,7 @@ impl JitReport {
             ("aborts", Json::Int(self.aborts)),
             ("given_up", Json::Int(self.given_up)),
             ("compile_secs", Json::Num(self.compile_secs)),
+            ("llvm_warm_up_secs", Json::Num(self.llvm_warm_up_secs)),
             ("code_bytes", Json::Int(self.code_bytes)),
             ("loop_entries", Json::Int(self.loop_entries)),
             ("exits", Json::Int(self.exits)),
@@ -169,6 +173,7 @@ impl JitReport {
     pub(crate) fn fill_from_engine(&mut self, s: &EngineStats, t: &leones_tracer::Stats) {
         self.aborts = t.total_aborts();
         self.compile_secs = t.compile_time.values().map(|d| d.as_secs_f64()).sum();
+        self.llvm_warm_up_secs = s.llvm_warm_up_us as f64 / 1e6;
         self.loops = s.loops_compiled;
         self.bridges = s.bridges_attached;
         self.regions = s.regions_compiled;
