@@ -120,3 +120,37 @@ main()
     let r = &reports[0];
     assert!(r.loops >= 1, "the comprehension loops compile: {r:?}");
 }
+
+/// An inner loop of nine iterations, entered once per row by an outer loop that is
+/// not compiled (it builds a new list per row): every entry is a round trip into
+/// native code that costs more than interpreting the nine iterations (7x slower on
+/// `data_driven.py`'s row counting). After `short_loop_entries` entries with fewer
+/// than `short_loop` iterations each, the loop is given up to the interpreter; the
+/// output stays exact either way, and with `short_loop=0` it is never given up.
+#[test]
+fn a_loop_entered_for_a_few_iterations_at_a_time_is_given_up() {
+    let src = "\
+rows = []
+total = 0
+for i in range(3000):
+    row = []
+    for j in range(9):
+        total += j * i
+    rows.append(total)
+print(len(rows), total)
+";
+    let (want, _, _) = pylite::run_capture_with(src, "short.py", &[], &JitConfig::off());
+    let judged = |spec: &str| {
+        let config = JitConfig::with_params(Params::parse(spec).expect("params"));
+        let (got, _, report) = pylite::run_capture_with(src, "short.py", &[], &config);
+        assert_eq!(got, want, "JIT ({spec}) differs from the interpreter");
+        report
+    };
+    let short = judged("background=off,short_loop_entries=64");
+    assert!(short.given_up >= 1 && short.loops >= 1, "{short:?}");
+    // Given up after 64 entries: far fewer round trips than the 3000 rows.
+    assert!(short.loop_entries < 200, "{short:?}");
+    let kept = judged("background=off,short_loop=0");
+    assert_eq!(kept.given_up, 0, "{kept:?}");
+    assert!(kept.loop_entries > 2000, "{kept:?}");
+}

@@ -28,6 +28,23 @@
 //! loop back to it bounds the damage to "as fast as interpreting", never worse. The
 //! loop's header is blacklisted like a location whose recordings keep aborting.
 //!
+//! ## Loops too short to enter
+//!
+//! The same arithmetic condemns a loop that exits *normally* after a few iterations
+//! every time it is entered: an inner loop over a 9-item row, entered once per row
+//! by an interpreted outer loop. Each entry costs a round trip (enter, exit, resume:
+//! ~1 µs in pylite) that interpreting its nine iterations (~0.3 µs) never costs — on
+//! the talk's `data_driven.py` such loops (building and counting its rows) ran 7x and
+//! 1.5x slower than interpreted. So once a tree has been entered `short_loop_entries`
+//! times (and again at each doubling), its native iterations per entry are judged:
+//!
+//! ```text
+//!   iterations / entries < short_loop   → give up (as above)
+//! ```
+//!
+//! A loop that an *outer* compiled loop runs is not entered from the interpreter and
+//! never judged; an outer loop's trace goes through the inner loop's iterations itself.
+//!
 //! Invariants: giving up happens while the host is handling an exit (no native frame
 //! of the tree is live); jobs of the tree still on the compiler thread are forgotten,
 //! so they are discarded when they come back instead of installed; arms merged into a
@@ -104,13 +121,7 @@ impl Engine {
             };
             return false;
         }
-        let (exits, ran) = (w.exits, ran);
-        self.give_up(root, exits, ran);
-        true
-    }
-
-    /// Removes `root`'s tree and blacklists its loop header: the interpreter runs it.
-    fn give_up(&mut self, root: Location, exits: u64, ran: u64) {
+        let exits = w.exits;
         if self.log.any() {
             self.emit_log(&format!(
                 "; gave up loop {root:?}: {exits} exits in {ran} native iterations at max_bridges={}; at {:.1} ms",
@@ -118,6 +129,51 @@ impl Engine {
                 self.policy.elapsed().as_secs_f64() * 1e3
             ));
         }
+        self.give_up(root);
+        true
+    }
+
+    /// An exit of `root`'s tree went back to the interpreter: when its entries since a
+    /// unit of the tree was last installed reach `short_loop_entries` or a doubling of
+    /// it, gives the tree up if its native iterations per entry over that window are
+    /// under `short_loop` (see the module docs). A tree still growing (bridges, arms,
+    /// regions landing) keeps restarting its window, and one with arms pending is not
+    /// judged, so its early exit storms do not count. Returns whether the tree was given up.
+    pub(super) fn judge_short_loop(&mut self, root: Location) -> bool {
+        let (min, first) = (
+            u64::from(self.params.short_loop),
+            u64::from(self.params.short_loop_entries),
+        );
+        let Some(tree) = self.trees.get(&root) else {
+            return false;
+        };
+        // Arms waiting for a re-form (or one being built) mean the exits are the
+        // tree's growing pains, which merging is about to remove: not judged.
+        if tree.arms.len() > tree.merged || tree.reforming.is_some() {
+            return false;
+        }
+        let (entries_then, iterations_then) = tree.short_since;
+        let entries = tree.entries - entries_then;
+        if min == 0 || entries < first || entries % first != 0 || !(entries / first).is_power_of_two() {
+            return false;
+        }
+        let ran = tree.iterations() - iterations_then;
+        if ran >= min * entries {
+            return false;
+        }
+        if self.log.any() {
+            self.emit_log(&format!(
+                "; gave up loop {root:?}: {ran} native iterations in {entries} entries (short_loop={min}); at {:.1} ms",
+                self.policy.elapsed().as_secs_f64() * 1e3
+            ));
+        }
+        self.stats.short_loops_given_up += 1;
+        self.give_up(root);
+        true
+    }
+
+    /// Removes `root`'s tree and blacklists its loop header: the interpreter runs it.
+    fn give_up(&mut self, root: Location) {
         self.remove_tree(root);
         self.forget_exits_of_retired_units();
         self.hot.give_up(root);

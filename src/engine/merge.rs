@@ -98,6 +98,9 @@ pub(super) struct Tree {
     /// Set once the tree reached `max_bridges`: its exit rate under judgement
     /// (`giveup.rs`).
     pub(super) cap: Option<super::giveup::CapWindow>,
+    /// `(entries, iterations())` when a unit of the tree was last installed: the start
+    /// of the window a short loop is judged over (`giveup.rs`).
+    pub(super) short_since: (u64, u64),
 }
 
 impl Tree {
@@ -121,6 +124,7 @@ impl Tree {
             limit: Arc::new(AtomicU64::new(super::tier::NO_LIMIT)),
             reforming: None,
             cap: None,
+            short_since: (0, 0),
         }
     }
 

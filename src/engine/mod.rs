@@ -355,9 +355,9 @@ pub struct Engine {
     log_file: Option<std::fs::File>,
     backend: Option<Backend>,
     backend_error: Option<String>,
-    loops: HashMap<Location, LoopUnit>,
+    loops: leones_tracer::FastHashMap<Location, LoopUnit>,
     /// Each compiled loop's recordings and profile, for trace merging.
-    trees: HashMap<Location, merge::Tree>,
+    trees: leones_tracer::FastHashMap<Location, merge::Tree>,
     units: HashMap<BUnit, UnitMeta>,
     recording: Option<(Recorder, Mode)>,
     /// Exits whose bridge could not be attached: never recorded again.
@@ -437,8 +437,8 @@ impl Engine {
             log_file,
             backend,
             backend_error,
-            loops: HashMap::new(),
-            trees: HashMap::new(),
+            loops: Default::default(),
+            trees: Default::default(),
             units: HashMap::new(),
             recording: None,
             no_bridge: HashSet::new(),

@@ -63,6 +63,9 @@ pub struct EngineStats {
     /// Trees given up (units removed, loop blacklisted): at their bridge cap they
     /// exited to the interpreter too often (`give_up_exits`).
     pub trees_given_up: u64,
+    /// Of those, trees given up because their entries ran too few iterations each
+    /// (`short_loop`).
+    pub short_loops_given_up: u64,
     /// Microseconds the compiler thread spent warming LLVM up (`llvm_warm_up`) before
     /// its first job: one-time set-up, not counted in any unit's compile time. Zero
     /// while it runs, and without it.
@@ -122,8 +125,8 @@ impl Engine {
         let _ = writeln!(s, "  unattachable    {}", e.bridges_unattachable);
         let _ = writeln!(
             s,
-            "  bridge cap      {} hot exits capped, {} loops given up",
-            e.exits_capped, e.trees_given_up
+            "  bridge cap      {} hot exits capped, {} loops given up ({} too short per entry)",
+            e.exits_capped, e.trees_given_up, e.short_loops_given_up
         );
         let _ = writeln!(s, "  loop entries    {}", e.loop_entries);
         let _ = writeln!(s, "  bridge entries  {}", e.bridge_entries);

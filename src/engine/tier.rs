@@ -158,6 +158,9 @@ impl Engine {
                 self.stats.code_bytes += unit.code_bytes;
                 self.live_code_bytes += unit.code_bytes;
                 self.announce_to_debugger(&unit);
+                if let Some(tree) = self.trees.get_mut(&job.meta.root) {
+                    tree.short_since = (tree.entries, tree.iterations());
+                }
                 self.units.insert(unit.id, job.meta);
                 self.note_installed(unit.id);
                 self.landed(unit.id, job.then);

@@ -29,7 +29,6 @@ use crate::abort::Abort;
 use crate::log::Stats;
 use crate::params::Params;
 use leones_ir::GuardId;
-use std::collections::HashMap;
 use std::hash::Hash;
 
 /// A host location (loop header); what it means is up to the host.
@@ -62,12 +61,14 @@ struct Entry {
 /// One table of counters (loop headers, or side exits).
 #[derive(Clone, Debug)]
 struct Counters<K> {
-    map: HashMap<K, Entry>,
+    map: crate::FastHashMap<K, Entry>,
 }
 
 impl<K: Hash + Eq> Counters<K> {
     fn new() -> Self {
-        Counters { map: HashMap::new() }
+        Counters {
+            map: crate::FastHashMap::default(),
+        }
     }
 
     fn tick(&mut self, key: K, base: u32, epoch: u64, p: &Params) -> Action {

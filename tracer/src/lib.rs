@@ -83,6 +83,7 @@
 //! ```
 
 pub mod abort;
+pub mod fasthash;
 pub mod hotness;
 pub mod log;
 pub mod params;
@@ -91,6 +92,7 @@ pub mod registry;
 pub mod resume;
 
 pub use abort::{Abort, AbortKind};
+pub use fasthash::{FastHashMap, FastHashSet};
 pub use hotness::{Action, Hotness, Location, UnitId};
 pub use log::{LogConfig, LogError, Stats};
 pub use params::{ParamError, Params};

@@ -35,6 +35,8 @@
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //! | `max_bridges` | 100 | bridges one loop's tree may grow (bridges of bridges included; arms merged into a region are not bridges); past it the tree's hot exits record nothing (0 = no limit) | the engine |
 //! | `give_up_exits` | 5 | a tree at `max_bridges` whose exits to the interpreter stay above this percentage of its native iterations (judged every 1000 iterations) is *given up*: its units are removed and its loop is blacklisted, so the interpreter runs it (0 = never give up) | the engine |
+//! | `short_loop` | 16 | a loop whose native entries ran fewer iterations than this each on average, judged after `short_loop_entries` entries and at each doubling, is given up the same way: a round trip into native code costs more than interpreting a few iterations (0 = never) | the engine |
+//! | `short_loop_entries` | 256 | entries before a loop's iterations per entry are first judged | the engine |
 //!
 //! Parse errors say what was wrong: an unknown name lists the known ones, a bad value
 //! names the parameter. A value is a decimal integer, or `on`/`off` for 1/0. Only
@@ -72,6 +74,8 @@ pub struct Params {
     pub branchless: u32,
     pub max_bridges: u32,
     pub give_up_exits: u32,
+    pub short_loop: u32,
+    pub short_loop_entries: u32,
 }
 
 impl Default for Params {
@@ -101,6 +105,8 @@ impl Default for Params {
             branchless: 1,
             max_bridges: 100,
             give_up_exits: 5,
+            short_loop: 16,
+            short_loop_entries: 256,
         }
     }
 }
@@ -120,7 +126,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 24] = [
+    pub const NAMES: [&'static str; 26] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -145,6 +151,8 @@ impl Params {
         "branchless",
         "max_bridges",
         "give_up_exits",
+        "short_loop",
+        "short_loop_entries",
     ];
 
     /// The field behind `name`, and the smallest value it accepts.
@@ -174,6 +182,8 @@ impl Params {
             "branchless" => (&mut self.branchless, 0),
             "max_bridges" => (&mut self.max_bridges, 0),
             "give_up_exits" => (&mut self.give_up_exits, 0),
+            "short_loop" => (&mut self.short_loop, 0),
+            "short_loop_entries" => (&mut self.short_loop_entries, 1),
             _ => return None,
         })
     }

@@ -60,7 +60,7 @@ pub(crate) struct Jit {
     header_vals: Vec<Option<Val>>,
     /// Headers the engine blacklisted: not reported any more (saves building the
     /// slot list at every iteration of a loop that will never be compiled).
-    skip: std::collections::HashSet<Location>,
+    skip: leones_tracer::FastHashSet<Location>,
     /// The lazy values of the recording under way ([`super::lazy`]).
     lazy: Vec<leones_tracer::Tv>,
     /// When the JIT was set up (with the VM, before the program is read).
@@ -102,7 +102,7 @@ impl Jit {
             gens: Vec::new(),
             serial: 0,
             allocations: 0,
-            skip: std::collections::HashSet::new(),
+            skip: Default::default(),
             header_vals: Vec::new(),
             lazy: Vec::new(),
             started,

@@ -30,13 +30,12 @@
 
 use crate::bytecode::Code;
 use crate::liveness::Liveness;
-use std::collections::HashMap;
 use std::ops::Range;
 
 /// The liveness of each code object's slots, computed once per code object.
 #[derive(Default)]
 pub(crate) struct LiveCache {
-    codes: HashMap<usize, Liveness>,
+    codes: leones_tracer::FastHashMap<usize, Liveness>,
 }
 
 /// Where a frame is handed over (what happens to register constants).

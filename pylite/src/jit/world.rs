@@ -131,7 +131,7 @@ impl IterLayouts {
 /// What pylite registered, and the maps back from Leones' handles.
 pub(crate) struct World {
     pub reg: Registry,
-    frames: HashMap<usize, FrameRef>,
+    frames: leones_tracer::FastHashMap<usize, FrameRef>,
     codes: HashMap<FrameRef, *const Code>,
     /// The code objects frame kinds were made for, shared with the engine's location
     /// namer ([`super::host`]), which may only read code objects listed here.
@@ -179,7 +179,7 @@ impl World {
             .expect("the lazy value layout");
         let mut w = World {
             reg,
-            frames: HashMap::new(),
+            frames: Default::default(),
             codes: HashMap::new(),
             known_codes: Rc::default(),
             classes: HashMap::new(),
