@@ -159,12 +159,12 @@ block0(v0: i64, v1: f64, v2: ref):
     jump block0(v4, v7, v2)
 ";
 
-/// Builds a small representative trace once at each of `levels` and throws the
-/// objects away, so that LLVM's one-time costs — its TargetMachines, the first run of
-/// the pass builder and of each code generator, lazily built tables — are paid here
-/// rather than by the first real unit. Returns the time it took. Best effort: a
-/// failure here only means the first unit pays instead.
-pub(crate) fn warm_up(machines: &mut Machines, levels: &[Level]) -> std::time::Duration {
+/// Builds a small representative trace at `level` and throws the object away, so that
+/// LLVM's one-time costs for the level — its TargetMachine, the first run of the pass
+/// builder and of the code generator, lazily built tables — are paid here rather than
+/// by the first real unit. Returns the time it took. Best effort: a failure here only
+/// means the first unit pays instead.
+pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Duration {
     let t0 = Instant::now();
     if let Ok(trace) = leones_ir::parse(WARM_UP_TRACE) {
         let info = UnitInfo {
@@ -175,13 +175,11 @@ pub(crate) fn warm_up(machines: &mut Machines, levels: &[Level]) -> std::time::D
             checks: true,
             unwind_tables: false,
         };
-        for &level in levels {
-            let ctx = Context::create();
-            let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, tm)| {
-                passes::run_passes(&module, level, tm)?;
-                passes::emit_object(&module, tm).map(drop)
-            });
-        }
+        let ctx = Context::create();
+        let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, tm)| {
+            passes::run_passes(&module, level, tm)?;
+            passes::emit_object(&module, tm).map(drop)
+        });
     }
     t0.elapsed()
 }

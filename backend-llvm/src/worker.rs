@@ -30,7 +30,6 @@
 
 use crate::build::{warm_up, BuiltUnit, Machines, UnitJob};
 use crate::{BackendError, Level};
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -45,7 +44,7 @@ pub struct Compiler {
     in_flight: Arc<AtomicUsize>,
     /// Set on drop: jobs still queued are dropped unbuilt.
     stop: Arc<AtomicBool>,
-    /// Microseconds spent warming up so far (plus one per level warmed; 0: none yet).
+    /// Microseconds the warm-up took (at least 1); 0 until it is done.
     warm_up_us: Arc<AtomicU64>,
     thread: Option<JoinHandle<()>>,
 }
@@ -53,57 +52,39 @@ pub struct Compiler {
 impl Compiler {
     /// Starts the thread.
     pub fn start() -> Result<Compiler, BackendError> {
-        Compiler::start_warmed(&[])
+        Compiler::start_warmed(None)
     }
 
-    /// Starts the thread, which *warms up* LLVM at each of `levels` (builds a small
-    /// trace and discards it) so real units do not pay LLVM's one-time costs. The
-    /// first level is warmed at once (the first unit will be built at it); each
-    /// further one only while no job waits, so warming never delays a unit by more
-    /// than the level in hand. [`Compiler::warm_up_time`] says how long it took so far.
+    /// Starts the thread, which first *warms up* LLVM at `level` (builds a small trace
+    /// and discards it) so the first real unit does not pay LLVM's one-time costs for
+    /// that level; jobs submitted meanwhile wait for it. [`Compiler::warm_up_time`]
+    /// says how long it took. (Warming further levels was measured as delaying the
+    /// units that arrived meanwhile, so one level it is.)
     ///
     /// ```
     /// use leones_backend_llvm::{Compiler, Level};
-    /// let compiler = Compiler::start_warmed(&[Level::Quick, Level::Optimized]).unwrap();
+    /// let compiler = Compiler::start_warmed(Some(Level::Quick)).unwrap();
     /// while compiler.warm_up_time().is_none() {
     ///     std::thread::yield_now();
     /// }
     /// ```
-    pub fn start_warmed(levels: &[Level]) -> Result<Compiler, BackendError> {
+    pub fn start_warmed(level: Option<Level>) -> Result<Compiler, BackendError> {
         let (jobs, inbox) = channel::<UnitJob>();
         let (outbox, done) = channel::<BuiltUnit>();
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         let warm_up_us = Arc::new(AtomicU64::new(0));
         let warmed = warm_up_us.clone();
-        let mut cold: VecDeque<Level> = levels.iter().copied().collect();
         let thread = std::thread::Builder::new()
             .name("leones-compiler".into())
             .spawn(move || {
                 let mut machines = Machines::default();
-                let warm = |level: Level, machines: &mut Machines| {
-                    let took = warm_up(machines, &[level]).as_micros() as u64;
-                    // +1: a finished warm-up reads as non-zero even if it was instant.
-                    warmed.fetch_add(took + 1, Ordering::Release);
-                };
-                if let Some(level) = cold.pop_front() {
-                    warm(level, &mut machines);
+                if let Some(level) = level {
+                    let took = warm_up(&mut machines, level).as_micros() as u64;
+                    // At least 1: a finished warm-up reads as done even if it was instant.
+                    warmed.store(took.max(1), Ordering::Release);
                 }
-                loop {
-                    let job = match inbox.try_recv() {
-                        Ok(job) => job,
-                        Err(TryRecvError::Empty) => match cold.pop_front() {
-                            Some(level) => {
-                                warm(level, &mut machines);
-                                continue;
-                            }
-                            None => match inbox.recv() {
-                                Ok(job) => job,
-                                Err(_) => break,
-                            },
-                        },
-                        Err(TryRecvError::Disconnected) => break,
-                    };
+                for job in inbox {
                     if stopped.load(Ordering::Relaxed) {
                         break;
                     }
@@ -123,8 +104,8 @@ impl Compiler {
         })
     }
 
-    /// How long warming up took so far; `None` before the first level is warm (and
-    /// always without levels to warm).
+    /// How long warming up took; `None` until it is done (and always without a level
+    /// to warm).
     pub fn warm_up_time(&self) -> Option<Duration> {
         match self.warm_up_us.load(Ordering::Acquire) {
             0 => None,

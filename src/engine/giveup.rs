@@ -50,6 +50,7 @@
 //! so they are discarded when they come back instead of installed; arms merged into a
 //! region are not bridges and do not count.
 
+use super::merge::Tree;
 use super::*;
 
 /// Native iterations per judgement of a capped tree's exit rate.
@@ -98,76 +99,34 @@ impl Engine {
         }
     }
 
-    /// An exit of `root`'s tree went back to the interpreter: if the tree is capped and
-    /// its window is full, judges it. Returns whether the tree was given up.
-    pub(super) fn judge_capped_exit(&mut self, root: Location) -> bool {
-        let threshold = u64::from(self.params.give_up_exits);
-        let Some(tree) = self.trees.get_mut(&root).filter(|t| t.cap.is_some()) else {
+    /// An exit of `root`'s tree went back to the interpreter: judges the tree (one
+    /// lookup for both verdicts) and gives it up if either says so. Returns whether it
+    /// was given up.
+    pub(super) fn judge_exit(&mut self, root: Location) -> bool {
+        let params = &self.params;
+        let Some(tree) = self.trees.get_mut(&root) else {
             return false;
         };
-        let iterations = tree.iterations();
-        let Some(w) = tree.cap.as_mut() else {
+        let Some(verdict) = capped_verdict(tree, params).or_else(|| short_verdict(tree, params)) else {
             return false;
         };
-        w.exits += 1;
-        let ran = iterations.saturating_sub(w.start);
-        if ran < GIVE_UP_WINDOW {
-            return false;
-        }
-        if threshold == 0 || w.exits * 100 <= threshold * ran {
-            *w = CapWindow {
-                start: iterations,
-                exits: 0,
+        if self.log.any() {
+            let why = match verdict {
+                GiveUp::Capped { exits, ran } => format!(
+                    "{exits} exits in {ran} native iterations at max_bridges={}",
+                    self.params.max_bridges
+                ),
+                GiveUp::Short { ran, entries } => format!(
+                    "{ran} native iterations in {entries} entries (short_loop={})",
+                    self.params.short_loop
+                ),
             };
-            return false;
+            let at = self.policy.elapsed().as_secs_f64() * 1e3;
+            self.emit_log(&format!("; gave up loop {root:?}: {why}; at {at:.1} ms"));
         }
-        let exits = w.exits;
-        if self.log.any() {
-            self.emit_log(&format!(
-                "; gave up loop {root:?}: {exits} exits in {ran} native iterations at max_bridges={}; at {:.1} ms",
-                self.params.max_bridges,
-                self.policy.elapsed().as_secs_f64() * 1e3
-            ));
+        if matches!(verdict, GiveUp::Short { .. }) {
+            self.stats.short_loops_given_up += 1;
         }
-        self.give_up(root);
-        true
-    }
-
-    /// An exit of `root`'s tree went back to the interpreter: when its entries since a
-    /// unit of the tree was last installed reach `short_loop_entries` or a doubling of
-    /// it, gives the tree up if its native iterations per entry over that window are
-    /// under `short_loop` (see the module docs). A tree still growing (bridges, arms,
-    /// regions landing) keeps restarting its window, and one with arms pending is not
-    /// judged, so its early exit storms do not count. Returns whether the tree was given up.
-    pub(super) fn judge_short_loop(&mut self, root: Location) -> bool {
-        let (min, first) = (
-            u64::from(self.params.short_loop),
-            u64::from(self.params.short_loop_entries),
-        );
-        let Some(tree) = self.trees.get(&root) else {
-            return false;
-        };
-        // Arms waiting for a re-form (or one being built) mean the exits are the
-        // tree's growing pains, which merging is about to remove: not judged.
-        if tree.arms.len() > tree.merged || tree.reforming.is_some() {
-            return false;
-        }
-        let (entries_then, iterations_then) = tree.short_since;
-        let entries = tree.entries - entries_then;
-        if min == 0 || entries < first || entries % first != 0 || !(entries / first).is_power_of_two() {
-            return false;
-        }
-        let ran = tree.iterations() - iterations_then;
-        if ran >= min * entries {
-            return false;
-        }
-        if self.log.any() {
-            self.emit_log(&format!(
-                "; gave up loop {root:?}: {ran} native iterations in {entries} entries (short_loop={min}); at {:.1} ms",
-                self.policy.elapsed().as_secs_f64() * 1e3
-            ));
-        }
-        self.stats.short_loops_given_up += 1;
         self.give_up(root);
         true
     }
@@ -179,4 +138,52 @@ impl Engine {
         self.hot.give_up(root);
         self.stats.trees_given_up += 1;
     }
+}
+
+/// Why a tree is given up.
+#[derive(Copy, Clone, Debug)]
+enum GiveUp {
+    /// At its bridge cap, `exits` to the interpreter in `ran` native iterations.
+    Capped { exits: u64, ran: u64 },
+    /// `ran` native iterations in `entries` entries: too few per entry.
+    Short { ran: u64, entries: u64 },
+}
+
+/// A capped tree's exit rate, judged when its window is full (counts this exit).
+fn capped_verdict(tree: &mut Tree, params: &Params) -> Option<GiveUp> {
+    let iterations = tree.iterations();
+    let w = tree.cap.as_mut()?;
+    w.exits += 1;
+    let ran = iterations.saturating_sub(w.start);
+    if ran < GIVE_UP_WINDOW {
+        return None;
+    }
+    let threshold = u64::from(params.give_up_exits);
+    if threshold == 0 || w.exits * 100 <= threshold * ran {
+        *w = CapWindow {
+            start: iterations,
+            exits: 0,
+        };
+        return None;
+    }
+    Some(GiveUp::Capped { exits: w.exits, ran })
+}
+
+/// A loop's native iterations per entry since a unit of its tree was last installed,
+/// judged when those entries reach `short_loop_entries` or a doubling of it (see the
+/// module docs). A tree still growing (bridges, arms, regions landing) keeps
+/// restarting its window, and one with arms pending is not judged: its early exit
+/// storms are growing pains that merging is about to remove.
+fn short_verdict(tree: &Tree, params: &Params) -> Option<GiveUp> {
+    let (min, first) = (u64::from(params.short_loop), u64::from(params.short_loop_entries));
+    if min == 0 || tree.arms.len() > tree.merged || tree.reforming.is_some() {
+        return None;
+    }
+    let (entries_then, iterations_then) = tree.short_since;
+    let entries = tree.entries - entries_then;
+    if entries < first || entries % first != 0 || !(entries / first).is_power_of_two() {
+        return None;
+    }
+    let ran = tree.iterations() - iterations_then;
+    (ran < min * entries).then_some(GiveUp::Short { ran, entries })
 }

@@ -420,7 +420,7 @@ impl Engine {
         // thread compiles (still correct, only slower to warm up).
         let compiler = match &backend {
             Some(b) if config.params.background != 0 => {
-                leones_backend_llvm::Compiler::start_warmed(&warm_up_levels(&config, b.level())).ok()
+                leones_backend_llvm::Compiler::start_warmed(warm_up_level(&config, b.level())).ok()
             }
             _ => None,
         };
@@ -607,19 +607,12 @@ impl Engine {
     }
 }
 
-/// The levels the compiler thread warms up (`llvm_warm_up`): the first unit's —
-/// quick when tiering, else the engine's. Only that one: warming a further level
-/// while the thread is idle measured as delaying the next unit (a region arriving
-/// mid-warm-up waited ~5 ms on pi), so a later level's one-time cost stays in its
-/// first unit's compile time.
-fn warm_up_levels(config: &EngineConfig, level: Level) -> Vec<Level> {
-    if config.params.llvm_warm_up == 0 {
-        return Vec::new();
-    }
-    let first = if config.params.tier_up > 0 && level != Level::Quick {
-        Level::Quick
-    } else {
-        level
-    };
-    vec![first]
+/// The level the compiler thread warms up (`llvm_warm_up`): the first unit's — quick
+/// when tiering, else the engine's. Only that one: warming a further level while the
+/// thread is idle measured as delaying the next unit (a region arriving mid-warm-up
+/// waited ~5 ms on pi), so a later level's one-time cost stays in its first unit's
+/// compile time.
+fn warm_up_level(config: &EngineConfig, level: Level) -> Option<Level> {
+    let tiers = config.params.tier_up > 0 && level != Level::Quick;
+    (config.params.llvm_warm_up != 0).then_some(if tiers { Level::Quick } else { level })
 }

@@ -153,9 +153,7 @@ impl Engine {
             false
         } else {
             let key = self.count_tree_exit(root, left, origin);
-            !self.judge_capped_exit(root)
-                && !self.judge_short_loop(root)
-                && self.hot_exit(root, left, guard, key, snapshot, &back)
+            !self.judge_exit(root) && self.hot_exit(root, left, guard, key, snapshot, &back)
         };
         Ok(Exit {
             frames: back.frames,

@@ -356,13 +356,13 @@ impl Vm {
             jit.post = None;
             jit.engine.abort_recording(why);
         }
-        let Ok(frame) = jit.world.frame(code) else {
-            return JitNext::Continue;
-        };
         let loc = location(code, pc);
         if !jit.engine.is_recording() && jit.skip.contains(&loc) {
             return JitNext::Continue;
         }
+        let Ok(frame) = jit.world.frame(code) else {
+            return JitNext::Continue;
+        };
         // SAFETY: the frame's window holds nslots initialized values.
         let regs = unsafe { std::slice::from_raw_parts(top.base, code.nslots as usize) };
         // The slot values the engine sees, in a buffer reused across headers (this
