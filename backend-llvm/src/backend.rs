@@ -18,16 +18,17 @@
 //! - attaching a bridge or linking a target checks that the values handed over match
 //!   the entered unit's `block0` parameters, type for type.
 
-use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, UnitFn};
+use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, JitState, UnitFn};
 use crate::build::{BuiltUnit, Machines, UnitJob};
+use crate::decode::{decode_outcome_with, exit_table, GuardExit, NativeFault};
 use crate::jit::{Jit, Tracker};
 use crate::lower::UnitInfo;
 use crate::passes::{self, Level};
 use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
-use leones_ir::{GuardId, TargetId, Trace, Type};
-use std::collections::HashMap;
+use leones_ir::interp::Outcome;
+use leones_ir::{FastHashMap, GuardId, GuardInfo, TargetId, Trace, Type};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -123,6 +124,8 @@ enum SlotRef {
 struct UnitRecord {
     compiled: CompiledUnit,
     trace: Trace,
+    /// Per guard, what decoding its exit needs ([`Backend::decode`]).
+    exits: Box<[GuardExit]>,
     exit_slots: Box<[AtomicU64]>,
     target_slots: Box<[AtomicU64]>,
     tracker: Option<Tracker>,
@@ -135,7 +138,10 @@ struct UnitRecord {
 /// The LLVM backend. See the [crate docs](crate) for an example.
 pub struct Backend {
     // Units are declared (and so dropped) before the JIT: trackers first.
-    units: HashMap<UnitId, UnitRecord>,
+    units: FastHashMap<UnitId, UnitRecord>,
+    /// The largest `slots_needed` of the installed units (at least 1): asked on every
+    /// entry, so kept up to date on install and removal rather than computed.
+    max_slots: usize,
     jit: Jit,
     machines: Machines,
     level: Level,
@@ -160,7 +166,8 @@ impl Backend {
         let mut machines = Machines::default();
         machines.get(level)?;
         Ok(Backend {
-            units: HashMap::new(),
+            units: FastHashMap::default(),
+            max_slots: 1,
             jit: Jit::new()?,
             machines,
             level,
@@ -316,6 +323,7 @@ impl Backend {
         };
         let record = UnitRecord {
             compiled: compiled.clone(),
+            exits: exit_table(&job.trace),
             trace: job.trace,
             exit_slots: job.exit_slots,
             target_slots: job.target_slots,
@@ -323,6 +331,7 @@ impl Backend {
             incoming: Vec::new(),
             name: job.name,
         };
+        self.max_slots = self.max_slots.max(compiled.slots_needed);
         self.units.insert(job.id, record);
         Ok(compiled)
     }
@@ -375,6 +384,29 @@ impl Backend {
         self.units.get(&id).map(|r| &r.trace)
     }
 
+    /// Where guard `guard` of unit `id` is (from the unit's exit table: no search).
+    pub fn guard_info(&self, id: UnitId, guard: GuardId) -> Option<GuardInfo> {
+        self.units.get(&id)?.exits.get(guard.index()).map(|e| e.info)
+    }
+
+    /// Decodes how unit `id` left — return code `code`, `state` and `slots` as native
+    /// code left them — like [`decode_outcome`] on its trace, but an exit is decoded
+    /// with the unit's exit table, built when it was installed: the exit path neither
+    /// searches the trace for the guard nor recomputes its live values.
+    ///
+    /// ```no_run
+    /// # use leones_backend_llvm::{Backend, JitState, UnitId};
+    /// # fn f(backend: &Backend, unit: UnitId, code: u64, state: &JitState, slots: &[u64]) {
+    /// let outcome = backend.decode(unit, code, state, slots);
+    /// # }
+    /// ```
+    pub fn decode(&self, id: UnitId, code: u64, state: &JitState, slots: &[u64]) -> Result<Outcome, NativeFault> {
+        let r = self.units.get(&id).ok_or(NativeFault::BadCode(code))?;
+        decode_outcome_with(&r.trace, code, state, slots, |g, exc| {
+            r.exits.get(g.index())?.decode(&r.trace, slots, exc)
+        })
+    }
+
     /// The number of installed units.
     pub fn unit_count(&self) -> usize {
         self.units.len()
@@ -382,7 +414,7 @@ impl Backend {
 
     /// The largest slot buffer any installed unit needs.
     pub fn max_slots_needed(&self) -> usize {
-        self.units.values().map(|r| r.compiled.slots_needed).max().unwrap_or(1)
+        self.max_slots
     }
 
     fn block0_types(&self, id: UnitId) -> Result<Vec<Type>, BackendError> {
@@ -469,6 +501,9 @@ impl Backend {
             self.set_slot(slot, None)?;
         }
         let mut rec = self.units.remove(&id).expect("checked above");
+        if rec.compiled.slots_needed >= self.max_slots {
+            self.max_slots = self.units.values().map(|r| r.compiled.slots_needed).max().unwrap_or(1);
+        }
         for r in self.units.values_mut() {
             r.incoming
                 .retain(|s| !matches!(s, SlotRef::Exit(u, _) | SlotRef::Target(u, _) if *u == id));

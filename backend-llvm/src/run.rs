@@ -11,7 +11,7 @@
 //! `leones run --backend llvm` and `leones emit-llvm`.
 
 use crate::abi::{JitState, TakeExceptionFn};
-use crate::decode::{decode_outcome, NativeFault};
+use crate::decode::NativeFault;
 use crate::{Backend, BackendError, Level, UnitId, UnitOptions};
 use leones_ir::interp::{describe_outcome, Heap, Outcome, Val};
 use std::ffi::c_void;
@@ -96,11 +96,15 @@ impl Backend {
         // state and slot buffer outlive the call.
         let code = unsafe { entry(&mut state) };
         let left = UnitId(state.unit as u32);
-        let trace = self.trace(left).ok_or(BackendError::NoSuchUnit(left.0))?;
+        if self.trace(left).is_none() {
+            return Err(BackendError::NoSuchUnit(left.0).into());
+        }
         let n = slots.len();
         // SAFETY: the native code is done with the buffer.
         let slots = unsafe { std::slice::from_raw_parts(state.slots, n) };
-        decode_outcome(trace, code, &state, slots)
+        // Through the unit's exit table, as an engine decodes: the differential tests
+        // that run units here check the table against the interpreter.
+        self.decode(left, code, &state, slots)
             .map(|outcome| NativeOutcome { unit: left, outcome })
             .map_err(|fault| RunError::Fault { unit: left, fault })
     }

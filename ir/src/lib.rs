@@ -57,6 +57,7 @@
 
 pub mod descr;
 pub mod entity;
+pub mod fasthash;
 pub mod fold;
 pub mod interp;
 pub mod op;
@@ -71,6 +72,7 @@ pub mod gen;
 
 pub use descr::{ArrayDescr, CallDescr, EffectInfo, FieldDescr, FrameDescr, HeapSet, Layout, TargetDescr};
 pub use entity::{ArrayId, Block, CallId, FieldId, FrameId, GuardId, LayoutId, SnapshotId, TargetId, Value, VirtualId};
+pub use fasthash::{FastHashMap, FastHashSet, WordHasher};
 pub use op::{BinaryOp, BlockCall, Const, GuardKind, Inst, JumpTarget, Op, UnaryOp};
 pub use snapshot::{SlotValue, Snapshot, SnapshotFrame, VirtualObject};
 pub use text::parse::{parse, parse_with_source_map};

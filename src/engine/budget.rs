@@ -66,7 +66,7 @@ impl Policy {
             disabled: false,
             exhausted: false,
             hook: None,
-            seen: HashMap::new(),
+            seen: HashMap::default(),
             clock: 0,
         }
     }
@@ -174,7 +174,7 @@ impl Engine {
         self.policy.clock += 1;
         let scan = self.policy.clock;
         let mut candidates: Vec<(u64, u64, Victim)> = Vec::new();
-        let units: Vec<(BUnit, UnitMeta)> = self.units.iter().map(|(u, m)| (*u, *m)).collect();
+        let units: Vec<(BUnit, UnitMeta)> = self.units.iter().map(|(u, m)| (*u, m.clone())).collect();
         let keep_root = self.units.get(&keep).map(|k| k.root);
         for (u, meta) in units {
             let uses = self.uses(u, &meta);

@@ -173,6 +173,7 @@ impl Engine {
             counter,
             tier_guard,
             passes,
+            resume: Arc::new(leones_tracer::ResumeMap::new(&self.registry, &opt)),
         };
         self.launch(job, then, meta);
         Ok(())

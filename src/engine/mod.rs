@@ -151,16 +151,16 @@ mod tier;
 
 use adapt::{adapt_bridge, count_entries};
 use leones_backend_llvm::abi::{JitState, TakeExceptionFn};
-use leones_backend_llvm::decode::decode_outcome;
 use leones_backend_llvm::{Backend, Level, UnitId as BUnit, UnitOptions};
 use leones_ir::interp::{Outcome, Val};
 use leones_ir::{GuardId, GuardKind, Op, TargetId, Trace};
 use leones_opt::{OptContext, Pass, PassList};
 use leones_tracer::{
-    resume, Abort, Action, Hotness, Location, LogConfig, LoopTarget, Materialize, ParamError, Params, Recorded,
+    resume_mapped, Abort, Action, Hotness, Location, LogConfig, LoopTarget, Materialize, ParamError, Params, Recorded,
     Recorder, Registry, ResumeFrame, ShapeFrame, Stats, UnitId, UnitKind,
 };
-use std::collections::{HashMap, HashSet};
+// FxHash maps: the exit path looks units, guards and trees up on every exit.
+use leones_ir::{FastHashMap as HashMap, FastHashSet as HashSet};
 use std::ffi::c_void;
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -334,7 +334,7 @@ struct LoopUnit {
     target: LoopTarget,
 }
 
-#[derive(Copy, Clone, Debug)]
+#[derive(Clone, Debug)]
 struct UnitMeta {
     root: Location,
     kind: UnitKind,
@@ -344,6 +344,8 @@ struct UnitMeta {
     tier_guard: Option<GuardId>,
     /// Loop units: index of their guard pass counters in their tree's `passes`.
     passes: Option<usize>,
+    /// Its trace's descriptors resolved in the registry, for resuming its exits.
+    resume: Arc<leones_tracer::ResumeMap>,
 }
 
 /// The tracing JIT for one host VM; see the [module docs](self).
@@ -439,9 +441,9 @@ impl Engine {
             backend_error,
             loops: Default::default(),
             trees: Default::default(),
-            units: HashMap::new(),
+            units: HashMap::default(),
             recording: None,
-            no_bridge: HashSet::new(),
+            no_bridge: HashSet::default(),
             interrupt: Arc::new(AtomicU64::new(0)),
             counters: Vec::new(),
             stats: EngineStats::default(),
@@ -451,10 +453,10 @@ impl Engine {
             slots: vec![0; 16],
             pipeline,
             compiler,
-            in_flight: HashMap::new(),
-            compiling: HashSet::new(),
-            bridging: HashSet::new(),
-            recompiling: HashSet::new(),
+            in_flight: HashMap::default(),
+            compiling: HashSet::default(),
+            bridging: HashSet::default(),
+            recompiling: HashSet::default(),
             live_code_bytes: 0,
             policy: budget::Policy::new(),
             location_namer: None,

@@ -78,7 +78,10 @@ impl Engine {
         memory: &mut M,
     ) -> Result<(BUnit, Outcome), (BUnit, String)> {
         let backend = self.backend.as_ref().expect("units exist only with a backend");
-        let entry = backend.unit(unit).ok_or((unit, "no such unit".to_string()))?.entry;
+        let entry = backend
+            .unit(unit)
+            .ok_or_else(|| (unit, "no such unit".to_string()))?
+            .entry;
         let n = backend.max_slots_needed().max(inputs.len());
         if self.slots.len() < n {
             self.slots.resize(n, 0);
@@ -98,8 +101,8 @@ impl Engine {
         // buffer, memory and interrupt word outlive the call.
         let code = unsafe { entry(&mut state) };
         let left = BUnit(state.unit as u32);
-        let trace = backend.trace(left).ok_or((left, format!("unknown unit {left} left")))?;
-        decode_outcome(trace, code, &state, &self.slots)
+        backend
+            .decode(left, code, &state, &self.slots)
             .map(|o| (left, o))
             .map_err(|f| (left, f.to_string()))
     }
@@ -113,9 +116,12 @@ impl Engine {
     ) -> Result<Exit, EngineError> {
         let backend = self.backend.as_ref().expect("units exist only with a backend");
         let trace = backend.trace(left).expect("the unit that left is installed");
-        let back = resume(&self.registry, trace, exit, memory).map_err(|e| EngineError::Fault(e.to_string()))?;
+        let Some(meta) = self.units.get(&left) else {
+            return Err(EngineError::Fault(format!("unit {left} is not the engine's")));
+        };
+        let back = resume_mapped(&meta.resume, exit, memory).map_err(|e| EngineError::Fault(e.to_string()))?;
         let guard = back.guard;
-        let info = trace.guard(guard);
+        let info = backend.guard_info(left, guard);
         let origin = info.and_then(|g| trace.snapshot(g.snapshot).origin);
         let snapshot = info.map(|g| g.snapshot);
         let interrupted = info.is_some_and(|g| {
@@ -126,9 +132,6 @@ impl Engine {
         });
         self.stats.exits += 1;
         self.history.count_exit(left, guard);
-        let Some(meta) = self.units.get(&left) else {
-            return Err(EngineError::Fault(format!("unit {left} is not the engine's")));
-        };
         let root = meta.root;
         let tier_guard = meta.tier_guard;
         if meta.kind == UnitKind::Bridge {

@@ -349,7 +349,9 @@ impl Engine {
 
     /// Submits a recompilation of `unit`'s trace at the engine's level.
     fn recompile(&mut self, unit: BUnit) {
-        let Some(&meta) = self.units.get(&unit) else { return };
+        let Some(meta) = self.units.get(&unit).cloned() else {
+            return;
+        };
         let Some(mut trace) = self.backend().trace(unit).cloned() else {
             return;
         };

@@ -83,7 +83,6 @@
 //! ```
 
 pub mod abort;
-pub mod fasthash;
 pub mod hotness;
 pub mod log;
 pub mod params;
@@ -92,12 +91,12 @@ pub mod registry;
 pub mod resume;
 
 pub use abort::{Abort, AbortKind};
-pub use fasthash::{FastHashMap, FastHashSet};
 pub use hotness::{Action, Hotness, Location, UnitId};
+pub use leones_ir::fasthash::{self, FastHashMap, FastHashSet};
 pub use log::{LogConfig, LogError, Stats};
 pub use params::{ParamError, Params};
 pub use recorder::{
     LoopTarget, MergePointInfo, MergeShape, MergeSlot, MergeTarget, Recorded, Recorder, Shape, ShapeFrame, Tv, UnitKind,
 };
 pub use registry::{ArrayRef, CallRef, FieldRef, FrameRef, LayoutRef, Registry, RegistryError};
-pub use resume::{resume, HeapMaterializer, Materialize, ResumeError, ResumeFrame, Resumed};
+pub use resume::{resume, resume_mapped, HeapMaterializer, Materialize, ResumeError, ResumeFrame, ResumeMap, Resumed};

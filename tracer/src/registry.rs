@@ -261,6 +261,11 @@ impl Registry {
     pub fn layout_descr(&self, r: LayoutRef) -> Option<Layout> {
         self.read().layouts.get(r.index()).cloned()
     }
+    /// A registered field's byte offset and type: what storing into it needs (no
+    /// name copied — materializing a virtual object stores every field).
+    pub fn field_slot(&self, r: FieldRef) -> Option<(u32, Type)> {
+        self.read().fields.get(r.index()).map(|f| (f.offset, f.ty))
+    }
     /// A registered field's (layout, name, offset, type).
     pub fn field_info(&self, r: FieldRef) -> Option<(LayoutRef, String, u32, Type)> {
         let t = self.read();

@@ -27,7 +27,7 @@
 use crate::recorder::{Shape, ShapeFrame};
 use crate::registry::{FieldRef, FrameRef, LayoutRef, Registry};
 use leones_ir::interp::{ExitState, ExitValue, Heap, Val};
-use leones_ir::{GuardId, MemType, Trace, Type};
+use leones_ir::{FieldId, FrameId, GuardId, LayoutId, MemType, Trace, Type};
 
 /// What the host does to materialize virtual objects.
 pub trait Materialize {
@@ -88,23 +88,78 @@ impl Resumed {
 }
 
 /// Rebuilds the host state of `exit`, a guard failure of `trace`; see the
-/// [module docs](self).
+/// [module docs](self). Resolves the trace's descriptors by name on the way: an
+/// engine that resumes many exits of one trace builds a [`ResumeMap`] once and calls
+/// [`resume_mapped`].
 pub fn resume(
     reg: &Registry,
     trace: &Trace,
     exit: &ExitState,
     host: &mut impl Materialize,
 ) -> Result<Resumed, ResumeError> {
-    let addrs = exit
-        .virtuals
-        .iter()
-        .map(|v| {
-            let l = reg
-                .layout_of(trace, v.layout)
-                .ok_or(ResumeError::Unregistered("layout"))?;
-            host.allocate(l).map_err(ResumeError::Host)
-        })
-        .collect::<Result<Vec<u64>, _>>()?;
+    resume_mapped(&ResumeMap::new(reg, trace), exit, host)
+}
+
+/// A trace's layout, field and frame descriptors resolved to registry handles, once.
+/// Registry handles are looked up by name (a trace carries copies of its
+/// descriptors), which costs a search per virtual object, field and frame — on every
+/// exit, if done there. A descriptor the registry does not know maps to `None`, and
+/// resuming an exit that uses it fails with [`ResumeError::Unregistered`].
+///
+/// ```
+/// use leones_tracer::{Registry, ResumeMap};
+/// let reg = Registry::new();
+/// let main = reg.frame("main", 0x1, 2).unwrap();
+/// let t = leones_ir::parse("trace t\nframe main code 0x1 slots 2\n\nblock0(v0: i64):\n    finish\n").unwrap();
+/// let map = ResumeMap::new(&reg, &t);
+/// assert_eq!(map.frame(leones_ir::FrameId::new(0)), Some(main));
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ResumeMap {
+    layouts: Vec<Option<LayoutRef>>,
+    fields: Vec<Option<FieldRef>>,
+    frames: Vec<Option<FrameRef>>,
+}
+
+impl ResumeMap {
+    /// Resolves every descriptor of `trace` in `reg`.
+    pub fn new(reg: &Registry, trace: &Trace) -> ResumeMap {
+        ResumeMap {
+            layouts: (0..trace.layouts.len())
+                .map(|i| reg.layout_of(trace, LayoutId::new(i)))
+                .collect(),
+            fields: (0..trace.fields.len())
+                .map(|i| reg.field_of(trace, FieldId::new(i)))
+                .collect(),
+            frames: (0..trace.frames.len())
+                .map(|i| reg.frame_of(trace, FrameId::new(i)))
+                .collect(),
+        }
+    }
+
+    /// The registry handle of the trace's layout `id`.
+    pub fn layout(&self, id: LayoutId) -> Option<LayoutRef> {
+        self.layouts.get(id.index()).copied().flatten()
+    }
+
+    /// The registry handle of the trace's field `id`.
+    pub fn field(&self, id: FieldId) -> Option<FieldRef> {
+        self.fields.get(id.index()).copied().flatten()
+    }
+
+    /// The registry handle of the trace's frame kind `id`.
+    pub fn frame(&self, id: FrameId) -> Option<FrameRef> {
+        self.frames.get(id.index()).copied().flatten()
+    }
+}
+
+/// [`resume`] with the trace's descriptors already resolved in `map`.
+pub fn resume_mapped(map: &ResumeMap, exit: &ExitState, host: &mut impl Materialize) -> Result<Resumed, ResumeError> {
+    let mut addrs = Vec::with_capacity(exit.virtuals.len());
+    for v in &exit.virtuals {
+        let l = map.layout(v.layout).ok_or(ResumeError::Unregistered("layout"))?;
+        addrs.push(host.allocate(l).map_err(ResumeError::Host)?);
+    }
     let value = |v: &ExitValue| -> Result<Option<Val>, ResumeError> {
         Ok(match *v {
             ExitValue::Val(x) => Some(x),
@@ -116,23 +171,26 @@ pub fn resume(
     };
     for (obj, v) in addrs.iter().zip(&exit.virtuals) {
         for (f, fv) in &v.fields {
-            let field = reg.field_of(trace, *f).ok_or(ResumeError::Unregistered("field"))?;
+            let field = map.field(*f).ok_or(ResumeError::Unregistered("field"))?;
             if let Some(x) = value(fv)? {
                 host.set_field(*obj, field, x).map_err(ResumeError::Host)?;
             }
         }
     }
-    let frames = exit
-        .frames
-        .iter()
-        .map(|f| {
-            Ok(ResumeFrame {
-                frame: reg.frame_of(trace, f.frame).ok_or(ResumeError::Unregistered("frame"))?,
-                pc: f.pc,
-                slots: f.slots.iter().map(&value).collect::<Result<_, _>>()?,
-            })
-        })
-        .collect::<Result<_, ResumeError>>()?;
+    // Plain loops into vectors of known size: collecting `Result`s would grow them
+    // by reallocation, and this runs on every exit.
+    let mut frames = Vec::with_capacity(exit.frames.len());
+    for f in &exit.frames {
+        let mut slots = Vec::with_capacity(f.slots.len());
+        for v in &f.slots {
+            slots.push(value(v)?);
+        }
+        frames.push(ResumeFrame {
+            frame: map.frame(f.frame).ok_or(ResumeError::Unregistered("frame"))?,
+            pc: f.pc,
+            slots,
+        });
+    }
     Ok(Resumed {
         guard: exit.guard,
         frames,
@@ -154,7 +212,7 @@ impl Materialize for HeapMaterializer<'_> {
     }
 
     fn set_field(&mut self, obj: u64, field: FieldRef, value: Val) -> Result<(), String> {
-        let (_, _, offset, ty) = self.registry.field_info(field).ok_or("unknown field")?;
+        let (offset, ty) = self.registry.field_slot(field).ok_or("unknown field")?;
         let mt = match ty {
             Type::I64 => MemType::I64,
             Type::F64 => MemType::F64,

@@ -224,7 +224,7 @@ impl Materialize for PyMemory<'_> {
         })
     }
     fn set_field(&mut self, obj: u64, field: FieldRef, value: Val) -> Result<(), String> {
-        let (_, _, offset, _) = self.world.reg.field_info(field).ok_or("unknown field")?;
+        let (offset, _) = self.world.reg.field_slot(field).ok_or("unknown field")?;
         // SAFETY: `obj` was just allocated by `allocate` with this field's layout; all
         // pylite fields are 8-byte words.
         unsafe { ((obj + offset as u64) as *mut u64).write(value.to_bits()) };

@@ -115,7 +115,8 @@ impl Shape {
                 self.frames.len()
             ));
         }
-        let mut out = Vec::new();
+        // Sized up front: this runs on every entry into compiled code.
+        let mut out = Vec::with_capacity(self.frames.iter().map(|f| f.slots.len()).sum());
         for (k, (sf, slots)) in self.frames.iter().zip(frames).enumerate() {
             for (i, want) in sf.slots.iter().enumerate() {
                 let Some(want) = want else { continue };

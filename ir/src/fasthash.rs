@@ -10,10 +10,10 @@
 //! (the one rustc uses, "FxHash") is what these maps need.
 //!
 //! ```
-//! use leones_tracer::{FastHashMap, Location};
-//! let mut hits: FastHashMap<Location, u32> = FastHashMap::default();
-//! *hits.entry(Location(42)).or_default() += 1;
-//! assert_eq!(hits[&Location(42)], 1);
+//! use leones_ir::FastHashMap;
+//! let mut hits: FastHashMap<u64, u32> = FastHashMap::default();
+//! *hits.entry(42).or_default() += 1;
+//! assert_eq!(hits[&42], 1);
 //! ```
 
 use std::collections::{HashMap, HashSet};
