@@ -7,7 +7,9 @@
 //! per back-edge in them, 6x its ~13 ns interpreted iteration. The keys are code
 //! addresses and program counters the host makes, not attacker-chosen strings, so
 //! HashDoS resistance buys nothing here; a multiply-rotate hash of the key's words
-//! (the one rustc uses, "FxHash") is what these maps need.
+//! (the one rustc uses, "FxHash") is what these maps need. The engine's and the
+//! backend's per-unit maps, asked on every entry and exit, use it for the same reason;
+//! it lives here, in the crate that depends on nothing, so every crate can.
 //!
 //! ```
 //! use leones_ir::FastHashMap;

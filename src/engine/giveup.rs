@@ -33,9 +33,10 @@
 //! The same arithmetic condemns a loop that exits *normally* after a few iterations
 //! every time it is entered: an inner loop over a 9-item row, entered once per row
 //! by an interpreted outer loop. Each entry costs a round trip (enter, exit, resume:
-//! ~1 µs in pylite) that interpreting its nine iterations (~0.3 µs) never costs — on
-//! the talk's `data_driven.py` such loops (building and counting its rows) ran 7x and
-//! 1.5x slower than interpreted. So once a tree has been entered `short_loop_entries`
+//! ~1 µs in pylite when this was written, ~0.26 µs since the exit path stopped
+//! searching — `cargo bench -p pylite --bench exit_roundtrip`) that interpreting its
+//! nine iterations never costs — on the talk's `data_driven.py` such loops (building
+//! and counting its rows) ran 7x and 1.5x slower than interpreted. So once a tree has been entered `short_loop_entries`
 //! times (and again at each doubling), its native iterations per entry are judged:
 //!
 //! ```text
