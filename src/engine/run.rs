@@ -104,7 +104,10 @@ impl Engine {
         backend
             .decode(left, code, &state, &self.slots)
             .map(|o| (left, o))
-            .map_err(|f| (left, f.to_string()))
+            .map_err(|f| match backend.trace(left) {
+                Some(_) => (left, f.to_string()),
+                None => (left, format!("unknown unit {left} left")),
+            })
     }
 
     /// Resumes an exit of unit `left`, counts it and maybe starts a bridge recording.
