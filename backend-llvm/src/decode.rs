@@ -15,6 +15,7 @@
 use crate::abi::*;
 use leones_ir::interp::{ExitState, Outcome, Val};
 use leones_ir::{GuardId, GuardInfo, Op, TargetId, Trace, Type, Value};
+use std::sync::OnceLock;
 
 /// A fault native code reported (the engine falls back to the interpreter).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -38,41 +39,50 @@ fn finish_types(trace: &Trace, block: u64) -> Option<Vec<Type>> {
     }
 }
 
-/// What decoding an exit of one guard needs, worked out once per unit when it is
-/// installed ([`exit_table`]) instead of on every exit: where the guard is, and its
-/// live values ([`exit_values`]) sorted, each with the slot word it left in.
+/// What decoding an exit of one guard needs, kept per unit ([`exit_table`]) instead of
+/// worked out on every exit: where the guard is (found when the unit is installed),
+/// and its live values ([`exit_values`]) sorted, each with the slot word it left in
+/// (worked out at the guard's first exit: most guards of a region never fail, and
+/// installing runs on the host's thread).
 #[derive(Clone, Debug)]
 pub struct GuardExit {
     pub info: GuardInfo,
     /// `(value, slot index)`, sorted by value.
-    by_value: Box<[(Value, u32)]>,
+    by_value: OnceLock<Box<[(Value, u32)]>>,
 }
 
 impl GuardExit {
-    /// The exit data of guard `info` of `trace`.
-    pub fn new(trace: &Trace, info: GuardInfo) -> GuardExit {
-        let live = exit_values(trace.snapshot(info.snapshot));
-        let mut by_value: Vec<(Value, u32)> = live.into_iter().zip(0u32..).collect();
-        by_value.sort_unstable();
+    /// The exit data of guard `info`.
+    pub fn new(info: GuardInfo) -> GuardExit {
         GuardExit {
             info,
-            by_value: by_value.into_boxed_slice(),
+            by_value: OnceLock::new(),
         }
     }
 
-    /// Rebuilds the [`ExitState`] of this guard of `trace` from the slot buffer
-    /// (`None` if the buffer is shorter than its live values).
+    fn by_value(&self, trace: &Trace) -> &[(Value, u32)] {
+        self.by_value.get_or_init(|| {
+            let live = exit_values(trace.snapshot(self.info.snapshot));
+            let mut by_value: Vec<(Value, u32)> = live.into_iter().zip(0u32..).collect();
+            by_value.sort_unstable();
+            by_value.into_boxed_slice()
+        })
+    }
+
+    /// Rebuilds the [`ExitState`] of this guard of `trace` (the trace it was made
+    /// from) from the slot buffer (`None` if the buffer is shorter than its live
+    /// values).
     pub fn decode(&self, trace: &Trace, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
-        if slots.len() < self.by_value.len() {
+        let by_value = self.by_value(trace);
+        if slots.len() < by_value.len() {
             return None;
         }
         let snap = trace.snapshot(self.info.snapshot);
         // `evaluate` asks only for the snapshot's values, which are exactly the live ones.
         Some(ExitState::evaluate(self.info.id, snap, exception_pending, |v| {
-            let word = self
-                .by_value
+            let word = by_value
                 .binary_search_by_key(&v, |(x, _)| *x)
-                .map_or(0, |i| slots[self.by_value[i].1 as usize]);
+                .map_or(0, |i| slots[by_value[i].1 as usize]);
             Val::from_bits(trace.value_type(v), word)
         }))
     }
@@ -80,14 +90,14 @@ impl GuardExit {
 
 /// The [`GuardExit`] of every guard of `trace`, indexed by guard id.
 pub fn exit_table(trace: &Trace) -> Box<[GuardExit]> {
-    trace.guards().into_iter().map(|g| GuardExit::new(trace, g)).collect()
+    trace.guards().into_iter().map(GuardExit::new).collect()
 }
 
 /// Rebuilds the [`ExitState`] of guard `guard` from the slot buffer (finding the
 /// guard and its live values first: an installed unit's exits use its exit table,
 /// see [`Backend::decode`](crate::Backend::decode)).
 pub fn decode_exit(trace: &Trace, guard: GuardId, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
-    GuardExit::new(trace, trace.guard(guard)?).decode(trace, slots, exception_pending)
+    GuardExit::new(trace.guard(guard)?).decode(trace, slots, exception_pending)
 }
 
 fn typed(types: &[Type], slots: &[u64]) -> Vec<Val> {

@@ -36,8 +36,9 @@
 //! ~1 µs in pylite when this was written, ~0.26 µs since the exit path stopped
 //! searching — `cargo bench -p pylite --bench exit_roundtrip`) that interpreting its
 //! nine iterations never costs — on the talk's `data_driven.py` such loops (building
-//! and counting its rows) ran 7x and 1.5x slower than interpreted. So once a tree has been entered `short_loop_entries`
-//! times (and again at each doubling), its native iterations per entry are judged:
+//! and counting its rows) ran 7x and 1.5x slower than interpreted. So once a tree has
+//! been entered `short_loop_entries` times (and again at each doubling), its native
+//! iterations per entry are judged:
 //!
 //! ```text
 //!   iterations / entries < short_loop   → give up (as above)

@@ -107,7 +107,7 @@ impl TreeGraph {
         let mut body = String::new();
         let b = &mut body;
         // Node ids: the installed unit is `root`, a bridge `u<unit>`.
-        let mut ids: HashMap<u32, String> = HashMap::default();
+        let mut ids: HashMap<u32, String> = HashMap::new();
         let root_fill = if self.is_region() { "#f6d58e" } else { "#a9cce3" };
         let mut root_lines = match &self.unit {
             Some(u) => {
@@ -196,7 +196,7 @@ impl TreeGraph {
             .iter()
             .filter_map(|br| Some((br.node.unit, br.parent?.0)))
             .collect();
-        let mut drawn = HashSet::default();
+        let mut drawn = HashSet::new();
         // `bridges` is sorted most entered first.
         for br in self.bridges.iter().take(limits.bridges) {
             let mut u = br.node.unit;
@@ -321,7 +321,7 @@ impl TreeGraph {
             })
             .collect();
         all.sort_by_key(|(id, e)| (std::cmp::Reverse(e.count), *id, e.guard));
-        let mut places: HashMap<&str, usize> = HashMap::default();
+        let mut places: HashMap<&str, usize> = HashMap::new();
         for (id, e) in all.iter().take(limits.exit_edges) {
             let next = places.len();
             let place = *places.entry(e.at.as_str()).or_insert_with(|| {
