@@ -4,14 +4,32 @@
 //! pass manager's `LLVMRunPasses`) and at which optimization level the TargetMachine
 //! selects instructions and allocates registers. `quick` aims at compile latency (well
 //! under a millisecond for a 100-op trace, see the README's table): `mem2reg`,
-//! `early-cse`, `simplifycfg`, then O0 code generation (FastISel and the fast register
-//! allocator). Measured alternatives: `instcombine` instead of `early-cse` costs 2x
-//! the pass time for little gain at O0; without any CSE the O0 code generator gets
-//! *slower* (it chews on every redundant load); O1 code generation costs ~3x.
+//! `early-cse`, `simplifycfg<no-simplify-cond-branch>`, then O0 code generation
+//! (FastISel and the fast register allocator). Measured alternatives: `instcombine`
+//! instead of `early-cse` costs 2x the pass time for little gain at O0; without any CSE
+//! the O0 code generator gets *slower* (it chews on every redundant load); O1 code
+//! generation costs ~3x. `no-simplify-cond-branch` because a plain `simplifycfg` folds
+//! chains of guards on one value into `switch`es, and FastISel cannot select a
+//! `switch`: every such block went through SelectionDAG instead (32 of the 148 blocks
+//! of data_driven's largest quick region; `llc -O0` on it: 4.5 → 2.5 ms, same code
+//! size). The only instruction FastISel still misses is the one `musttail` call of
+//! each unit's dispatch block (`fabs` is lowered as a sign-bit mask for the same reason).
 //!
 //! `optimized`, for units that stay hot, is a short function pipeline — `sroa`,
 //! `early-cse` (with MemorySSA), `instcombine`, `simplifycfg`, `gvn`, `licm` — with O2
-//! code generation. (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run
+//! code generation made *lean* ([`lean_codegen`]): FastISel instead of SelectionDAG
+//! (per target machine) and no machine-level LICM, CSE, sinking or scheduling
+//! ([`LEAN_CODEGEN_OPTIONS`]: LLVM command-line options, so they apply to the whole
+//! process; none of those passes runs at O0). On pythagorean's largest region `llc`
+//! takes 16.6 → 8.4 ms per unit for 13% more code; under pylite (medians of 5
+//! interleaved runs, together with the quick pipeline's change) compile time fell
+//! 10-27% on the talk's programs and their own timings stayed within noise
+//! (data_driven 0.215 → 0.214 s, pythagorean iter 0.094 → 0.084 s, pi 0.026 →
+//! 0.022 s; pi_blocker's python-call loop 0.123 → 0.125-0.128 s over three runs of
+//! 11, its run-to-run spread, and turning each lean option back on alone measured the
+//! same). The register allocator stays greedy: `basic` saves ~15% of code
+//! generation but the option would reach the quick level's allocator too.
+//! (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run
 //! it: a bare `instcombine` aborts the process when one round does not reach a
 //! fixpoint, which generated traces do.) A trace reaches LLVM already optimized by
 //! Leones' passes (constants folded, loads forwarded, allocations removed, invariants
@@ -31,10 +49,11 @@
 //! alternatives back for comparison; an unparsable pipeline text is a [`BackendError`],
 //! but LLVM aborts on a parsable pipeline whose passes cannot run (e.g. `licm`
 //! outside `loop-mssa(..)`), so the overrides are for experiments only.
-//! `LEONES_LLVM_OPTIONS` (space-separated, e.g. `-fast-isel` or `-optimize-regalloc
-//! -regalloc=greedy`) is handed to LLVM's command-line parser when the target is first
-//! initialized — process-wide, so also an experiment knob. Measured with it (medians of
-//! 5 interleaved runs of the talk's programs): `-fast-isel` (FastISel at O2 too) cut
+//! `LEONES_LLVM_OPTIONS` (space-separated, e.g. `-optimize-regalloc -regalloc=greedy`)
+//! is handed to LLVM's command-line parser when the target is first initialized, after
+//! the lean options (so it can override them) — process-wide, so also an experiment
+//! knob; `LEONES_LLVM_LEAN=0` turns lean code generation off. Measured with them
+//! (medians of 5 interleaved runs of the talk's programs): FastISel alone at O2 cut
 //! compile time 5-10% at the same program speed; the greedy register allocator at O0
 //! made quick code 2.4x faster on pi but cost 50-100% more quick compile time and
 //! helped no other program.
@@ -71,7 +90,7 @@ impl Level {
     /// The new-pass-manager pipeline run on the lowered module.
     pub fn pipeline(self) -> &'static str {
         match self {
-            Level::Quick => "mem2reg,early-cse,simplifycfg",
+            Level::Quick => "mem2reg,early-cse,simplifycfg<no-simplify-cond-branch>",
             Level::Optimized => {
                 "function(sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg,gvn,loop-mssa(licm))"
             }
@@ -104,12 +123,40 @@ impl Level {
     }
 }
 
+/// The code generator's machine-level passes the optimized level leaves out (LLVM
+/// command-line options, so process-wide; see the module docs). None of them runs at
+/// O0, so the quick level is unchanged.
+pub const LEAN_CODEGEN_OPTIONS: &[&str] = &[
+    // The IR pipeline already hoisted invariants (`licm`) and removed redundancy
+    // (`early-cse`, `gvn`); what is left for the machine-level copies is little.
+    "-disable-machine-licm",
+    "-disable-machine-cse",
+    "-disable-machine-sink",
+    // Out-of-order x86 cores reorder a trace's short blocks themselves.
+    "-enable-misched=false",
+];
+
+/// Whether the optimized level generates code the lean way (FastISel, no machine
+/// LICM/CSE/sinking/scheduling): yes unless `LEONES_LLVM_LEAN=0` (for comparison).
+pub fn lean_codegen() -> bool {
+    std::env::var("LEONES_LLVM_LEAN").map_or(true, |v| v != "0")
+}
+
 /// Initializes the native target once; later calls return the first outcome.
 fn init_native() -> Result<(), BackendError> {
     static INIT: OnceLock<Result<(), String>> = OnceLock::new();
     INIT.get_or_init(|| {
         Target::initialize_native(&InitializationConfig::default())?;
-        if let Ok(opts) = std::env::var("LEONES_LLVM_OPTIONS") {
+        let mut opts: Vec<String> = Vec::new();
+        if lean_codegen() {
+            opts.extend(LEAN_CODEGEN_OPTIONS.iter().map(|o| o.to_string()));
+        }
+        // The experimenter's options come last: for an option given twice, LLVM
+        // keeps the last value.
+        if let Ok(extra) = std::env::var("LEONES_LLVM_OPTIONS") {
+            opts.extend(extra.split_whitespace().map(str::to_string));
+        }
+        if !opts.is_empty() {
             parse_llvm_options(&opts);
         }
         Ok(())
@@ -118,11 +165,11 @@ fn init_native() -> Result<(), BackendError> {
     .map_err(BackendError::Target)
 }
 
-/// Hands `opts` (space-separated, e.g. `-regalloc=greedy`) to LLVM's command-line
-/// parser: process-wide, once, for experiments.
-fn parse_llvm_options(opts: &str) {
+/// Hands `opts` (e.g. `-regalloc=greedy`) to LLVM's command-line parser:
+/// process-wide, once.
+fn parse_llvm_options(opts: &[String]) {
     let args: Vec<std::ffi::CString> = std::iter::once("leones")
-        .chain(opts.split_whitespace())
+        .chain(opts.iter().map(String::as_str))
         .filter_map(|a| std::ffi::CString::new(a).ok())
         .collect();
     let ptrs: Vec<*const std::os::raw::c_char> = args.iter().map(|a| a.as_ptr()).collect();
@@ -140,7 +187,7 @@ pub(crate) fn target_machine(level: Level) -> Result<TargetMachine, BackendError
     let features = TargetMachine::get_host_cpu_features();
     let cpu = cpu.to_str().map_err(|e| BackendError::Target(e.to_string()))?;
     let features = features.to_str().map_err(|e| BackendError::Target(e.to_string()))?;
-    target
+    let tm = target
         .create_target_machine(
             &triple,
             cpu,
@@ -149,7 +196,13 @@ pub(crate) fn target_machine(level: Level) -> Result<TargetMachine, BackendError
             RelocMode::PIC,
             CodeModel::Small,
         )
-        .ok_or_else(|| BackendError::Target(format!("no TargetMachine for {}", triple)))
+        .ok_or_else(|| BackendError::Target(format!("no TargetMachine for {}", triple)))?;
+    if level == Level::Optimized && lean_codegen() {
+        // SAFETY: a live target machine we own; the flag only selects the
+        // instruction selector its code generator uses.
+        unsafe { inkwell::llvm_sys::target_machine::LLVMSetTargetMachineFastISel(tm.as_mut_ptr(), 1) };
+    }
+    Ok(tm)
 }
 
 /// Sets the module's triple and data layout from `tm` (before any pass runs).
@@ -317,4 +370,44 @@ pub(crate) fn emit_object(module: &Module<'_>, tm: &TargetMachine) -> Result<Obj
         return Err(BackendError::Codegen(msg));
     }
     Ok(ObjectBuffer(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::{lower_verified, Machines};
+    use crate::lower::UnitInfo;
+    use inkwell::context::Context;
+
+    /// The quick level's IR after `pipeline` (run on a freshly lowered `trace`).
+    fn after(pipeline: &str, trace: &str) -> String {
+        let trace = leones_ir::parse(trace).unwrap();
+        let info = UnitInfo {
+            symbol: "t".into(),
+            unit_id: 0,
+            exit_table: 0,
+            target_table: 0,
+            checks: true,
+            unwind_tables: false,
+        };
+        let ctx = Context::create();
+        let mut machines = Machines::default();
+        let (module, tm) = lower_verified(&ctx, &trace, &info, Level::Quick, &mut machines).unwrap();
+        module.run_passes(pipeline, tm, PassBuilderOptions::create()).unwrap();
+        module.print_to_string().to_string()
+    }
+
+    /// A guard on "the value is one of two constants" (a type check that accepts two
+    /// tags reads like this): `simplifycfg` folds such a branch into a `switch`, which
+    /// O0's FastISel cannot select — the block then goes through SelectionDAG, and in
+    /// data_driven's regions one block in five did. The quick pipeline keeps the branch.
+    #[test]
+    fn the_quick_pipeline_keeps_guard_branches_for_fastisel() {
+        let trace = "trace t\nframe main code 0x1 slots 1\n\nblock0(v0: i64):\n    v1 = const 4\n    \
+                     v2 = ieq v0, v1\n    v3 = const 1\n    v4 = ieq v0, v3\n    v5 = bor v2, v4\n    \
+                     guard_true v5 [main@0(v0)]\n    finish v0\n";
+        assert!(after("mem2reg,early-cse,simplifycfg", trace).contains("switch i64"));
+        let quick = after(Level::Quick.pipeline(), trace);
+        assert!(!quick.contains("switch"), "{quick}");
+    }
 }

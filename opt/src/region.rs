@@ -61,11 +61,11 @@
 
 use crate::util::import::DescrMap;
 use leones_ir::verify::successors;
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{
     BinaryOp, Block, BlockCall, BlockData, Const, GuardKind, Inst, JumpTarget, Op, SlotValue, Snapshot, Trace, Type,
     UnaryOp, Value,
 };
-use std::collections::HashMap;
 
 /// One recorded side path: from a guard of `parent` to a merge point or the loop header.
 #[derive(Clone, Copy, Debug)]
@@ -151,12 +151,12 @@ pub fn form_region(root: &Trace, arms: &[Arm]) -> Result<Region, RegionError> {
         arms,
         out: Trace::new(root.name.clone()),
         blocks: Vec::new(),
-        consts: HashMap::new(),
-        const_of: HashMap::new(),
+        consts: HashMap::default(),
+        const_of: HashMap::default(),
         const_insts: Vec::new(),
-        armed: HashMap::new(),
-        joins: HashMap::new(),
-        entries: HashMap::new(),
+        armed: HashMap::default(),
+        joins: HashMap::default(),
+        entries: HashMap::default(),
         origins: Vec::new(),
     };
     f.plan()?;
@@ -279,7 +279,7 @@ impl Former<'_> {
     fn piece(&mut self, p: usize) -> Result<(), RegionError> {
         let t = self.pieces[p];
         let descrs = DescrMap::import(t, &mut self.out).map_err(|e| shape(p, e))?;
-        let mut map: HashMap<Value, Value> = HashMap::new();
+        let mut map: HashMap<Value, Value> = HashMap::default();
         let mut cur = if p == 0 {
             let params: Vec<Value> = t.blocks[0]
                 .params
@@ -400,7 +400,7 @@ impl Former<'_> {
             .flat_map(|f| f.slots.iter().copied())
             .filter(|s| *s != SlotValue::Dead)
             .collect();
-        let mut group_of: HashMap<Value, usize> = HashMap::new();
+        let mut group_of: HashMap<Value, usize> = HashMap::default();
         let mut args = Vec::new();
         let mut params = Vec::new();
         let mut slot_param = Vec::new();

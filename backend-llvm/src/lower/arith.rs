@@ -73,7 +73,14 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             UnaryOp::INeg => b.build_int_neg(self.int(a)?, "")?.into(),
             UnaryOp::INot | UnaryOp::BNot => b.build_not(self.int(a)?, "")?.into(),
             UnaryOp::FNeg => b.build_float_neg(self.float(a)?, "")?.into(),
-            UnaryOp::FAbs => self.intrinsic("llvm.fabs", &[t.f64.into()], &[self.v(a)?])?,
+            // Clearing the sign bit rather than `llvm.fabs`: O0's FastISel cannot
+            // select the intrinsic, and one unselectable instruction sends its whole
+            // block through SelectionDAG; `instcombine` turns this back into `fabs`.
+            UnaryOp::FAbs => {
+                let bits = b.build_bit_cast(self.v(a)?, t.i64, "")?.into_int_value();
+                let cleared = b.build_and(bits, t.i64.const_int(i64::MAX as u64, false), "")?;
+                b.build_bit_cast(cleared, t.f64, "")?
+            }
             UnaryOp::I2F => b.build_signed_int_to_float(self.int(a)?, t.f64, "")?.into(),
             UnaryOp::F2I => self.intrinsic("llvm.fptosi.sat", &[t.i64.into(), t.f64.into()], &[self.v(a)?])?,
             UnaryOp::B2I => b.build_int_z_extend(self.int(a)?, t.i64, "")?.into(),

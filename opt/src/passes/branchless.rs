@@ -104,8 +104,8 @@ use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::cfg::{remove_blocks, Cfg};
 use crate::util::{const_table, subst::Subst};
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{BinaryOp, BlockCall, Const, GuardKind, Inst, Op, Snapshot, SnapshotId, Trace, Type, UnaryOp, Value};
-use std::collections::HashMap;
 
 /// Default of [`BranchlessParams::max_arm_cost`]: at most this many instructions
 /// (constants not counted) in each arm.

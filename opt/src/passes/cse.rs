@@ -33,8 +33,8 @@
 use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::{cfg::Cfg, rewrite_blocks, subst::Subst, ConstPool};
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{BinaryOp, CallId, Const, Inst, Op, Trace, UnaryOp, Value};
-use std::collections::HashMap;
 
 pub struct Cse;
 
@@ -88,7 +88,7 @@ impl Pass for Cse {
         // one candidate of a key dominates any block, or the later one would have been
         // replaced. (Copying the idom's whole table into each block was quadratic on
         // long block chains.)
-        let mut avail: HashMap<Key, Vec<(Value, usize)>> = HashMap::new();
+        let mut avail: HashMap<Key, Vec<(Value, usize)>> = HashMap::default();
         let mut subst = Subst::new();
         let mut pool = ConstPool::default();
         let mut drop_ovf_guard: Option<Value> = None;

@@ -28,8 +28,8 @@
 use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::const_table;
+use leones_ir::FastHashSet as HashSet;
 use leones_ir::{BinaryOp, Inst, Op, Trace, Value};
-use std::collections::HashSet;
 
 pub struct Dce;
 
@@ -52,7 +52,7 @@ impl Pass for Dce {
     fn run(&self, t: &mut Trace, _ctx: &OptContext) {
         let consts = const_table(t);
         let nonzero = |v: Value| consts.get(&v).is_some_and(|k| k.bits() != 0);
-        let mut used: HashSet<Value> = HashSet::new();
+        let mut used: HashSet<Value> = HashSet::default();
         for b in (0..t.blocks.len()).rev() {
             let insts = std::mem::take(&mut t.blocks[b].insts);
             let mut keep = vec![true; insts.len()];

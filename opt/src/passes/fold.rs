@@ -32,8 +32,8 @@
 use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::{const_table, eval, rewrite_blocks, subst::Subst, ConstPool};
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{BinaryOp, Const, GuardKind, Inst, Op, Trace, UnaryOp, Value};
-use std::collections::HashMap;
 
 pub struct Fold;
 
@@ -162,7 +162,7 @@ impl Pass for Fold {
     }
     fn run(&self, t: &mut Trace, _ctx: &OptContext) {
         let mut consts = const_table(t);
-        let mut defs: HashMap<Value, Op> = HashMap::new();
+        let mut defs: HashMap<Value, Op> = HashMap::default();
         let mut subst = Subst::new();
         let mut pool = ConstPool::default();
         // The result of an `*_ovf` op that became a plain op or a constant: its

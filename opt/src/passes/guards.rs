@@ -49,7 +49,7 @@ use crate::pass::Pass;
 use crate::util::range::Range;
 use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
 use leones_ir::{BinaryOp, Const, GuardKind, Inst, Op, SlotValue, Trace, Type, UnaryOp, Value};
-use std::collections::{HashMap, HashSet};
+use leones_ir::{FastHashMap as HashMap, FastHashSet as HashSet};
 
 pub struct Guards;
 
@@ -326,7 +326,7 @@ impl Pass for Guards {
         let layouts: Vec<Option<u64>> = t.layouts.iter().map(|l| l.class).collect();
         let class_of = |l: leones_ir::LayoutId| layouts.get(l.index()).copied().flatten();
         let mut w = Walk {
-            defs: HashMap::new(),
+            defs: HashMap::default(),
             facts: Facts {
                 consts: const_table(t),
                 ..Facts::default()
@@ -335,7 +335,7 @@ impl Pass for Guards {
             subst: Subst::new(),
             t_layout_class: &class_of,
             drop_ovf_guard: None,
-            const_vals: HashSet::new(),
+            const_vals: HashSet::default(),
         };
         w.const_vals = w.facts.consts.keys().copied().collect();
         let params = t.blocks.first().map(|b| b.params.clone()).unwrap_or_default();

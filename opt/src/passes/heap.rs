@@ -61,7 +61,7 @@ use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
 use leones_ir::{ArrayId, Const, EffectInfo, FieldId, GuardKind, Inst, MemType, Op, Trace, Value};
-use std::collections::{HashMap, HashSet};
+use leones_ir::{FastHashMap as HashMap, FastHashSet as HashSet};
 
 pub struct HeapCache;
 
@@ -284,11 +284,11 @@ impl Pass for HeapCache {
         let cfg = Cfg::new(t);
         let mut w = Walk {
             known: Known::default(),
-            fresh: HashSet::new(),
+            fresh: HashSet::default(),
             consts: const_table(t),
             subst: Subst::new(),
             pool: ConstPool::default(),
-            pending: HashMap::new(),
+            pending: HashMap::default(),
         };
         let mut ends: Vec<Known> = Vec::with_capacity(t.blocks.len());
         for b in 0..t.blocks.len() {
@@ -350,8 +350,8 @@ fn carry_fields(t: &mut Trace, subst: &Subst, known: &Known, pred: usize, b: usi
     }
     // Per field: the one object the body stores it into (None: several, or a call may
     // write it), and the objects the body loads it from.
-    let mut stored: HashMap<FieldId, Option<Value>> = HashMap::new();
-    let mut loaded: HashSet<(Value, FieldId)> = HashSet::new();
+    let mut stored: HashMap<FieldId, Option<Value>> = HashMap::default();
+    let mut loaded: HashSet<(Value, FieldId)> = HashSet::default();
     let resolve = |v: Value| subst.get(v);
     for inst in &t.blocks[b].insts {
         match &inst.op {

@@ -60,8 +60,8 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{Block, BlockCall, BlockData, JumpTarget, Op, Trace, Value};
-use std::collections::HashMap;
 
 pub struct Peel;
 

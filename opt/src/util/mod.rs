@@ -7,12 +7,12 @@ pub mod range;
 pub mod subst;
 pub mod virtuals;
 
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{Const, Op, Trace, Value};
-use std::collections::HashMap;
 
 /// The constant each `const` op defines, over the whole trace (SSA: valid everywhere).
 pub fn const_table(t: &Trace) -> HashMap<Value, Const> {
-    let mut m = HashMap::new();
+    let mut m = HashMap::default();
     for inst in t.blocks.iter().flat_map(|b| &b.insts) {
         if let (Some(r), Op::Const(k)) = (inst.result, &inst.op) {
             m.insert(r, *k);

@@ -15,8 +15,8 @@
 //! current field values, recursively, cycles included.
 
 use super::{subst::Subst, ConstPool};
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{FieldId, Inst, LayoutId, Op, SlotValue, Snapshot, Trace, Type, Value, VirtualId, VirtualObject};
-use std::collections::HashMap;
 
 /// One virtual object.
 #[derive(Clone, Debug)]
@@ -103,7 +103,7 @@ impl Virtuals {
         let mut enc = Encoder {
             v: self,
             subst,
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             out: snap.clone(),
             todo: Vec::new(),
         };

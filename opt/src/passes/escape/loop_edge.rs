@@ -26,8 +26,8 @@ use super::Walk;
 use crate::util::cfg::Cfg;
 use crate::util::subst::Subst;
 use crate::util::virtuals::{layout_fields, Virtuals};
+use leones_ir::FastHashSet as HashSet;
 use leones_ir::{Inst, LayoutId, Trace, Value};
-use std::collections::HashSet;
 
 /// How many times one run of the pass may walk a loop again.
 const RETRY_BUDGET: u32 = 64;

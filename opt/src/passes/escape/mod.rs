@@ -93,8 +93,8 @@ use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::virtuals::{VObj, Virtuals};
 use crate::util::{cfg::Cfg, subst::Subst, ConstPool};
+use leones_ir::FastHashMap as HashMap;
 use leones_ir::{BinaryOp, Const, GuardKind, Inst, JumpTarget, LayoutId, Op, SnapshotId, Trace, Value};
-use std::collections::HashMap;
 
 pub struct Escape;
 
@@ -283,7 +283,7 @@ impl Pass for Escape {
             v: Virtuals::default(),
             exits: vec![None; t.blocks.len()],
             last_use: last_uses(t),
-            loops: HashMap::new(),
+            loops: HashMap::default(),
             cur: 0,
             retries: Default::default(),
         };
@@ -296,7 +296,7 @@ impl Pass for Escape {
 
 /// The last block using each value (operands and snapshots).
 fn last_uses(t: &Trace) -> HashMap<Value, usize> {
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for (b, bd) in t.blocks.iter().enumerate() {
         for inst in &bd.insts {
             let mut note = |v: Value| {
