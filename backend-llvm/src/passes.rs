@@ -79,7 +79,7 @@ use std::sync::OnceLock;
 pub enum Level {
     /// Cheap IR passes and fast instruction selection: lowest latency.
     Quick,
-    /// A short function pipeline (see the module docs) and O2 code generation.
+    /// A short function pipeline and lean O2 code generation (see the module docs).
     Optimized,
 }
 

@@ -174,10 +174,9 @@ impl Engine {
         self.policy.clock += 1;
         let scan = self.policy.clock;
         let mut candidates: Vec<(u64, u64, Victim)> = Vec::new();
-        let units: Vec<(BUnit, UnitMeta)> = self.units.iter().map(|(u, m)| (*u, m.clone())).collect();
         let keep_root = self.units.get(&keep).map(|k| k.root);
-        for (u, meta) in units {
-            let uses = self.uses(u, &meta);
+        for (&u, meta) in &self.units {
+            let uses = self.uses(u, meta);
             let entry = self.policy.seen.entry(u).or_insert((uses, scan));
             if entry.0 != uses {
                 *entry = (uses, scan);

@@ -60,8 +60,8 @@
 //! counters, on request through [`Engine::summary`] and when the engine is dropped),
 //! `trace` / `opt` (each unit's IR before / after optimization), `llvm` (its LLVM IR —
 //! costly, only when asked), `compile` (one line per installed unit: level, trace
-//! size, µs per compile phase, code bytes, when it landed), `exit` (every exit taken with its resume
-//! frames),
+//! size, µs per compile phase, code bytes, when it landed), `exit` (every exit taken
+//! with its resume frames),
 //! `graph:DIR` (each root's tree as DOT and SVG when the engine is dropped; [`graph`]).
 //! [`Engine::with_config`] reads no environment (tests).
 //!
@@ -357,9 +357,9 @@ pub struct Engine {
     log_file: Option<std::fs::File>,
     backend: Option<Backend>,
     backend_error: Option<String>,
-    loops: leones_tracer::FastHashMap<Location, LoopUnit>,
+    loops: HashMap<Location, LoopUnit>,
     /// Each compiled loop's recordings and profile, for trace merging.
-    trees: leones_tracer::FastHashMap<Location, merge::Tree>,
+    trees: HashMap<Location, merge::Tree>,
     units: HashMap<BUnit, UnitMeta>,
     recording: Option<(Recorder, Mode)>,
     /// Exits whose bridge could not be attached: never recorded again.
@@ -439,8 +439,8 @@ impl Engine {
             log_file,
             backend,
             backend_error,
-            loops: Default::default(),
-            trees: Default::default(),
+            loops: HashMap::default(),
+            trees: HashMap::default(),
             units: HashMap::default(),
             recording: None,
             no_bridge: HashSet::default(),

@@ -6,11 +6,11 @@
 //!
 //! - a guard is a conditional branch to a cold exit block (branch weights say
 //!   "almost never"); the exit code stores the snapshot's live values in
-//!   [`exit_values`] order — the decoder and bridges rely on that order — and the
-//!   guard's id, and ends in the unit's one **dispatch block**, which
-//!   `musttail`-calls the pointer loaded (relaxed atomic) from the exit slot of the
-//!   guard whose id it reads back, so attaching a bridge is one store into that slot
-//!   and never a recompilation. One dispatch block rather than a tail call per exit:
+//!   [`exit_values`](crate::abi::exit_values) order — the decoder and bridges rely
+//!   on that order — and the guard's id, and ends in the unit's one **dispatch
+//!   block**, which `musttail`-calls the pointer loaded (relaxed atomic) from the exit
+//!   slot of the guard whose id it reads back, so attaching a bridge is one store
+//!   into that slot and never a recompilation. One dispatch block rather than a tail call per exit:
 //!   the O0 code generator's fast instruction selector cannot select a `musttail`
 //!   call and hands every block holding one to SelectionDAG — with a call per exit
 //!   that was ~70% of a quick unit's code-generation time;
@@ -23,12 +23,12 @@
 
 use super::exit_trie::NodeId;
 use super::Lowerer;
-use crate::abi::{exit_values, OFF_EXC_PENDING, OFF_GUARD, OFF_INTERRUPT, OFF_TARGET, OFF_UNIT, RET_FINISH};
+use crate::abi::{OFF_EXC_PENDING, OFF_GUARD, OFF_INTERRUPT, OFF_TARGET, OFF_UNIT, RET_FINISH};
 use crate::BackendError;
 use inkwell::basic_block::BasicBlock;
 use inkwell::values::{BasicValue, IntValue, LLVMTailCallKind, PhiValue};
 use inkwell::{AtomicOrdering, IntPredicate};
-use leones_ir::{GuardKind, MemType, SnapshotId, TargetId, Value};
+use leones_ir::{GuardKind, MemType, TargetId, Value};
 
 /// Weight of a guard's success edge against its exit edge.
 const GUARD_LIKELY: u32 = 1 << 20;
@@ -136,14 +136,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         })
     }
 
-    pub(super) fn guard(&mut self, kind: &GuardKind, snap: SnapshotId, id: u32) -> Result<(), BackendError> {
+    /// Guard `id`, whose exit list ends at trie node `end`.
+    pub(super) fn guard(&mut self, kind: &GuardKind, id: u32, end: NodeId) -> Result<(), BackendError> {
         let ok = self.guard_holds(kind)?;
-        let live: Vec<Value> = exit_values(self.trace.snapshot(snap));
         let here = self.current_block();
-        let end = self
-            .exit_trie
-            .end_of(&live)
-            .ok_or_else(|| BackendError::Builder(format!("guard {id}: its exit values are not in the exit trie")))?;
         let (exit, guard_id) = match self.exit_entries.get(&end) {
             Some(&entry) => entry,
             None => {

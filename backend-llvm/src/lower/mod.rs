@@ -141,7 +141,7 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         exit_trie: ExitTrie::new([]),
         exit_entries: HashMap::new(),
         trie_blocks: HashMap::new(),
-        guard_ids: HashMap::new(),
+        guards: HashMap::new(),
         nonnull: HashSet::new(),
     };
     l.run()?;
@@ -187,8 +187,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     exit_entries: HashMap<exit_trie::NodeId, (BasicBlock<'ctx>, PhiValue<'ctx>)>,
     /// The store block of each trie node that has one.
     trie_blocks: HashMap<exit_trie::NodeId, BasicBlock<'ctx>>,
-    /// Guard ordinal of each (block, inst).
-    pub guard_ids: HashMap<(usize, usize), u32>,
+    /// Of each guard, by (block, inst): its ordinal and the exit trie node its exit
+    /// list ends at.
+    guards: HashMap<(usize, usize), (u32, exit_trie::NodeId)>,
     /// Values known non-null in the current IR block (checked, allocated or guarded
     /// earlier in it), so each object is null-checked once per block.
     pub nonnull: HashSet<Value>,
@@ -197,12 +198,16 @@ pub(crate) struct Lowerer<'a, 'ctx> {
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     fn run(&mut self) -> Result<(), BackendError> {
         let t = self.trace;
-        let mut lists = Vec::new();
-        for g in t.guards() {
-            self.guard_ids.insert((g.block.index(), g.inst), g.id.0);
-            lists.push(crate::abi::exit_values(t.snapshot(g.snapshot)));
-        }
+        let guards = t.guards();
+        let lists: Vec<Vec<Value>> = guards
+            .iter()
+            .map(|g| crate::abi::exit_values(t.snapshot(g.snapshot)))
+            .collect();
         self.exit_trie = ExitTrie::new(lists.iter().map(Vec::as_slice));
+        for (g, list) in guards.iter().zip(&lists) {
+            let end = self.exit_trie.end_of(list).expect("every list is in the trie");
+            self.guards.insert((g.block.index(), g.inst), (g.id.0, end));
+        }
         let entry = self.ctx.append_basic_block(self.func, "entry");
         for (i, _) in t.blocks.iter().enumerate() {
             self.blocks
@@ -263,9 +268,9 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             Op::Store(mt, p, off, v) => self.store_raw(*mt, *p, *off, *v).map(|_| None)?,
             Op::Call(c, args) => self.call(*c, args)?,
             Op::MergePoint(_) => None,
-            Op::Guard(kind, snap) => {
-                let id = self.guard_ids[&(bi, ii)];
-                self.guard(kind, *snap, id)?;
+            Op::Guard(kind, _) => {
+                let (id, end) = self.guards[&(bi, ii)];
+                self.guard(kind, id, end)?;
                 None
             }
             Op::Jump(JumpTarget::Block(b), args) => {

@@ -70,10 +70,10 @@
 //!
 //! **Invariants.** What the trace computes is unchanged: the speculated instructions
 //! have no effects and cannot fault, their results reach `J` only through the selects,
-//! which pick what the taken arm passed; exits are untouched (a widened guard exits in exactly the same cases, with the same
-//! snapshot; see above). Values defined in an arm were only visible in the arm and, through its
-//! arguments, in `J`; hoisted into the branching block they dominate everything they
-//! did before.
+//! which pick what the taken arm passed; exits are untouched (a widened guard exits in
+//! exactly the same cases, with the same snapshot; see above). Values defined in an
+//! arm were only visible in the arm and, through its arguments, in `J`; hoisted into
+//! the branching block they dominate everything they did before.
 //!
 //! **Where in the pipeline.** Late: after `fold`, `cse`, `heap` and `escape` have
 //! shrunk the arms (a forwarded load, a removed allocation, a folded guard can turn an
