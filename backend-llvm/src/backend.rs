@@ -19,7 +19,7 @@
 //!   the entered unit's `block0` parameters, type for type.
 
 use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, JitState, UnitFn};
-use crate::build::{BuiltUnit, Machines, UnitJob};
+use crate::build::{BuiltUnit, Machines, Prelude, UnitJob};
 use crate::decode::{decode_outcome_with, exit_table, GuardExit, NativeFault};
 use crate::jit::{Jit, Tracker};
 use crate::lower::UnitInfo;
@@ -156,10 +156,6 @@ pub struct Backend {
     debugger: bool,
 }
 
-fn default_table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
-    (0..n.max(1)).map(|_| AtomicU64::new(f as usize as u64)).collect()
-}
-
 impl Backend {
     /// A backend compiling at `level` by default.
     pub fn new(level: Level) -> Result<Backend, BackendError> {
@@ -218,11 +214,37 @@ impl Backend {
         self.install(built)
     }
 
-    /// The first half of compiling on another thread: a job for `trace` with its id,
-    /// symbol name and exit/target tables, to be built by a [`Compiler`](crate::Compiler)
-    /// (or [`Backend::build`]) and then [installed](Backend::install) or
+    /// The first half of compiling on another thread: a job for `trace` with its id
+    /// and symbol name, to be built by a [`Compiler`](crate::Compiler) (or
+    /// [`Backend::build`]) and then [installed](Backend::install) or
     /// [discarded](Backend::discard). See [`crate::build`].
     pub fn prepare(&mut self, trace: &Trace, opts: &UnitOptions) -> UnitJob {
+        self.prepare_owned(trace.clone(), opts, None)
+    }
+
+    /// [`prepare`](Backend::prepare) for a trace that `prelude` still has to turn
+    /// into the one to build — on the thread that builds the job, so the host does
+    /// not wait for it (an engine's optimizer and instrumentation). See
+    /// [`Prelude`](crate::build::Prelude).
+    ///
+    /// ```
+    /// use leones_backend_llvm::{Backend, Level, UnitOptions};
+    /// let trace = leones_ir::parse("trace t\n\nblock0(v0: i64):\n    finish v0\n").unwrap();
+    /// let mut backend = Backend::new(Level::Quick).unwrap();
+    /// let job = backend.prepare_with(trace, &UnitOptions::default(), Box::new(|t| {
+    ///     let n = t.inst_count();
+    ///     Ok((t, Box::new(n) as Box<dyn std::any::Any + Send>))
+    /// }));
+    /// let mut built = backend.build(job);
+    /// let payload = built.take_payload().unwrap();
+    /// assert_eq!(*payload.downcast::<usize>().unwrap(), 1);
+    /// backend.install(built).unwrap();
+    /// ```
+    pub fn prepare_with(&mut self, trace: Trace, opts: &UnitOptions, prelude: Prelude) -> UnitJob {
+        self.prepare_owned(trace, opts, Some(prelude))
+    }
+
+    fn prepare_owned(&mut self, trace: Trace, opts: &UnitOptions, prelude: Option<Prelude>) -> UnitJob {
         let level = opts.level.unwrap_or(self.level);
         let id = UnitId(self.next_id);
         self.next_id += 1;
@@ -230,13 +252,12 @@ impl Backend {
             self.next_name += 1;
             self.next_name - 1
         });
-        let exit_slots = default_table(trace.guards().len(), leones_exit_default);
-        let target_slots = default_table(trace.targets.len(), leones_jump_default);
         let info = UnitInfo {
             symbol: symbol_name(name),
             unit_id: id.0.into(),
-            exit_table: exit_slots.as_ptr() as u64,
-            target_table: target_slots.as_ptr() as u64,
+            // Set when the job is built and its tables allocated.
+            exit_table: 0,
+            target_table: 0,
             checks: opts.checks,
             unwind_tables: self.debugger,
         };
@@ -244,11 +265,13 @@ impl Backend {
             id,
             name,
             label: opts.label.clone().unwrap_or_else(|| trace.name.clone()),
-            trace: trace.clone(),
+            trace,
             level,
             info,
-            exit_slots,
-            target_slots,
+            exit_slots: Box::new([]),
+            target_slots: Box::new([]),
+            prelude,
+            deferrable: false,
             wake: None,
         }
     }
@@ -270,6 +293,7 @@ impl Backend {
             job,
             object,
             mut timings,
+            ..
         } = built;
         let obj = match object {
             Ok(o) => o,

@@ -9,20 +9,31 @@
 //!
 //! ```text
 //!  Backend::prepare(trace)  ──►  UnitJob  ──build()──►  BuiltUnit  ──►  Backend::install
-//!   (host thread: id, name,       (Send)    any thread    (Send)       (host thread: ORC
-//!    exit/target tables)                                                link, wiring)
+//!   (host thread: id,             (Send)    any thread:   (Send)       (host thread: ORC
+//!    symbol name)                           [prelude],                  link, wiring)
+//!                                           exit tables,
+//!                                           object file
 //! ```
 //!
 //! A [`UnitJob`] owns everything its code will refer to by address — the exit-slot
-//! and jump-target tables are allocated when the job is prepared, because their
-//! addresses are baked into the code — so it can travel to the compiler thread
-//! ([`crate::Compiler`]) and back, and installing it moves the tables into the
-//! backend's record without copying. A job that is never installed is handed back
-//! with [`Backend::discard`](crate::Backend::discard) (its symbol name is reused).
+//! and jump-target tables, allocated when the job is built (their addresses are baked
+//! into the code) — so it can travel to the compiler thread ([`crate::Compiler`]) and
+//! back, and installing it moves the tables into the backend's record without
+//! copying. A job that is never installed is handed back with
+//! [`Backend::discard`](crate::Backend::discard) (its symbol name is reused).
+//!
+//! A job may carry a [`Prelude`]: the host's own work on the trace before it is
+//! lowered (an engine's optimizer and instrumentation), run by whoever builds the
+//! job, so that on the compiler thread the host's side of the hand-off is only
+//! `prepare` — numbering and naming, bounded whatever the trace's size. What the
+//! prelude wants to tell the host comes back with the built unit
+//! ([`BuiltUnit::take_payload`]); a prelude that fails fails the build
+//! ([`BackendError::Prelude`]) and still hands back its payload, which says why.
 //!
 //! Invariant: a built object refers to nothing but its own job's tables, host
 //! functions by absolute address, and the runtime stubs — never to another job.
 
+use crate::abi::{leones_exit_default, leones_jump_default, UnitFn};
 use crate::backend::UnitId;
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level, ObjectBuffer};
@@ -31,6 +42,7 @@ use inkwell::context::Context;
 use inkwell::module::Module;
 use inkwell::targets::TargetMachine;
 use leones_ir::Trace;
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,7 +62,17 @@ impl Machines {
     }
 }
 
-/// A unit ready to be built: its trace, level and tables. See the [module docs](self).
+/// What a [`Prelude`] hands back to the host, whatever it is (the host downcasts it).
+pub type Payload = Box<dyn Any + Send>;
+
+/// The host's own work on a job's trace, run on the thread that builds it before
+/// lowering: takes the trace as prepared, returns the one to build and a payload for
+/// the host — or only a payload when it fails (the build then fails with
+/// [`BackendError::Prelude`]). Must not panic (a panic would take the compiler
+/// thread down). See the [module docs](self).
+pub type Prelude = Box<dyn FnOnce(Trace) -> Result<(Trace, Payload), Payload> + Send>;
+
+/// A unit ready to be built: its trace and level. See the [module docs](self).
 pub struct UnitJob {
     pub(crate) id: UnitId,
     /// Its symbol-name number (see `Backend::free_names`).
@@ -60,8 +82,12 @@ pub struct UnitJob {
     pub(crate) trace: Trace,
     pub(crate) level: Level,
     pub(crate) info: UnitInfo,
+    /// Allocated when the job is built, sized from the trace the prelude made.
     pub(crate) exit_slots: Box<[AtomicU64]>,
     pub(crate) target_slots: Box<[AtomicU64]>,
+    pub(crate) prelude: Option<Prelude>,
+    /// Built after every job that is not (see [`UnitJob::deferrable`]).
+    pub(crate) deferrable: bool,
     /// Stored 0 once the job is built (see [`UnitJob::wake_when_built`]).
     pub(crate) wake: Option<Arc<AtomicU64>>,
 }
@@ -77,9 +103,17 @@ impl UnitJob {
         self.level
     }
 
-    /// The trace it is built from.
+    /// The trace it is built from (before its prelude runs, if it has one).
     pub fn trace(&self) -> &Trace {
         &self.trace
+    }
+
+    /// Marks the job as one that may wait: a [`Compiler`](crate::Compiler) builds it
+    /// after every queued job that is not marked. For recompilations of code that
+    /// already runs natively (a tier-up), so they do not delay code the host is
+    /// still interpreting.
+    pub fn deferrable(&mut self) {
+        self.deferrable = true;
     }
 
     /// Asks whoever builds the job to store 0 into `word` when the object is ready.
@@ -91,9 +125,26 @@ impl UnitJob {
 
     /// Lowers, optimizes and emits the object file, using `machines` of the calling
     /// thread. Never panics on bad input: a failure is in the result.
-    pub(crate) fn build(self, machines: &mut Machines) -> BuiltUnit {
+    pub(crate) fn build(mut self, machines: &mut Machines) -> BuiltUnit {
         let mut timings = Timings::default();
-        let object = build_object(&self, machines, &mut timings);
+        let mut payload = None;
+        let prelude = match self.prelude.take() {
+            None => Ok(()),
+            Some(prelude) => match prelude(std::mem::take(&mut self.trace)) {
+                Ok((trace, p)) => {
+                    (self.trace, payload) = (trace, Some(p));
+                    Ok(())
+                }
+                Err(p) => {
+                    payload = Some(p);
+                    Err(BackendError::Prelude)
+                }
+            },
+        };
+        let object = prelude.and_then(|()| {
+            self.allocate_tables();
+            build_object(&self, machines, &mut timings)
+        });
         if let Some(w) = &self.wake {
             w.store(0, Ordering::Release);
         }
@@ -101,7 +152,20 @@ impl UnitJob {
             job: self,
             object,
             timings,
+            payload,
         }
+    }
+
+    /// The exit-slot and jump-target tables for the trace to build, their addresses
+    /// in `info` for the lowering.
+    fn allocate_tables(&mut self) {
+        fn table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
+            (0..n.max(1)).map(|_| AtomicU64::new(f as usize as u64)).collect()
+        }
+        self.exit_slots = table(self.trace.guards().len(), leones_exit_default);
+        self.target_slots = table(self.trace.targets.len(), leones_jump_default);
+        self.info.exit_table = self.exit_slots.as_ptr() as u64;
+        self.info.target_table = self.target_slots.as_ptr() as u64;
     }
 }
 
@@ -190,6 +254,7 @@ pub struct BuiltUnit {
     pub(crate) job: UnitJob,
     pub(crate) object: Result<ObjectBuffer, BackendError>,
     pub(crate) timings: Timings,
+    pub(crate) payload: Option<Payload>,
 }
 
 impl BuiltUnit {
@@ -198,14 +263,25 @@ impl BuiltUnit {
         self.job.id
     }
 
+    /// The level it was built at.
+    pub fn level(&self) -> Level {
+        self.job.level
+    }
+
     /// Whether building failed (installing it returns the error).
     pub fn failed(&self) -> bool {
         self.object.is_err()
     }
 
-    /// The trace it was built from.
+    /// The trace it was built from (the prelude's, if the job had one and it
+    /// succeeded).
     pub fn trace(&self) -> &Trace {
         &self.job.trace
+    }
+
+    /// What the job's [`Prelude`] handed back (once; `None` without a prelude).
+    pub fn take_payload(&mut self) -> Option<Payload> {
+        self.payload.take()
     }
 
     /// Time spent building (lowering, passes, codegen).

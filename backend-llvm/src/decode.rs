@@ -13,8 +13,10 @@
 //! - a fault code becomes a [`NativeFault`].
 
 use crate::abi::*;
-use leones_ir::interp::{ExitState, Outcome, Val};
-use leones_ir::{GuardId, GuardInfo, Op, TargetId, Trace, Type, Value};
+use leones_ir::interp::{ExitFrame, ExitState, ExitValue, ExitVirtual, Outcome, Val};
+use leones_ir::{
+    FieldId, FrameId, GuardId, GuardInfo, LayoutId, Op, SlotValue, Snapshot, TargetId, Trace, Type, Value, VirtualId,
+};
 use std::sync::OnceLock;
 
 /// A fault native code reported (the engine falls back to the interpreter).
@@ -41,14 +43,114 @@ fn finish_types(trace: &Trace, block: u64) -> Option<Vec<Type>> {
 
 /// What decoding an exit of one guard needs, kept per unit ([`exit_table`]) instead of
 /// worked out on every exit: where the guard is (found when the unit is installed),
-/// and its live values ([`exit_values`]) sorted, each with the slot word it left in
-/// (worked out at the guard's first exit: most guards of a region never fail, and
-/// installing runs on the host's thread).
+/// and its [`ExitPlan`] (worked out at the guard's first exit: most guards of a region
+/// never fail, and installing runs on the host's thread).
 #[derive(Clone, Debug)]
 pub struct GuardExit {
     pub info: GuardInfo,
-    /// `(value, slot index)`, sorted by value.
-    by_value: OnceLock<Box<[(Value, u32)]>>,
+    plan: OnceLock<ExitPlan>,
+}
+
+/// How to rebuild one guard's [`ExitState`] from the slot buffer: its snapshot with
+/// every SSA value already resolved to the slot word native code left it in and its
+/// type. Evaluating the snapshot on every exit (a binary search and a type lookup per
+/// value) was most of an exit's cost on the host; with the plan an exit is a straight
+/// copy. It gives exactly what [`ExitState::evaluate`] gives (the unit test below
+/// checks it against the search).
+#[derive(Clone, Debug)]
+struct ExitPlan {
+    frames: Box<[FramePlan]>,
+    virtuals: Box<[VirtualPlan]>,
+    /// Slot words the exit reads (the guard's live values).
+    words: usize,
+}
+
+/// A frame to rebuild: its kind, pc and slots.
+type FramePlan = (FrameId, u32, Box<[SlotPlan]>);
+
+/// A virtual object to materialize: its layout and fields.
+type VirtualPlan = (LayoutId, Box<[(FieldId, SlotPlan)]>);
+
+/// One frame slot or virtual field of an [`ExitPlan`].
+#[derive(Copy, Clone, Debug)]
+enum SlotPlan {
+    /// The slot word at this index, typed.
+    Word(u32, Type),
+    /// Known at compile time (a snapshot constant).
+    Known(Val),
+    Virtual(VirtualId),
+    Dead,
+}
+
+impl SlotPlan {
+    fn of(sv: &SlotValue, trace: &Trace, by_value: &[(Value, u32)]) -> SlotPlan {
+        match *sv {
+            SlotValue::Value(v) => {
+                let ty = trace.value_type(v);
+                match by_value.binary_search_by_key(&v, |(x, _)| *x) {
+                    Ok(i) => SlotPlan::Word(by_value[i].1, ty),
+                    // Not a live value (cannot happen for a verified trace): what
+                    // evaluating with a zero word gives.
+                    Err(_) => SlotPlan::Known(Val::from_bits(ty, 0)),
+                }
+            }
+            SlotValue::Const(k) => SlotPlan::Known(Val::from_const(k)),
+            SlotValue::Virtual(id) => SlotPlan::Virtual(id),
+            SlotValue::Dead => SlotPlan::Dead,
+        }
+    }
+
+    #[inline]
+    fn eval(self, slots: &[u64]) -> ExitValue {
+        match self {
+            SlotPlan::Word(i, ty) => ExitValue::Val(Val::from_bits(ty, slots[i as usize])),
+            SlotPlan::Known(v) => ExitValue::Val(v),
+            SlotPlan::Virtual(id) => ExitValue::Virtual(id),
+            SlotPlan::Dead => ExitValue::Dead,
+        }
+    }
+}
+
+impl ExitPlan {
+    fn new(trace: &Trace, snapshot: &Snapshot) -> ExitPlan {
+        let live = exit_values(snapshot);
+        let words = live.len();
+        let mut by_value: Vec<(Value, u32)> = live.into_iter().zip(0u32..).collect();
+        by_value.sort_unstable();
+        let plan = |sv: &SlotValue| SlotPlan::of(sv, trace, &by_value);
+        ExitPlan {
+            frames: (snapshot.frames.iter())
+                .map(|f| (f.frame, f.pc, f.slots.iter().map(plan).collect()))
+                .collect(),
+            virtuals: (snapshot.virtuals.iter())
+                .map(|vo| (vo.layout, vo.fields.iter().map(|(f, sv)| (*f, plan(sv))).collect()))
+                .collect(),
+            words,
+        }
+    }
+
+    fn decode(&self, guard: GuardId, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
+        if slots.len() < self.words {
+            return None;
+        }
+        Some(ExitState {
+            guard,
+            frames: (self.frames.iter())
+                .map(|(frame, pc, plan)| ExitFrame {
+                    frame: *frame,
+                    pc: *pc,
+                    slots: plan.iter().map(|p| p.eval(slots)).collect(),
+                })
+                .collect(),
+            virtuals: (self.virtuals.iter())
+                .map(|(layout, fields)| ExitVirtual {
+                    layout: *layout,
+                    fields: fields.iter().map(|(f, p)| (*f, p.eval(slots))).collect(),
+                })
+                .collect(),
+            exception_pending,
+        })
+    }
 }
 
 impl GuardExit {
@@ -56,36 +158,35 @@ impl GuardExit {
     pub fn new(info: GuardInfo) -> GuardExit {
         GuardExit {
             info,
-            by_value: OnceLock::new(),
+            plan: OnceLock::new(),
         }
-    }
-
-    fn by_value(&self, trace: &Trace) -> &[(Value, u32)] {
-        self.by_value.get_or_init(|| {
-            let live = exit_values(trace.snapshot(self.info.snapshot));
-            let mut by_value: Vec<(Value, u32)> = live.into_iter().zip(0u32..).collect();
-            by_value.sort_unstable();
-            by_value.into_boxed_slice()
-        })
     }
 
     /// Rebuilds the [`ExitState`] of this guard of `trace` (the trace it was made
     /// from) from the slot buffer (`None` if the buffer is shorter than its live
     /// values).
     pub fn decode(&self, trace: &Trace, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
-        let by_value = self.by_value(trace);
-        if slots.len() < by_value.len() {
-            return None;
-        }
-        let snap = trace.snapshot(self.info.snapshot);
-        // `evaluate` asks only for the snapshot's values, which are exactly the live ones.
-        Some(ExitState::evaluate(self.info.id, snap, exception_pending, |v| {
-            let word = by_value
-                .binary_search_by_key(&v, |(x, _)| *x)
-                .map_or(0, |i| slots[by_value[i].1 as usize]);
-            Val::from_bits(trace.value_type(v), word)
-        }))
+        let plan = self
+            .plan
+            .get_or_init(|| ExitPlan::new(trace, trace.snapshot(self.info.snapshot)));
+        plan.decode(self.info.id, slots, exception_pending)
     }
+}
+
+/// Rebuilds the [`ExitState`] of guard `guard` the slow way, evaluating its snapshot
+/// value by value (what [`ExitPlan`] must agree with).
+#[cfg(test)]
+fn decode_by_search(trace: &Trace, guard: GuardId, slots: &[u64], exception_pending: bool) -> Option<ExitState> {
+    let info = trace.guard(guard)?;
+    let snap = trace.snapshot(info.snapshot);
+    let live = exit_values(snap);
+    if slots.len() < live.len() {
+        return None;
+    }
+    Some(ExitState::evaluate(info.id, snap, exception_pending, |v| {
+        let word = live.iter().position(|x| *x == v).map_or(0, |i| slots[i]);
+        Val::from_bits(trace.value_type(v), word)
+    }))
 }
 
 /// The [`GuardExit`] of every guard of `trace`, indexed by guard id.
@@ -145,8 +246,8 @@ pub(crate) fn decode_outcome_with(
 mod tests {
     use super::*;
 
-    /// The exit table decodes every guard's exit exactly as finding the guard and its
-    /// live values on the spot does, whatever slot words native code left.
+    /// The exit table's plans decode every guard's exit exactly as evaluating its
+    /// snapshot value by value does, whatever slot words native code left.
     #[test]
     fn the_exit_table_decodes_like_the_search() {
         let t = leones_ir::parse(
@@ -161,7 +262,7 @@ mod tests {
         let slots = [5u64, 2.5f64.to_bits(), 9, 11];
         for (g, exit) in table.iter().enumerate() {
             for exc in [false, true] {
-                let searched = decode_exit(&t, GuardId::new(g), &slots, exc).expect("decodes");
+                let searched = decode_by_search(&t, GuardId::new(g), &slots, exc).expect("decodes");
                 assert_eq!(exit.decode(&t, &slots, exc), Some(searched));
             }
         }

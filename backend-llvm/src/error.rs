@@ -53,6 +53,10 @@ pub enum BackendError {
     /// A bridge or jump target whose inputs do not match the values handed over.
     #[error("signature mismatch: {0}")]
     Signature(String),
+    /// A job's [`Prelude`](crate::build::Prelude) — the host's own work before
+    /// lowering — failed; its payload says why.
+    #[error("the host's preparation of the trace failed")]
+    Prelude,
     /// The perf map (`/tmp/perf-<pid>.map`) could not be opened.
     #[error("cannot open the perf map: {0}")]
     PerfMap(String),

@@ -63,7 +63,7 @@ mod worker;
 
 pub use abi::{JitState, UnitFn};
 pub use backend::{Backend, CompiledUnit, Timings, UnitId, UnitOptions};
-pub use build::{BuiltUnit, UnitJob};
+pub use build::{BuiltUnit, Payload, Prelude, UnitJob};
 pub use decode::NativeFault;
 pub use error::BackendError;
 pub use passes::Level;

@@ -8,8 +8,11 @@
 //!
 //! The hand-off is two channels: [`Compiler::submit`] never blocks (the queue is
 //! unbounded; an engine bounds it by its own policy), and
-//! [`Compiler::try_finished`] only polls. Jobs are built in submission order, one at a
-//! time (one thread: a JIT should not take more than one core from its host).
+//! [`Compiler::try_finished`] only polls. Jobs are built one at a time (one thread: a
+//! JIT should not take more than one core from its host), in submission order except
+//! that a job marked [deferrable](UnitJob::deferrable) — a recompilation of code
+//! that already runs natively, such as a tier-up — waits behind every job that is
+//! not: until those land, the host interprets their code.
 //!
 //! Shutting down: dropping the `Compiler` closes the job channel; the thread finishes
 //! the job in hand and exits, and the drop joins it. Jobs not yet built are dropped
@@ -30,6 +33,7 @@
 
 use crate::build::{warm_up, BuiltUnit, Machines, UnitJob};
 use crate::{BackendError, Level};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
@@ -84,7 +88,17 @@ impl Compiler {
                     // At least 1: a finished warm-up reads as done even if it was instant.
                     warmed.store(took.max(1), Ordering::Release);
                 }
-                for job in inbox {
+                let mut queue = JobQueue::default();
+                loop {
+                    // Everything submitted so far, then the most urgent job.
+                    queue.extend(inbox.try_iter());
+                    let job = match queue.next() {
+                        Some(job) => job,
+                        None => match inbox.recv() {
+                            Ok(job) => job,
+                            Err(_) => break,
+                        },
+                    };
                     if stopped.load(Ordering::Relaxed) {
                         break;
                     }
@@ -151,6 +165,30 @@ impl Compiler {
     }
 }
 
+/// The compiler thread's jobs not yet started: urgent ones first, each kind in
+/// submission order.
+#[derive(Default)]
+struct JobQueue {
+    urgent: VecDeque<UnitJob>,
+    deferred: VecDeque<UnitJob>,
+}
+
+impl JobQueue {
+    fn extend(&mut self, jobs: impl Iterator<Item = UnitJob>) {
+        for job in jobs {
+            if job.deferrable {
+                self.deferred.push_back(job);
+            } else {
+                self.urgent.push_back(job);
+            }
+        }
+    }
+
+    fn next(&mut self) -> Option<UnitJob> {
+        self.urgent.pop_front().or_else(|| self.deferred.pop_front())
+    }
+}
+
 impl Drop for Compiler {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
@@ -158,5 +196,28 @@ impl Drop for Compiler {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Backend, UnitOptions};
+
+    /// Deferrable jobs wait behind every other queued job; each kind keeps its order.
+    #[test]
+    fn deferrable_jobs_wait_behind_the_others() {
+        let trace = leones_ir::parse("trace t\n\nblock0(v0: i64):\n    finish v0\n").expect("parses");
+        let mut backend = Backend::new(Level::Quick).expect("backend");
+        let mut jobs: Vec<UnitJob> = (0..4)
+            .map(|_| backend.prepare(&trace, &UnitOptions::default()))
+            .collect();
+        jobs[0].deferrable();
+        jobs[2].deferrable();
+        let ids: Vec<_> = jobs.iter().map(UnitJob::id).collect();
+        let mut queue = JobQueue::default();
+        queue.extend(jobs.into_iter());
+        let order: Vec<_> = std::iter::from_fn(|| queue.next()).map(|j| j.id()).collect();
+        assert_eq!(order, vec![ids[1], ids[3], ids[0], ids[2]]);
     }
 }

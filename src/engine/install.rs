@@ -1,14 +1,16 @@
 //! # From a closed recording to installed code
 //!
 //! [`Engine::finish`] takes a closed recording through verify → optimize → (instrument)
-//! → compile, and installs the unit: a loop under its location, a bridge adapted to
+//! → compile (all but the last on the compiler thread, `prepare.rs`), and installs the unit: a loop under its location, a bridge adapted to
 //! its exit's values ([`adapt_bridge`]), attached to the exit slot and linked back to
 //! its loop. Every failure is counted, logged and backed off ([`Engine::failed`]); the
 //! host keeps interpreting.
 
 use super::adapt::entry_facts;
+use super::prepare::{Counters, Preparation, Prepared};
 use super::tier::Then;
 use super::*;
+use leones_backend_llvm::BuiltUnit;
 use leones_opt::EntryFact;
 
 /// Where a failure happened between recording and installed code.
@@ -108,10 +110,11 @@ impl Engine {
         self.note_abort(mode, &why);
     }
 
-    /// Verify, optimize (with `facts` about `block0`'s parameters on entry),
-    /// instrument, prepare the backend's job at `level` (`None`: the engine's) and
-    /// launch it; what installing it means is `then`. A failure before the job is
-    /// launched hands `then` back with the stage that failed.
+    /// Hands `trace` to the backend as a job at `level` (`None`: the engine's) whose
+    /// prelude verifies, optimizes (with `facts` about `block0`'s parameters on
+    /// entry) and instruments it where the job is built ([`Preparation`]), and
+    /// launches it; what installing it means is `then`. The host's side is bounded:
+    /// allocating the unit's counters, numbering and naming the job.
     pub(super) fn compile(
         &mut self,
         mut trace: Trace,
@@ -127,84 +130,93 @@ impl Engine {
         if self.log.trace {
             self.emit_log(&format!("; recorded\n{}", leones_ir::print(&trace)));
         }
-        let mut opt = match self.optimize(&trace, facts) {
-            Ok(t) => t,
-            Err(stage) => return Err((then, stage)),
-        };
-        let (mut tier_snapshot, mut passes) = (None, None);
+        let mut counters = Counters::default();
+        let mut passes = None;
         if kind == UnitKind::Loop {
             if let Some(tree) = self.trees.get_mut(&root) {
                 // Every loop unit counts its iterations and checks them against its
-                // tree's limit word (see `tier.rs`).
+                // tree's limit word (see `tier.rs`), and counts its guards' passes.
                 let counter = tree.iterations.as_ref() as *const AtomicU64 as u64;
-                let limit = Arc::as_ptr(&tree.limit) as u64;
-                tier_snapshot = super::merge::count_iterations(&mut opt, counter, Some(limit));
-                passes = Some(tree.count_passes(&mut opt));
+                counters.iterations = Some((counter, Arc::as_ptr(&tree.limit) as u64));
+                let (array, base, n) = tree.pass_counters(&trace);
+                counters.passes = Some((base, n));
+                passes = Some(array);
             }
         }
         let counter = (kind == UnitKind::Bridge).then(|| {
             self.counters.push(Box::new(AtomicU64::new(0)));
             let c = self.counters.last().expect("pushed");
-            count_entries(&mut opt, c.as_ref() as *const AtomicU64 as u64);
+            counters.entries = Some(c.as_ref() as *const AtomicU64 as u64);
             self.counters.len() - 1
         });
-        if self.inject == Some(InjectFailure::Backend) {
-            opt.blocks[0].insts.pop();
-        }
+        let preparation = Preparation {
+            pipeline: self.pipeline.clone(),
+            facts: facts.to_vec(),
+            branchless: leones_opt::passes::branchless::BranchlessParams {
+                enabled: self.params.branchless != 0,
+                ..Default::default()
+            },
+            verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
+            counters,
+            break_after: self.inject == Some(InjectFailure::Backend),
+            log_optimized: self.log.opt,
+        };
         let mut opts = UnitOptions {
             level,
             ..UnitOptions::default()
         };
-        opts.label = Some(self.unit_label(kind, root, &opt.name, opts.level));
-        if self.log.llvm {
-            if let Some(backend) = self.backend.as_mut() {
-                let ir = backend.emit_llvm(&opt, &opts).unwrap_or_else(|e| format!("; {e}"));
-                self.emit_log(&format!("; llvm {}\n{ir}", opt.name));
-            }
-        }
-        let tier_guard = tier_snapshot.and_then(|s| opt.guards().into_iter().find(|g| g.snapshot == s).map(|g| g.id));
+        opts.label = Some(self.unit_label(kind, root, &trace.name, opts.level));
         let Some(backend) = self.backend.as_mut() else {
             return Err((then, Stage::Backend("no backend".into())));
         };
-        let job = backend.prepare(&opt, &opts);
+        let job = backend.prepare_with(trace, &opts, preparation.into_prelude());
         let meta = UnitMeta {
             root,
             kind,
             counter,
-            tier_guard,
+            // Both filled in from the prepared trace when the job lands.
+            tier_guard: None,
             passes,
-            resume: Arc::new(leones_tracer::ResumeMap::new(&self.registry, &opt)),
+            resume: Arc::default(),
         };
         self.launch(job, then, meta);
         Ok(())
     }
 
-    /// Verifies `trace`, optimizes it with `facts` on entry, verifies the result.
-    fn optimize(&mut self, trace: &Trace, facts: &[(usize, EntryFact)]) -> Result<Trace, Stage> {
-        leones_ir::verify(trace).map_err(|e| Stage::Verify(e.to_string()))?;
-        let t0 = Instant::now();
-        let ctx = OptContext {
-            pure_calls: None,
-            verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
-            entry_facts: facts,
-            branchless: leones_opt::passes::branchless::BranchlessParams {
-                enabled: self.params.branchless != 0,
-                ..Default::default()
-            },
-            ..OptContext::default()
+    /// Reads what a job's prelude ([`Preparation`]) handed back: fills in `meta`
+    /// from the prepared trace and logs, or says at which stage it failed.
+    pub(super) fn prepared(&mut self, built: &mut BuiltUnit, meta: &mut UnitMeta) -> Result<(), Stage> {
+        let Some(payload) = built.take_payload() else {
+            return Ok(()); // a recompilation: its meta is its old unit's
         };
-        let (opt, _) = leones_opt::optimize(trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;
-        leones_ir::verify(&opt).map_err(|e| Stage::Optimize(format!("the optimized trace does not verify: {e}")))?;
-        self.hot.stats_mut().add_compile_time("opt", t0.elapsed());
-        if self.log.opt {
-            let known = if facts.is_empty() {
-                String::new()
-            } else {
-                format!("; entry facts {facts:?}")
-            };
-            self.emit_log(&format!("; optimized\n{}{known}", leones_ir::print(&opt)));
+        let prepared = match payload.downcast::<Prepared>() {
+            Ok(p) => *p,
+            Err(payload) => {
+                return Err(match payload.downcast::<Stage>() {
+                    Ok(stage) => *stage,
+                    Err(_) => Stage::Backend("a job's preparation handed back nothing".into()),
+                })
+            }
+        };
+        self.hot.stats_mut().add_compile_time("opt", prepared.optimize_time);
+        if let Some(text) = &prepared.optimized_text {
+            self.emit_log(text);
         }
-        Ok(opt)
+        if self.log.llvm {
+            if let Some(backend) = self.backend.as_mut() {
+                let opts = UnitOptions {
+                    level: Some(built.level()),
+                    ..UnitOptions::default()
+                };
+                let ir = backend
+                    .emit_llvm(built.trace(), &opts)
+                    .unwrap_or_else(|e| format!("; {e}"));
+                self.emit_log(&format!("; llvm {}\n{ir}", built.trace().name));
+            }
+        }
+        meta.tier_guard = prepared.tier_guard;
+        meta.resume = Arc::new(leones_tracer::ResumeMap::new(&self.registry, built.trace()));
+        Ok(())
     }
 
     /// Drops what the engine remembers about exits of units no longer installed

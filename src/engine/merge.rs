@@ -3,7 +3,7 @@
 //! Every compiled loop keeps its **tree**: the root's recording (with its merge points)
 //! and the arms merged into it so far. Native code counts the loop's iterations (one
 //! increment at the loop header, [`count_iterations`]) and how often it reaches each
-//! guard that could become a branch ([`Tree::count_passes`]); the engine counts each
+//! guard that could become a branch ([`Tree::pass_counters`]); the engine counts each
 //! recorded guard's exits (by snapshot *origin*, so a peeled guard's two copies count
 //! as one). An arm's branch weights are its guard's exits against its passes while the
 //! installed unit ran ([`Tree::weights`]): measured, so a 50/50 check weighs 1:1 and
@@ -72,7 +72,7 @@ pub(super) struct Tree {
     /// window its pass counters cover.
     exits_installed: HashMap<(usize, u32), u64>,
     /// Pass counters of the tree's loop units, one array per compiled unit, indexed
-    /// by snapshot origin ([`Tree::count_passes`]). Kept for the tree's life (a few
+    /// by snapshot origin ([`Tree::pass_counters`]). Kept for the tree's life (a few
     /// words per guard and compile), so no unit's code ever counts into freed memory.
     pub(super) passes: Vec<Box<[AtomicU64]>>,
     /// Guards of the installed unit whose pass counter was dropped at tier-up
@@ -151,25 +151,25 @@ impl Tree {
         self.iterations.load(Ordering::Relaxed) + self.entries
     }
 
-    /// Instruments loop unit `trace` of this tree to count, in a fresh array of
-    /// counters, how often native code reaches each guard that could become a branch
-    /// (by snapshot origin: a peeled guard's two copies share one); returns the
-    /// array's index in [`Tree::passes`]. With the exits counted since the unit was
-    /// installed this gives a guard's *measured* branch weights ([`Tree::weights`]).
-    pub(super) fn count_passes(&mut self, trace: &mut Trace) -> usize {
-        let n = trace
+    /// A fresh array of counters for a loop unit of this tree to count how often
+    /// native code reaches each guard that could become a branch (by snapshot origin:
+    /// a peeled guard's two copies share one), sized for the origins of `recorded`
+    /// (the unit's trace before optimizing, whose origins bound the optimized one's);
+    /// returns the array's index in [`Tree::passes`], its address and length (the
+    /// instrumenting is done on the compiler thread, `prepare.rs`). With the exits
+    /// counted since the unit was installed this gives a guard's *measured* branch
+    /// weights ([`Tree::weights`]).
+    pub(super) fn pass_counters(&mut self, recorded: &Trace) -> (usize, u64, usize) {
+        let n = recorded
             .snapshots
             .iter()
             .filter_map(|s| s.origin)
             .max()
             .map_or(0, |o| o as usize + 1);
         let counters: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
-        super::adapt::count_guard_passes(trace, |op, snapshot| {
-            let origin = snapshot.origin? as usize;
-            can_branch(op).then(|| counter_address(&counters, origin))
-        });
+        let base = counters.as_ptr() as u64;
         self.passes.push(counters);
-        self.passes.len() - 1
+        (self.passes.len() - 1, base, n)
     }
 
     /// For recompiling loop unit `trace` (counting into `self.passes[array]`) at the
@@ -274,11 +274,6 @@ impl Tree {
     }
 }
 
-/// The address compiled code increments for snapshot origin `origin`'s passes.
-fn counter_address(counters: &[AtomicU64], origin: usize) -> u64 {
-    &counters[origin] as *const AtomicU64 as u64
-}
-
 /// The snapshot origin whose pass counter in `counters` is at `addr`, if it is one.
 fn counter_origin(counters: &[AtomicU64], addr: u64) -> Option<usize> {
     let word = std::mem::size_of::<AtomicU64>() as u64;
@@ -337,7 +332,7 @@ pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u6
 }
 
 /// Whether a guard of this kind can become a branch (see `leones_opt::region`).
-fn can_branch(op: &Op) -> bool {
+pub(super) fn can_branch(op: &Op) -> bool {
     matches!(
         op,
         Op::Guard(

@@ -13,8 +13,9 @@
 //!        │  Recording: a recording is under way — report every op to recorder()
 //!        │  Enter:     a compiled loop exists here — call enter(...)
 //!        ▼
-//!  recording closes at the header ─► verify ─► optimize (leones-opt default pipeline)
-//!        ─► verify ─► compile (Level::Quick) ─► the loop unit for `loc`
+//!  recording closes at the header ─► on the compiler thread: verify ─► optimize
+//!        (leones-opt default pipeline) ─► verify ─► instrument ─► compile (Level::Quick)
+//!        ─► landed on the host's thread: the loop unit for `loc`
 //!
 //!  enter(loc, slots, memory) ─► native code (loop, attached bridges, back into the loop)
 //!        ─► Finish(values) | Exit: decode the slot buffer ─► resume (materialize virtual
@@ -145,11 +146,12 @@ pub mod graph;
 mod install;
 mod merge;
 mod names;
+mod prepare;
 mod run;
 mod stats;
 mod tier;
 
-use adapt::{adapt_bridge, count_entries};
+use adapt::adapt_bridge;
 use leones_backend_llvm::abi::{JitState, TakeExceptionFn};
 use leones_backend_llvm::{Backend, Level, UnitId as BUnit, UnitOptions};
 use leones_ir::interp::{Outcome, Val};

@@ -1,9 +1,9 @@
 //! # Compiling off the host's thread, tiers, and swapping code in
 //!
-//! A unit is *prepared* on the host's thread (verified, optimized by Leones,
-//! instrumented, its exit tables allocated — [`Backend::prepare`]), *built* into an
-//! object file on the compiler thread ([`Compiler`]), and *landed* back on the host's
-//! thread: installed in ORC and wired (a loop under its location, a bridge on its exit
+//! A unit is *prepared* on the host's thread (numbered and named —
+//! [`Backend::prepare`]; its counters allocated), *built* on the compiler thread
+//! ([`Compiler`]: verified, optimized by Leones and instrumented — `prepare.rs` —
+//! then lowered into an object file), and *landed* back on the host's thread: installed in ORC and wired (a loop under its location, a bridge on its exit
 //! slot, a region or a recompiled unit in place of the unit it replaces). Each job
 //! carries a [`Then`] — what landing it means — so one code path serves the
 //! background compiler and the synchronous mode (`background=0`, deterministic, for
@@ -135,7 +135,13 @@ impl Engine {
 
     /// Installs a built unit and does what its job says; a failure is counted and
     /// backed off like any compile failure.
-    fn land(&mut self, built: BuiltUnit, job: InFlight) {
+    fn land(&mut self, mut built: BuiltUnit, mut job: InFlight) {
+        if let Err(stage) = self.prepared(&mut built, &mut job.meta) {
+            if let Some(b) = self.backend.as_mut() {
+                b.discard(built);
+            }
+            return self.not_landed(job.then, stage);
+        }
         let Some(backend) = self.backend.as_mut() else { return };
         let tier = if built.failed() { None } else { Some(built.timings()) };
         let size = self
@@ -361,7 +367,7 @@ impl Engine {
         let level = Some(self.backend().level());
         let label = Some(self.unit_label(meta.kind, meta.root, &trace.name, level));
         let backend = self.backend.as_mut().expect("installed");
-        let job = backend.prepare(
+        let mut job = backend.prepare(
             &trace,
             &UnitOptions {
                 level,
@@ -369,6 +375,8 @@ impl Engine {
                 ..UnitOptions::default()
             },
         );
+        // The unit runs natively meanwhile: first-tier jobs go before it.
+        job.deferrable();
         self.recompiling.insert(unit);
         self.launch(job, Then::Recompiled { old: unit }, meta);
     }
