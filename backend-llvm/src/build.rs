@@ -127,21 +127,8 @@ impl UnitJob {
     /// thread. Never panics on bad input: a failure is in the result.
     pub(crate) fn build(mut self, machines: &mut Machines) -> BuiltUnit {
         let mut timings = Timings::default();
-        let mut payload = None;
-        let prelude = match self.prelude.take() {
-            None => Ok(()),
-            Some(prelude) => match prelude(std::mem::take(&mut self.trace)) {
-                Ok((trace, p)) => {
-                    (self.trace, payload) = (trace, Some(p));
-                    Ok(())
-                }
-                Err(p) => {
-                    payload = Some(p);
-                    Err(BackendError::Prelude)
-                }
-            },
-        };
-        let object = prelude.and_then(|()| {
+        let (prepared, payload) = self.run_prelude();
+        let object = prepared.and_then(|()| {
             self.allocate_tables();
             build_object(&self, machines, &mut timings)
         });
@@ -153,6 +140,21 @@ impl UnitJob {
             object,
             timings,
             payload,
+        }
+    }
+
+    /// Runs the job's prelude (if any) on its trace: whether it succeeded, and what it
+    /// handed back.
+    fn run_prelude(&mut self) -> (Result<(), BackendError>, Option<Payload>) {
+        let Some(prelude) = self.prelude.take() else {
+            return (Ok(()), None);
+        };
+        match prelude(std::mem::take(&mut self.trace)) {
+            Ok((trace, payload)) => {
+                self.trace = trace;
+                (Ok(()), Some(payload))
+            }
+            Err(payload) => (Err(BackendError::Prelude), Some(payload)),
         }
     }
 

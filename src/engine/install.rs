@@ -1,10 +1,10 @@
 //! # From a closed recording to installed code
 //!
 //! [`Engine::finish`] takes a closed recording through verify → optimize → (instrument)
-//! → compile (all but the last on the compiler thread, `prepare.rs`), and installs the unit: a loop under its location, a bridge adapted to
-//! its exit's values ([`adapt_bridge`]), attached to the exit slot and linked back to
-//! its loop. Every failure is counted, logged and backed off ([`Engine::failed`]); the
-//! host keeps interpreting.
+//! → compile (all of it on the compiler thread, `prepare.rs`), and installs the unit:
+//! a loop under its location, a bridge adapted to its exit's values ([`adapt_bridge`]),
+//! attached to the exit slot and linked back to its loop. Every failure is counted,
+//! logged and backed off ([`Engine::failed`]); the host keeps interpreting.
 
 use super::adapt::entry_facts;
 use super::prepare::{Counters, Preparation, Prepared};
@@ -138,8 +138,9 @@ impl Engine {
                 // tree's limit word (see `tier.rs`), and counts its guards' passes.
                 let counter = tree.iterations.as_ref() as *const AtomicU64 as u64;
                 counters.iterations = Some((counter, Arc::as_ptr(&tree.limit) as u64));
-                let (array, base, n) = tree.pass_counters(&trace);
-                counters.passes = Some((base, n));
+                let array = tree.pass_counters(&trace);
+                let pass_counters = &tree.passes[array];
+                counters.passes = Some((pass_counters.as_ptr() as u64, pass_counters.len()));
                 passes = Some(array);
             }
         }

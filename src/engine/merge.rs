@@ -155,21 +155,18 @@ impl Tree {
     /// native code reaches each guard that could become a branch (by snapshot origin:
     /// a peeled guard's two copies share one), sized for the origins of `recorded`
     /// (the unit's trace before optimizing, whose origins bound the optimized one's);
-    /// returns the array's index in [`Tree::passes`], its address and length (the
-    /// instrumenting is done on the compiler thread, `prepare.rs`). With the exits
-    /// counted since the unit was installed this gives a guard's *measured* branch
-    /// weights ([`Tree::weights`]).
-    pub(super) fn pass_counters(&mut self, recorded: &Trace) -> (usize, u64, usize) {
+    /// returns the array's index in [`Tree::passes`] (the instrumenting is done on the
+    /// compiler thread, `prepare.rs`). With the exits counted since the unit was
+    /// installed this gives a guard's *measured* branch weights ([`Tree::weights`]).
+    pub(super) fn pass_counters(&mut self, recorded: &Trace) -> usize {
         let n = recorded
             .snapshots
             .iter()
             .filter_map(|s| s.origin)
             .max()
             .map_or(0, |o| o as usize + 1);
-        let counters: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(0)).collect();
-        let base = counters.as_ptr() as u64;
-        self.passes.push(counters);
-        (self.passes.len() - 1, base, n)
+        self.passes.push((0..n).map(|_| AtomicU64::new(0)).collect());
+        self.passes.len() - 1
     }
 
     /// For recompiling loop unit `trace` (counting into `self.passes[array]`) at the

@@ -3,8 +3,9 @@
 //! A unit is *prepared* on the host's thread (numbered and named —
 //! [`Backend::prepare`]; its counters allocated), *built* on the compiler thread
 //! ([`Compiler`]: verified, optimized by Leones and instrumented — `prepare.rs` —
-//! then lowered into an object file), and *landed* back on the host's thread: installed in ORC and wired (a loop under its location, a bridge on its exit
-//! slot, a region or a recompiled unit in place of the unit it replaces). Each job
+//! then lowered into an object file), and *landed* back on the host's thread:
+//! installed in ORC and wired (a loop under its location, a bridge on its exit slot, a
+//! region or a recompiled unit in place of the unit it replaces). Each job
 //! carries a [`Then`] — what landing it means — so one code path serves the
 //! background compiler and the synchronous mode (`background=0`, deterministic, for
 //! tests and for hosts that want it): there a job is built and landed at once.
