@@ -47,6 +47,26 @@
 //! A loop that an *outer* compiled loop runs is not entered from the interpreter and
 //! never judged; an outer loop's trace goes through the inner loop's iterations itself.
 //!
+//! That window restarts whenever a unit of the tree lands, and a tree with arms
+//! pending is not judged by it: a loop whose entries exit early because its region is
+//! still forming must not be given up for it (the talk's `fn(*row)` loop exits on
+//! almost every row until its arms are merged, then runs thousands of rows per entry).
+//! But an inner loop over a 9-item row forms regions too (its `if x is None` arms),
+//! so by that window it was never judged while it mattered: on `data_driven.py` at a
+//! tenth of its size, the row-counting phase — 2.6 ms interpreted — took 14 ms, each
+//! row paying a round trip into the inner loop's tree besides the outer one's. What
+//! tells the two apart is where the interpreter goes after the exit: an early exit of
+//! a forming region finishes its iteration in the interpreter and comes back to the
+//! loop's own header; an entry that ran the loop *to its end* goes on to another
+//! loop's header first. So the engine remembers the loop of the last exit and, at the
+//! next header the host reports, counts the entry as one that **left the loop** if
+//! that header is another loop's; whatever is pending, and never reset:
+//!
+//! ```text
+//!   entries that left ≥ short_loop_entries (and at each doubling), and
+//!   their iterations / those entries < short_loop   → give up (as above)
+//! ```
+//!
 //! Invariants: giving up happens while the host is handling an exit (no native frame
 //! of the tree is live); jobs of the tree still on the compiler thread are forgotten,
 //! so they are discarded when they come back instead of installed; arms merged into a
@@ -133,6 +153,34 @@ impl Engine {
         true
     }
 
+    /// An entry of `root`'s tree that ran `ran` native iterations exited, and the host
+    /// then reached another loop's header before `root`'s: the entry left the loop.
+    /// Judges the tree's entries that left (see the module docs) and gives it up if they
+    /// ran too few iterations each.
+    pub(super) fn judge_left_loop(&mut self, root: Location, ran: u64) {
+        let (min, first) = (
+            u64::from(self.params.short_loop),
+            u64::from(self.params.short_loop_entries),
+        );
+        let Some(tree) = self.trees.get_mut(&root) else {
+            return;
+        };
+        tree.left.0 += 1;
+        tree.left.1 += ran;
+        let (entries, ran) = tree.left;
+        if min == 0 || !judged_at(entries, first) || ran >= min * entries {
+            return;
+        }
+        if self.log.any() {
+            let at = self.policy.elapsed().as_secs_f64() * 1e3;
+            self.emit_log(&format!(
+                "; gave up loop {root:?}: {ran} native iterations in {entries} entries that left it (short_loop={min}); at {at:.1} ms"
+            ));
+        }
+        self.stats.short_loops_given_up += 1;
+        self.give_up(root);
+    }
+
     /// Removes `root`'s tree and blacklists its loop header: the interpreter runs it.
     fn give_up(&mut self, root: Location) {
         self.remove_tree(root);
@@ -183,9 +231,15 @@ fn short_verdict(tree: &Tree, params: &Params) -> Option<GiveUp> {
     }
     let (entries_then, iterations_then) = tree.short_since;
     let entries = tree.entries - entries_then;
-    if entries < first || entries % first != 0 || !(entries / first).is_power_of_two() {
+    if !judged_at(entries, first) {
         return None;
     }
     let ran = tree.iterations() - iterations_then;
     (ran < min * entries).then_some(GiveUp::Short { ran, entries })
+}
+
+/// Whether a count of `entries` is one a short loop is judged at: `first`, then each
+/// doubling of it.
+fn judged_at(entries: u64, first: u64) -> bool {
+    entries >= first && entries % first == 0 && (entries / first).is_power_of_two()
 }

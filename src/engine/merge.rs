@@ -101,6 +101,9 @@ pub(super) struct Tree {
     /// `(entries, iterations())` when a unit of the tree was last installed: the start
     /// of the window a short loop is judged over (`giveup.rs`).
     pub(super) short_since: (u64, u64),
+    /// `(entries, native iterations)` of the entries that left the loop: after their
+    /// exit the host reached another loop's header before this one's (`giveup.rs`).
+    pub(super) left: (u64, u64),
 }
 
 impl Tree {
@@ -125,6 +128,7 @@ impl Tree {
             reforming: None,
             cap: None,
             short_since: (0, 0),
+            left: (0, 0),
         }
     }
 

@@ -394,6 +394,10 @@ pub struct Engine {
     location_namer: Option<LocationNamer>,
     /// Bridge parents, exits per guard and retired units, for pictures.
     history: graph::History,
+    /// The loop whose native entry last ended in an exit to the interpreter, and the
+    /// native iterations that entry ran: judged at the next loop header the host
+    /// reaches (`giveup.rs`, "loops too short to enter").
+    last_exit: Option<(Location, u64)>,
 }
 
 impl Engine {
@@ -463,6 +467,7 @@ impl Engine {
             policy: budget::Policy::new(),
             location_namer: None,
             history: graph::History::default(),
+            last_exit: None,
         };
         engine.enable_profilers(profilers);
         Ok(engine)
@@ -558,7 +563,36 @@ impl Engine {
     /// `pc`, with these slot values (`None` = dead). Call it on every arrival except
     /// right after resuming from an exit (see the module invariants).
     pub fn on_loop_header(&mut self, loc: Location, frame: FrameRef, pc: u32, slots: &[Option<Val>]) -> HeaderAction {
+        self.on_loop_header_with(loc, || Some(ShapeFrame::of(frame, pc, slots)))
+    }
+
+    /// [`Engine::on_loop_header`] for a host whose description of the frame costs
+    /// something to build: `entry` is called only when a recording starts here (it
+    /// describes the header's frame; `None` = the host cannot, and it interprets).
+    /// Most arrivals at a header only count it, and an interpreter passes one at every
+    /// back-edge of every loop that is not compiled — pylite's description (its frame
+    /// kind, each slot's liveness and value) was half the cost of a short loop's
+    /// interpreted iteration. The host builds the slot values itself when the answer
+    /// is [`HeaderAction::Enter`].
+    ///
+    /// ```
+    /// # use leones::engine::{Engine, EngineConfig, HeaderAction};
+    /// # use leones_tracer::{Location, Params, Registry, ShapeFrame};
+    /// # use leones_ir::interp::Val;
+    /// let reg = Registry::new();
+    /// let main = reg.frame("main", 0x1, 1).unwrap();
+    /// let mut engine = Engine::with_config(reg.clone(), EngineConfig::new(Params::default())).unwrap();
+    /// let slots = [Some(Val::I64(0))];
+    /// let action = engine.on_loop_header_with(Location(7), || Some(ShapeFrame::of(main, 3, &slots)));
+    /// assert_eq!(action, HeaderAction::Interpret); // one arrival: not hot yet
+    /// ```
+    pub fn on_loop_header_with(&mut self, loc: Location, entry: impl FnOnce() -> Option<ShapeFrame>) -> HeaderAction {
         self.poll_compiles();
+        if let Some((left, ran)) = self.last_exit.take() {
+            if left != loc && self.recording.is_none() {
+                self.judge_left_loop(left, ran);
+            }
+        }
         if let Some((rec, mode)) = self.recording.as_mut() {
             let closes_at = mode.closes_at();
             match rec.at_header(loc) {
@@ -583,7 +617,9 @@ impl Engine {
         }
         match self.hot.tick(loc) {
             Action::Record if self.may_compile() => {
-                let entry = ShapeFrame::of(frame, pc, slots);
+                let Some(entry) = entry() else {
+                    return HeaderAction::Interpret;
+                };
                 match Recorder::start_loop(&self.registry, &self.params, loc, entry) {
                     Ok(r) => {
                         self.recording = Some((r, Mode::Loop(loc)));
@@ -599,8 +635,18 @@ impl Engine {
         }
     }
 
+    /// Whether the engine waits for the next loop header the host reaches, whichever
+    /// it is: the last native entry ended in an exit, and where the interpreter goes
+    /// next tells whether that entry left its loop (`giveup.rs`). A host that stops
+    /// calling [`Engine::on_loop_header`] at blacklisted headers still calls it there
+    /// while this is true.
+    pub fn awaits_header(&self) -> bool {
+        self.last_exit.is_some()
+    }
+
     /// Whether `loc` is blacklisted (it never records again and has no compiled loop):
-    /// a host may stop calling [`Engine::on_loop_header`] there.
+    /// a host may stop calling [`Engine::on_loop_header`] there (but see
+    /// [`Engine::awaits_header`]).
     pub fn is_blacklisted(&self, loc: Location) -> bool {
         !self.loops.contains_key(&loc) && self.hot.is_blacklisted(loc)
     }

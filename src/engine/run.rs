@@ -31,9 +31,12 @@ impl Engine {
         };
         let mut unit = lp.unit;
         self.stats.loop_entries += 1;
-        if let Some(tree) = self.trees.get_mut(&loc) {
+        self.last_exit = None;
+        let before = self.trees.get_mut(&loc).map(|tree| {
+            let before = tree.iterations();
             tree.entries += 1;
-        }
+            before
+        });
         loop {
             let (left, outcome) = match self.run_native(unit, &inputs, memory) {
                 Ok(x) => x,
@@ -61,7 +64,12 @@ impl Engine {
                         None => return Err(EngineError::Fault(format!("jump to unknown unit {name:?}"))),
                     }
                 }
-                Outcome::Exit(exit) => return Ok(Entered::Exit(self.exited(left, &exit, memory)?)),
+                Outcome::Exit(exit) => {
+                    let ran = before.zip(self.trees.get(&loc)).map(|(b, t)| t.iterations() - b);
+                    let exit = self.exited(left, &exit, memory)?;
+                    self.last_exit = ran.filter(|_| !exit.recording_bridge).map(|ran| (loc, ran));
+                    return Ok(Entered::Exit(exit));
+                }
             }
         }
     }

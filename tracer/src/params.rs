@@ -35,7 +35,7 @@
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //! | `max_bridges` | 100 | bridges one loop's tree may grow (bridges of bridges included; arms merged into a region are not bridges); past it the tree's hot exits record nothing (0 = no limit) | the engine |
 //! | `give_up_exits` | 5 | a tree at `max_bridges` whose exits to the interpreter stay above this percentage of its native iterations (judged every 1000 iterations) is *given up*: its units are removed and its loop is blacklisted, so the interpreter runs it (0 = never give up) | the engine |
-//! | `short_loop` | 16 | a loop whose native entries ran fewer iterations than this each on average, judged after `short_loop_entries` entries and at each doubling, is given up the same way: a round trip into native code costs more than interpreting a few iterations (0 = never) | the engine |
+//! | `short_loop` | 16 | a loop whose native entries ran fewer iterations than this each on average, judged after `short_loop_entries` entries and at each doubling, is given up the same way: a round trip into native code costs more than interpreting a few iterations; also judged over the entries that *left* the loop (the host reached another loop's header next), counted from the tree's start (0 = never) | the engine |
 //! | `short_loop_entries` | 256 | entries before a loop's iterations per entry are first judged | the engine |
 //!
 //! Parse errors say what was wrong: an unknown name lists the known ones, a bad value

@@ -36,7 +36,7 @@ use crate::value::Value;
 use crate::vm::{Frame, FrameKind, Vm, STACK_SLOTS};
 use leones::engine::{Engine, EngineConfig, Entered, HeaderAction, HostMemory, LocationNamer};
 use leones_ir::interp::Val;
-use leones_tracer::{Abort, FieldRef, FrameRef, LayoutRef, Location, Materialize, ResumeFrame};
+use leones_tracer::{Abort, FieldRef, LayoutRef, Location, Materialize, ResumeFrame, ShapeFrame};
 use std::cell::RefCell;
 use std::collections::HashSet;
 use std::rc::Rc;
@@ -240,6 +240,18 @@ impl HostMemory for PyMemory<'_> {
     }
 }
 
+/// The live slot values of a frame of `code` at loop header `pc` (`None` = dead), as
+/// the engine sees them, into `vals`.
+fn header_values(world: &mut World, code: &Code, pc: usize, init: bool, regs: &[Value], vals: &mut Vec<Option<Val>>) {
+    let live = world.live.at(code, pc, Site::Header, init);
+    vals.clear();
+    vals.extend(
+        regs.iter()
+            .enumerate()
+            .map(|(i, v)| if live.is_live(i) { to_val(*v) } else { None }),
+    );
+}
+
 impl Vm {
     /// Sets up the JIT if the configuration asks for it (a failure is reported once and
     /// the VM interprets).
@@ -357,39 +369,38 @@ impl Vm {
             jit.engine.abort_recording(why);
         }
         let loc = location(code, pc);
-        if !jit.engine.is_recording() && jit.skip.contains(&loc) {
+        if !jit.engine.is_recording() && !jit.engine.awaits_header() && jit.skip.contains(&loc) {
             return JitNext::Continue;
         }
-        let Ok(frame) = jit.world.frame(code) else {
-            return JitNext::Continue;
-        };
         // SAFETY: the frame's window holds nslots initialized values.
         let regs = unsafe { std::slice::from_raw_parts(top.base, code.nslots as usize) };
-        // The slot values the engine sees, in a buffer reused across headers (this
-        // runs at every back-edge of a loop that is not compiled yet).
+        let init = top.kind == FrameKind::Init;
+        // The slot values the engine sees, in a buffer reused across headers, built
+        // only when the engine asks (a recording starts) or native code is entered:
+        // this runs at every back-edge of a loop that is not compiled yet.
         let mut vals = std::mem::take(&mut jit.header_vals);
-        vals.clear();
-        let live = jit.world.live.at(code, pc, Site::Header, top.kind == FrameKind::Init);
-        vals.extend(
-            regs.iter()
-                .enumerate()
-                .map(|(i, v)| if live.is_live(i) { to_val(*v) } else { None }),
-        );
-        let next = self.jit_header_action(jit, code, loc, frame, pc, &vals);
+        let action = {
+            let Jit { engine, world, .. } = &mut *jit;
+            engine.on_loop_header_with(loc, || {
+                let frame = world.frame(code).ok()?;
+                header_values(world, code, pc, init, regs, &mut vals);
+                Some(ShapeFrame::of(frame, pc as u32, &vals))
+            })
+        };
+        let next = match action {
+            HeaderAction::Enter => {
+                header_values(&mut jit.world, code, pc, init, regs, &mut vals);
+                self.jit_enter(jit, loc, &vals)
+            }
+            action => self.jit_header_action(jit, code, loc, action),
+        };
         jit.header_vals = vals;
         next
     }
 
-    fn jit_header_action(
-        &mut self,
-        jit: &mut Jit,
-        code: &Code,
-        loc: Location,
-        frame: FrameRef,
-        pc: usize,
-        vals: &[Option<Val>],
-    ) -> JitNext {
-        match jit.engine.on_loop_header(loc, frame, pc as u32, vals) {
+    /// What the engine's answer other than `Enter` means for the interpreter.
+    fn jit_header_action(&mut self, jit: &mut Jit, code: &Code, loc: Location, action: HeaderAction) -> JitNext {
+        match action {
             HeaderAction::Interpret => {
                 if jit.engine.is_blacklisted(loc) {
                     jit.skip.insert(loc);
@@ -413,7 +424,7 @@ impl Vm {
                 }
                 JitNext::Continue
             }
-            HeaderAction::Enter => self.jit_enter(jit, loc, vals),
+            HeaderAction::Enter => unreachable!("entered by the caller"),
         }
     }
 
