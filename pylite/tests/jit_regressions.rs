@@ -222,18 +222,14 @@ print(nones)
 /// it is not given up, although until its region forms it exits on almost every row.
 #[test]
 fn a_loop_exiting_early_while_its_region_forms_is_not_given_up() {
+    // The talk's `fn`, as `data_driven.py` defines it.
+    let program = include_str!("../programs/data_driven.py");
+    let talk_fn = program
+        .find("def fn(")
+        .and_then(|start| Some(&program[start..start + program[start..].find("\n\n\ndef ")?]))
+        .expect("data_driven.py defines fn");
     let src = format!(
-        "{NINE_COLUMN_ROWS}def fn(v=None, a=None, b=None, c=None, d=None, e=None, f=None, g=None, h=None):
-    if v is None: v = 0
-    if a is None: a = 1.25
-    if b is None: b = -0.75
-    if c is None: c = 0.5
-    if d is None: d = 2.0
-    if e is None: e = -1.5
-    if f is None: f = -10.0
-    if g is None: g = 10.0
-    if h is None: h = 0.1
-    return a * v + b * c + d * e + f * g * h
+        "{NINE_COLUMN_ROWS}{talk_fn}
 acc = 0.0
 for r in range(5):
     for row in rows:

@@ -67,8 +67,12 @@
 //!   their iterations / those entries < short_loop   → give up (as above)
 //! ```
 //!
-//! Invariants: giving up happens while the host is handling an exit (no native frame
-//! of the tree is live); jobs of the tree still on the compiler thread are forgotten,
+//! The first window stays: an entry that ends where the host reports no other header
+//! before coming back — a loop in a function that compiled code calls into the
+//! interpreter through a residual call — never counts as having left, however short.
+//!
+//! Invariants: giving up happens while the host is handling an exit or at the next
+//! loop header it reports (no native frame of the tree is live in either); jobs of the tree still on the compiler thread are forgotten,
 //! so they are discarded when they come back instead of installed; arms merged into a
 //! region are not bridges and do not count.
 
@@ -241,5 +245,5 @@ fn short_verdict(tree: &Tree, params: &Params) -> Option<GiveUp> {
 /// Whether a count of `entries` is one a short loop is judged at: `first`, then each
 /// doubling of it.
 fn judged_at(entries: u64, first: u64) -> bool {
-    entries >= first && entries % first == 0 && (entries / first).is_power_of_two()
+    entries >= first && entries.is_multiple_of(first) && (entries / first).is_power_of_two()
 }

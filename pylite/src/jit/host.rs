@@ -240,6 +240,25 @@ impl HostMemory for PyMemory<'_> {
     }
 }
 
+/// A recording is under way at a header of `code`: if it is a new loop recording, the
+/// per-recording caches start empty and the register constants are constants.
+fn recording_at_header(jit: &mut Jit, code: &Code) {
+    let serial = jit.engine.tracer_stats().recordings;
+    if serial == jit.serial {
+        return;
+    }
+    jit.serial = serial;
+    jit.gens.clear();
+    jit.lazy.clear();
+    if let Some(r) = jit.engine.recorder() {
+        for (i, &k) in code.consts[..code.nregconsts as usize].iter().enumerate() {
+            if let Some(tv) = const_tv(k) {
+                let _ = r.set_slot(code.nlocals as usize + i, tv);
+            }
+        }
+    }
+}
+
 /// The live slot values of a frame of `code` at loop header `pc` (`None` = dead), as
 /// the engine sees them, into `vals`.
 fn header_values(world: &mut World, code: &Code, pc: usize, init: bool, regs: &[Value], vals: &mut Vec<Option<Val>>) {
@@ -392,15 +411,6 @@ impl Vm {
                 header_values(&mut jit.world, code, pc, init, regs, &mut vals);
                 self.jit_enter(jit, loc, &vals)
             }
-            action => self.jit_header_action(jit, code, loc, action),
-        };
-        jit.header_vals = vals;
-        next
-    }
-
-    /// What the engine's answer other than `Enter` means for the interpreter.
-    fn jit_header_action(&mut self, jit: &mut Jit, code: &Code, loc: Location, action: HeaderAction) -> JitNext {
-        match action {
             HeaderAction::Interpret => {
                 if jit.engine.is_blacklisted(loc) {
                     jit.skip.insert(loc);
@@ -408,24 +418,12 @@ impl Vm {
                 JitNext::Continue
             }
             HeaderAction::Recording => {
-                let serial = jit.engine.tracer_stats().recordings;
-                if serial != jit.serial {
-                    jit.serial = serial;
-                    jit.gens.clear();
-                    jit.lazy.clear();
-                    // A new loop recording: the register constants are constants.
-                    if let Some(r) = jit.engine.recorder() {
-                        for (i, &k) in code.consts[..code.nregconsts as usize].iter().enumerate() {
-                            if let Some(tv) = const_tv(k) {
-                                let _ = r.set_slot(code.nlocals as usize + i, tv);
-                            }
-                        }
-                    }
-                }
+                recording_at_header(jit, code);
                 JitNext::Continue
             }
-            HeaderAction::Enter => unreachable!("entered by the caller"),
-        }
+        };
+        jit.header_vals = vals;
+        next
     }
 
     fn jit_enter(&mut self, jit: &mut Jit, loc: Location, vals: &[Option<Val>]) -> JitNext {
