@@ -2,7 +2,9 @@
 //! loop traces at each level, split into lowering / LLVM passes / codegen / link.
 //!
 //! `cargo bench -p leones-backend-llvm --bench compile_latency` (prints a Markdown
-//! table; the README keeps the last measured one).
+//! table; the README keeps the last measured one). A second table times the *first*
+//! 100-op unit of each level in fresh processes, after one quick unit as the engine's
+//! warm-up builds: what a level's one-time LLVM set-up adds to its first unit.
 
 use leones_backend_llvm::{Backend, Level, Timings, UnitOptions};
 use leones_ir::Trace;
@@ -64,7 +66,48 @@ fn median(mut xs: Vec<u64>) -> u64 {
     xs[xs.len() / 2]
 }
 
+/// Set in the child processes [`first_unit_us`] starts: the level whose first unit
+/// they time.
+const FIRST_ENV: &str = "LEONES_BENCH_FIRST_UNIT";
+
+/// In a fresh process: one 50-op unit at the quick level (what the engine's compiler
+/// thread does to warm up, `llvm_warm_up`), then the first 100-op unit at `level`;
+/// prints that unit's total microseconds.
+fn time_first_unit(level: Level) {
+    let mut backend = Backend::new(Level::Optimized).expect("backend");
+    let quick = UnitOptions {
+        level: Some(Level::Quick),
+        ..UnitOptions::default()
+    };
+    backend.compile(&trace_of(50), &quick).expect("warm-up compiles");
+    let opts = UnitOptions {
+        level: Some(level),
+        ..UnitOptions::default()
+    };
+    let u = backend.compile(&trace_of(100), &opts).expect("compiles");
+    println!("{}", u.timings.total_us());
+}
+
+/// Median over `runs` fresh processes of [`time_first_unit`] at `level`: what the
+/// first unit of a level costs once LLVM is warm at the quick level only (the
+/// one-time set-up of the level's passes and code generator falls on it).
+fn first_unit_us(level: Level, runs: usize) -> Option<u64> {
+    let exe = std::env::current_exe().ok()?;
+    let mut xs = Vec::new();
+    for _ in 0..runs {
+        let out = std::process::Command::new(&exe)
+            .env(FIRST_ENV, level.name())
+            .output()
+            .ok()?;
+        xs.push(String::from_utf8_lossy(&out.stdout).trim().parse().ok()?);
+    }
+    Some(median(xs))
+}
+
 fn main() {
+    if let Some(level) = std::env::var(FIRST_ENV).ok().and_then(|l| Level::from_name(&l)) {
+        return time_first_unit(level);
+    }
     let mut table = String::from(
         "| level | ops | lower µs | passes µs | codegen µs | link µs | total µs (median) |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
@@ -96,4 +139,12 @@ fn main() {
         }
     }
     print!("{table}");
+    let mut first = String::from(
+        "\n| level | ops | first unit after a quick warm-up, µs (median of 7 processes) |\n|---|---:|---:|\n",
+    );
+    for level in Level::ALL {
+        let us = first_unit_us(level, 7).map_or("n/a".to_string(), |us| us.to_string());
+        let _ = writeln!(first, "| {} | {} | {us} |", level.name(), trace_of(100).inst_count());
+    }
+    print!("{first}");
 }

@@ -27,8 +27,9 @@
 //! (data_driven 0.215 → 0.214 s, pythagorean iter 0.094 → 0.084 s, pi 0.026 →
 //! 0.022 s; pi_blocker's python-call loop 0.123 → 0.125-0.128 s over three runs of
 //! 11, its run-to-run spread, and turning each lean option back on alone measured the
-//! same). The register allocator stays greedy: `basic` saves ~15% of code
-//! generation but the option would reach the quick level's allocator too.
+//! same). The register allocator stays greedy: `basic` saves 15-24% of code
+//! generation, but `-regalloc` is process-wide and LLVM aborts at O0 with anything
+//! but the fast allocator, so the quick level rules it out.
 //! (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run
 //! it: a bare `instcombine` aborts the process when one round does not reach a
 //! fixpoint, which generated traces do.) A trace reaches LLVM already optimized by
