@@ -167,10 +167,42 @@ for i in range(4000):
                  None if k & 64 else 3.5, None if k & 128 else 4.0, None if k & 256 else 4.5))
 ";
 
+/// The talk's `fn` (nine `is None` checks), as `data_driven.py` defines it.
+fn talk_fn() -> &'static str {
+    let program = include_str!("../programs/data_driven.py");
+    program
+        .find("def fn(")
+        .and_then(|start| Some(&program[start..start + program[start..].find("\n\n\ndef ")?]))
+        .expect("data_driven.py defines fn")
+}
+
+/// A program calling the talk's `fn(*row)` over nine-column rows, and its output on
+/// the interpreter.
+fn talk_fn_over_rows() -> (String, String) {
+    let talk_fn = talk_fn();
+    let src = format!(
+        "{NINE_COLUMN_ROWS}{talk_fn}
+acc = 0.0
+for r in range(5):
+    for row in rows:
+        acc += fn(*row)
+print(acc)
+"
+    );
+    let (want, _, _) = pylite::run_capture_with(&src, "fn.py", &[], &JitConfig::off());
+    (src, want)
+}
+
 /// Runs `src` through the `pylite` binary with the JIT on and `params`, returning its
 /// output and the engine's `compile` log.
 fn run_logged(src: &str, params: &str) -> (String, String) {
-    let dir = std::env::temp_dir().join(format!("leones-left-{}-{}", std::process::id(), params.len()));
+    run_logging(src, params, "compile")
+}
+
+/// Runs `src` through the `pylite` binary with the JIT on and `params`, returning its
+/// output and what `LEONES_LOG=items` logged.
+fn run_logging(src: &str, params: &str, items: &str) -> (String, String) {
+    let dir = std::env::temp_dir().join(format!("leones-left-{}-{}-{items}", std::process::id(), params.len()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let (program, log) = (dir.join("p.py"), dir.join("compile.log"));
     std::fs::write(&program, src).expect("program");
@@ -178,7 +210,7 @@ fn run_logged(src: &str, params: &str) -> (String, String) {
         .args(["run", "--jit", "on"])
         .arg(&program)
         .env("LEONES_PARAMS", params)
-        .env("LEONES_LOG", format!("compile:{}", log.display()))
+        .env("LEONES_LOG", format!("{items}:{}", log.display()))
         .output()
         .expect("pylite runs");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -222,25 +254,37 @@ print(nones)
 /// it is not given up, although until its region forms it exits on almost every row.
 #[test]
 fn a_loop_exiting_early_while_its_region_forms_is_not_given_up() {
-    // The talk's `fn`, as `data_driven.py` defines it.
-    let program = include_str!("../programs/data_driven.py");
-    let talk_fn = program
-        .find("def fn(")
-        .and_then(|start| Some(&program[start..start + program[start..].find("\n\n\ndef ")?]))
-        .expect("data_driven.py defines fn");
-    let src = format!(
-        "{NINE_COLUMN_ROWS}{talk_fn}
-acc = 0.0
-for r in range(5):
-    for row in rows:
-        acc += fn(*row)
-print(acc)
-"
-    );
-    let (want, _, _) = pylite::run_capture_with(&src, "fn.py", &[], &JitConfig::off());
+    let (src, want) = talk_fn_over_rows();
     let config = JitConfig::with_params(Params::parse("background=off").expect("params"));
     let (got, _, report) = pylite::run_capture_with(&src, "fn.py", &[], &config);
     assert_eq!(got, want, "JIT differs from the interpreter");
     assert_eq!(report.given_up, 0, "{report:?}");
     assert!(report.regions >= 1, "{report:?}");
+}
+
+/// The summary's `recordings` counts recordings started. It used to count every time
+/// the hotness counters said "record", and the engine declines most of those on a
+/// merging tree (an arm's guard hot again while its region forms: wait) — the talk's
+/// pythagorean program reported 4838 recordings where a few dozen started. Every recording
+/// started ends as a loop, a bridge or arm, or an abort (one may still be under way
+/// when the program ends).
+#[test]
+fn the_summary_counts_recordings_started() {
+    let (src, want) = talk_fn_over_rows();
+    let (got, summary) = run_logging(&src, "background=off", "summary");
+    assert_eq!(got, want, "JIT differs from the interpreter");
+    let count = |name: &str| -> u64 {
+        let line = summary
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("no `{name}` in the summary:\n{summary}"));
+        line.split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .expect("a count")
+    };
+    let ended = count("loops") + count("bridges") + count("aborts");
+    let started = count("recordings");
+    assert!(ended >= 2, "{summary}");
+    assert!(started == ended || started == ended + 1, "{summary}");
 }

@@ -412,6 +412,7 @@ impl Engine {
         entry: leones_tracer::Shape,
     ) -> bool {
         let (Some(tree), Some(lp)) = (self.trees.get(&root), self.loops.get(&root)) else {
+            self.hot.record_declined();
             return false;
         };
         let merges = tree.merge_targets(key.0, key.1);

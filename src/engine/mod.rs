@@ -618,6 +618,7 @@ impl Engine {
         match self.hot.tick(loc) {
             Action::Record if self.may_compile() => {
                 let Some(entry) = entry() else {
+                    self.hot.record_declined();
                     return HeaderAction::Interpret;
                 };
                 match Recorder::start_loop(&self.registry, &self.params, loc, entry) {
@@ -631,7 +632,11 @@ impl Engine {
                     }
                 }
             }
-            Action::Record | Action::Interpret | Action::Blacklisted => HeaderAction::Interpret,
+            Action::Record => {
+                self.hot.record_declined();
+                HeaderAction::Interpret
+            }
+            Action::Interpret | Action::Blacklisted => HeaderAction::Interpret,
         }
     }
 

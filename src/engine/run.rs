@@ -191,30 +191,41 @@ impl Engine {
         snapshot: Option<leones_ir::SnapshotId>,
         back: &leones_tracer::Resumed,
     ) -> bool {
-        if self.hot.exit_taken(UnitId(left.0.into()), guard) != Action::Record
-            || self.recording.is_some()
+        if self.hot.exit_taken(UnitId(left.0.into()), guard) != Action::Record {
+            return false;
+        }
+        // From here on, every way out that starts no recording declines the answer
+        // (the summary's `recordings` counts recordings started).
+        if self.recording.is_some()
             || self.no_bridge.contains(&(left, guard))
             || self.bridging.contains(&(left, guard))
             || !self.may_compile()
         {
+            self.hot.record_declined();
             return false;
         }
         let decision = key.map_or(MergeDecision::Bridge, |k| self.merge_decision(root, k));
         match (decision, key) {
             (MergeDecision::Arm, Some(key)) => return self.start_arm(root, left, guard, key, back.shape().0),
             // Not enough iterations to tell a data-driven guard from a rare exit.
-            (MergeDecision::Wait, _) => return false,
+            (MergeDecision::Wait, _) => {
+                self.hot.record_declined();
+                return false;
+            }
             (MergeDecision::Reform, _) => {
+                self.hot.record_declined();
                 self.reform(root);
                 return false;
             }
             _ => {}
         }
         if self.at_bridge_cap(root) {
+            self.hot.record_declined();
             self.note_capped(root);
             return false;
         }
         let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) else {
+            self.hot.record_declined();
             return false;
         };
         let started = Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target);

@@ -224,6 +224,14 @@ impl Hotness {
         newly
     }
 
+    /// The host did not start the recording an [`Action::Record`] answer asked for
+    /// (one was already under way, compiling is off, or the engine waits for more
+    /// samples first): that answer no longer counts in [`Stats::recordings`], which
+    /// counts recordings started.
+    pub fn record_declined(&mut self) {
+        self.stats.recordings = self.stats.recordings.saturating_sub(1);
+    }
+
     /// A bridge was recorded from `(unit, guard)`.
     pub fn bridge_recorded(&mut self, unit: UnitId, guard: GuardId) {
         self.stats.bridges += 1;
