@@ -228,6 +228,16 @@ impl Hotness {
     /// (one was already under way, compiling is off, or the engine waits for more
     /// samples first): that answer no longer counts in [`Stats::recordings`], which
     /// counts recordings started.
+    ///
+    /// ```
+    /// use leones_tracer::{Action, Hotness, Location, Params};
+    /// let mut hot = Hotness::new(Params { threshold: 2, ..Params::default() });
+    /// let hot_at = (1..100).find(|_| hot.tick(Location(7)) == Action::Record);
+    /// assert!(hot_at.is_some());
+    /// assert_eq!(hot.stats().recordings, 1);
+    /// hot.record_declined(); // say, another recording was already under way
+    /// assert_eq!(hot.stats().recordings, 0);
+    /// ```
     pub fn record_declined(&mut self) {
         self.stats.recordings = self.stats.recordings.saturating_sub(1);
     }
