@@ -402,7 +402,8 @@ impl Engine {
     }
 
     /// Starts recording an arm of `root`'s tree from the exit of `key` (unit `left`,
-    /// guard `guard`), entering with `entry`.
+    /// guard `guard`), entering with `entry`: whether it started, or `None` if the
+    /// tree is gone (nothing attempted).
     pub(super) fn start_arm(
         &mut self,
         root: Location,
@@ -410,11 +411,8 @@ impl Engine {
         guard: GuardId,
         key: (usize, u32),
         entry: leones_tracer::Shape,
-    ) -> bool {
-        let (Some(tree), Some(lp)) = (self.trees.get(&root), self.loops.get(&root)) else {
-            self.hot.record_declined();
-            return false;
-        };
+    ) -> Option<bool> {
+        let (tree, lp) = (self.trees.get(&root)?, self.loops.get(&root)?);
         let merges = tree.merge_targets(key.0, key.1);
         // What the arm may assume on entry comes from the *recorded* guard's snapshot
         // (what region formation maps the arm's entry to), not from the optimized
@@ -423,7 +421,7 @@ impl Engine {
         let recorded = tree.recorded_guard(key).map(|(t, g)| t.snapshot(g.snapshot).clone());
         let name = format!("{}_arm{}", tree.root.trace.name, tree.arms.len() + 1);
         let started = Recorder::start_arm(&self.registry, &self.params, entry, &lp.target, name, merges);
-        self.begin_recording(
+        Some(self.begin_recording(
             started,
             recorded.as_ref(),
             Mode::Arm {
@@ -432,7 +430,7 @@ impl Engine {
                 root,
                 key,
             },
-        )
+        ))
     }
 
     /// An arm closed: it joins the tree's pending arms. The region is re-formed when

@@ -616,8 +616,10 @@ impl Engine {
             return HeaderAction::Interpret;
         }
         match self.hot.tick(loc) {
-            Action::Record if self.may_compile() => {
-                let Some(entry) = entry() else {
+            Action::Record => {
+                let entry = if self.may_compile() { entry() } else { None };
+                let Some(entry) = entry else {
+                    // Nothing started: the summary's `recordings` counts recordings started.
                     self.hot.record_declined();
                     return HeaderAction::Interpret;
                 };
@@ -631,10 +633,6 @@ impl Engine {
                         HeaderAction::Interpret
                     }
                 }
-            }
-            Action::Record => {
-                self.hot.record_declined();
-                HeaderAction::Interpret
             }
             Action::Interpret | Action::Blacklisted => HeaderAction::Interpret,
         }

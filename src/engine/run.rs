@@ -167,7 +167,15 @@ impl Engine {
             false
         } else {
             let key = self.count_tree_exit(root, left, origin);
-            !self.judge_exit(root) && self.hot_exit(root, left, guard, key, snapshot, &back)
+            !self.judge_exit(root)
+                && self.hot.exit_taken(UnitId(left.0.into()), guard) == Action::Record
+                && self
+                    .hot_exit(root, left, guard, key, snapshot, &back)
+                    .unwrap_or_else(|| {
+                        // Nothing attempted: the summary's `recordings` counts recordings started.
+                        self.hot.record_declined();
+                        false
+                    })
         };
         Ok(Exit {
             frames: back.frames,
@@ -177,11 +185,12 @@ impl Engine {
         })
     }
 
-    /// A counted side exit of `left` at `guard` (recorded guard `key` of `root`'s tree,
-    /// if it is the loop unit's) with the resumed state `back`: past the bridge
-    /// threshold, records an arm or a bridge from it, waits, or re-forms the region, as
-    /// [`Engine::merge_decision`] says. Returns whether a recording started. (The
-    /// entry shape is only built when a recording starts: most exits record nothing.)
+    /// A hot side exit of `left` at `guard` (recorded guard `key` of `root`'s tree, if
+    /// it is the loop unit's; the hotness counters said to record) with the resumed
+    /// state `back`: records an arm or a bridge from it, waits, or re-forms the region,
+    /// as [`Engine::merge_decision`] says. Returns `None` when it attempts no
+    /// recording, else whether the one it attempted started. (The entry shape is only
+    /// built when a recording starts: most exits record nothing.)
     fn hot_exit(
         &mut self,
         root: Location,
@@ -190,47 +199,33 @@ impl Engine {
         key: Option<(usize, u32)>,
         snapshot: Option<leones_ir::SnapshotId>,
         back: &leones_tracer::Resumed,
-    ) -> bool {
-        if self.hot.exit_taken(UnitId(left.0.into()), guard) != Action::Record {
-            return false;
-        }
-        // From here on, every way out that starts no recording declines the answer
-        // (the summary's `recordings` counts recordings started).
+    ) -> Option<bool> {
         if self.recording.is_some()
             || self.no_bridge.contains(&(left, guard))
             || self.bridging.contains(&(left, guard))
             || !self.may_compile()
         {
-            self.hot.record_declined();
-            return false;
+            return None;
         }
         let decision = key.map_or(MergeDecision::Bridge, |k| self.merge_decision(root, k));
         match (decision, key) {
             (MergeDecision::Arm, Some(key)) => return self.start_arm(root, left, guard, key, back.shape().0),
             // Not enough iterations to tell a data-driven guard from a rare exit.
-            (MergeDecision::Wait, _) => {
-                self.hot.record_declined();
-                return false;
-            }
+            (MergeDecision::Wait, _) => return None,
             (MergeDecision::Reform, _) => {
-                self.hot.record_declined();
                 self.reform(root);
-                return false;
+                return None;
             }
             _ => {}
         }
         if self.at_bridge_cap(root) {
-            self.hot.record_declined();
             self.note_capped(root);
-            return false;
+            return None;
         }
-        let Some(target) = self.loops.get(&root).map(|l| l.target.clone()) else {
-            self.hot.record_declined();
-            return false;
-        };
+        let target = self.loops.get(&root).map(|l| l.target.clone())?;
         let started = Recorder::start_bridge(&self.registry, &self.params, back.shape().0, &target);
         let facts = snapshot.and_then(|s| self.backend().trace(left).map(|t| t.snapshot(s).clone()));
-        self.begin_recording(
+        Some(self.begin_recording(
             started,
             facts.as_ref(),
             Mode::Bridge {
@@ -238,7 +233,7 @@ impl Engine {
                 guard,
                 root,
             },
-        )
+        ))
     }
 
     /// Makes a started bridge or arm recording (from exit `guard` of unit `parent` in
