@@ -4,7 +4,10 @@
 //! `cargo bench -p leones-backend-llvm --bench compile_latency` (prints a Markdown
 //! table; the README keeps the last measured one). A second table times the *first*
 //! 100-op unit of each level in fresh processes, after one quick unit as the engine's
-//! warm-up builds: what a level's one-time LLVM set-up adds to its first unit.
+//! warm-up builds: what a level's one-time LLVM set-up adds to its first unit. A
+//! third table compiles units the engine built for the talk's programs
+//! (`benches/traces/*.trace`, see [`talk_units`]): real units are denser in guards
+//! than the generated ones, and their exits are most of what LLVM compiles.
 
 use leones_backend_llvm::{Backend, Level, Timings, UnitOptions};
 use leones_ir::Trace;
@@ -104,6 +107,54 @@ fn first_unit_us(level: Level, runs: usize) -> Option<u64> {
     Some(median(xs))
 }
 
+/// The talk programs' units in `benches/traces/`: for each, its guards and the warm
+/// median of `reps` compiles at each level (total µs, code bytes). They were written
+/// by `LEONES_LOG=opt` (the trace as the optimizer hands it to the backend) from
+/// `pylite run --jit on pylite/programs/<program>.py`, so they embed that process's
+/// host addresses: fine for compiling, never to be run.
+fn talk_units(reps: usize) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/traces");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.retain(|p| p.extension().is_some_and(|e| e == "trace"));
+    files.sort();
+    let mut table = String::from(
+        "\n| unit | IR insts | guards | quick µs | quick code bytes | optimized µs | optimized code bytes |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    let mut backends: Vec<Backend> = Level::ALL.iter().map(|&l| Backend::new(l).expect("backend")).collect();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("trace file reads");
+        let trace = leones_ir::parse(&text).expect("trace file parses");
+        let name = file
+            .file_stem()
+            .map_or(String::new(), |s| s.to_string_lossy().into_owned());
+        let mut cells = Vec::new();
+        for backend in backends.iter_mut() {
+            let mut totals = Vec::new();
+            let mut code = 0;
+            for i in 0..reps + 3 {
+                let u = backend.compile(&trace, &UnitOptions::default()).expect("compiles");
+                backend.remove(u.id).expect("removes");
+                code = u.code_bytes;
+                if i >= 3 {
+                    totals.push(u.timings.total_us()); // the first 3 warm up
+                }
+            }
+            cells.push(format!("{} | {code}", median(totals)));
+        }
+        let _ = writeln!(
+            table,
+            "| {name} | {} | {} | {} |",
+            trace.inst_count(),
+            trace.guards().len(),
+            cells.join(" | ")
+        );
+    }
+    table
+}
+
 fn main() {
     if let Some(level) = std::env::var(FIRST_ENV).ok().and_then(|l| Level::from_name(&l)) {
         return time_first_unit(level);
@@ -147,4 +198,5 @@ fn main() {
         let _ = writeln!(first, "| {} | {} | {us} |", level.name(), trace_of(100).inst_count());
     }
     print!("{first}");
+    print!("{}", talk_units(30));
 }
