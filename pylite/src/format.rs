@@ -405,7 +405,8 @@ pub fn float_format(
     grouping: Option<char>,
     alt: bool,
 ) -> String {
-    let neg = f.is_sign_negative() && !(f == 0.0 && ty.is_none() && false);
+    // As in Python, a negative zero keeps its sign: `format(-0.0, '.1f')` is '-0.0'.
+    let neg = f.is_sign_negative();
     let a = f.abs();
     let upper = matches!(ty, Some('F' | 'E' | 'G'));
     let body = if !a.is_finite() {
@@ -702,7 +703,15 @@ pub fn percent_format(vm: &mut Vm, fmt: &str, args: Value) -> PyResult<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::float_repr;
+    use super::{float_format, float_repr};
+
+    #[test]
+    fn float_format_keeps_the_sign_of_negative_zero() {
+        // CPython: f"{-0.0:.1f}" == '-0.0', f"{-0.0:g}" == '-0', f"{0.0:+.1f}" == '+0.0'.
+        assert_eq!(float_format(-0.0, Some('f'), Some(1), '-', None, false), "-0.0");
+        assert_eq!(float_format(-0.0, Some('g'), None, '-', None, false), "-0");
+        assert_eq!(float_format(0.0, Some('f'), Some(1), '+', None, false), "+0.0");
+    }
 
     #[test]
     fn float_repr_matches_cpython_on_exact_ties() {

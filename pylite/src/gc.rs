@@ -93,8 +93,9 @@ impl Heap {
     pub fn account(&mut self, bytes: usize) {
         self.bytes_since_gc += bytes;
     }
-    /// Allocates an instance of `class` with all slots `UNDEF`.
-    pub fn alloc_instance(&mut self, class: *mut ClassObj) -> *mut Instance {
+    /// Allocates an instance of `class` with all slots `UNDEF`. Crate-internal: it reads
+    /// `class` through the raw pointer, so callers must hand it a live class object.
+    pub(crate) fn alloc_instance(&mut self, class: *mut ClassObj) -> *mut Instance {
         // SAFETY: class is a live class object (caller).
         let nslots = unsafe { (*class).nslots };
         let layout = instance_layout(nslots);
