@@ -7,7 +7,7 @@
 //! warm-up builds: what a level's one-time LLVM set-up adds to its first unit. A
 //! third table compiles units the engine built for the talk's programs
 //! (`benches/traces/*.trace`, see [`talk_units`]): real units are denser in guards
-//! than the generated ones, and their exits are most of what LLVM compiles.
+//! than the generated ones and cost LLVM 2-3x more per instruction.
 
 use leones_backend_llvm::{Backend, Level, Timings, UnitOptions};
 use leones_ir::Trace;
@@ -64,6 +64,23 @@ fn trace_of(ops: usize) -> Trace {
     leones_ir::parse(&s).expect("benchmark trace parses")
 }
 
+/// Compiles `trace` `warm + reps` times with `backend` (removing each unit again) and
+/// returns the last `reps` units' timings and the code bytes: the first `warm` warm up
+/// caches and the JIT.
+fn warm_compiles(backend: &mut Backend, trace: &Trace, warm: usize, reps: usize) -> (Vec<Timings>, u64) {
+    let mut runs = Vec::with_capacity(reps);
+    let mut code_bytes = 0;
+    for i in 0..warm + reps {
+        let u = backend.compile(trace, &UnitOptions::default()).expect("compiles");
+        backend.remove(u.id).expect("removes");
+        code_bytes = u.code_bytes;
+        if i >= warm {
+            runs.push(u.timings);
+        }
+    }
+    (runs, code_bytes)
+}
+
 fn median(mut xs: Vec<u64>) -> u64 {
     xs.sort_unstable();
     xs[xs.len() / 2]
@@ -115,8 +132,9 @@ fn first_unit_us(level: Level, runs: usize) -> Option<u64> {
 fn talk_units(reps: usize) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/traces");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
+        .expect("benches/traces is readable")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
     files.retain(|p| p.extension().is_some_and(|e| e == "trace"));
     files.sort();
     let mut table = String::from(
@@ -132,17 +150,11 @@ fn talk_units(reps: usize) -> String {
             .map_or(String::new(), |s| s.to_string_lossy().into_owned());
         let mut cells = Vec::new();
         for backend in backends.iter_mut() {
-            let mut totals = Vec::new();
-            let mut code = 0;
-            for i in 0..reps + 3 {
-                let u = backend.compile(&trace, &UnitOptions::default()).expect("compiles");
-                backend.remove(u.id).expect("removes");
-                code = u.code_bytes;
-                if i >= 3 {
-                    totals.push(u.timings.total_us()); // the first 3 warm up
-                }
-            }
-            cells.push(format!("{} | {code}", median(totals)));
+            let (runs, code) = warm_compiles(backend, &trace, 3, reps);
+            cells.push(format!(
+                "{} | {code}",
+                median(runs.iter().map(Timings::total_us).collect())
+            ));
         }
         let _ = writeln!(
             table,
@@ -167,14 +179,7 @@ fn main() {
         for target in [50usize, 100, 500] {
             let trace = trace_of(target);
             let reps = if target >= 500 { 60 } else { 200 };
-            let mut runs: Vec<Timings> = Vec::new();
-            for i in 0..reps + 10 {
-                let u = backend.compile(&trace, &UnitOptions::default()).expect("compiles");
-                backend.remove(u.id).expect("removes");
-                if i >= 10 {
-                    runs.push(u.timings); // the first 10 warm up caches and the JIT
-                }
-            }
+            let (runs, _) = warm_compiles(&mut backend, &trace, 10, reps);
             let m = |f: fn(&Timings) -> u64| median(runs.iter().map(f).collect());
             let _ = writeln!(
                 table,

@@ -72,9 +72,10 @@
 //! interpreter through a residual call — never counts as having left, however short.
 //!
 //! Invariants: giving up happens while the host is handling an exit or at the next
-//! loop header it reports (no native frame of the tree is live in either); jobs of the tree still on the compiler thread are forgotten,
-//! so they are discarded when they come back instead of installed; arms merged into a
-//! region are not bridges and do not count.
+//! loop header it reports (no native frame of the tree is live in either); jobs of
+//! the tree still on the compiler thread are forgotten, so they are discarded when
+//! they come back instead of installed; arms merged into a region are not bridges and
+//! do not count.
 
 use super::merge::Tree;
 use super::*;
