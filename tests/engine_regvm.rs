@@ -8,6 +8,7 @@ mod programs;
 mod regvm;
 
 use leones::engine::{EngineConfig, EngineStats};
+use leones_backend_llvm::Level;
 use leones_tracer::Params;
 use programs::{bridge_program, data_driven_program};
 use regvm::*;
@@ -192,14 +193,15 @@ fn a_data_driven_branch_is_merged_into_a_region() {
     assert!(p.regions_compiled == 0 && p.bridges_attached >= 1, "{p:?}");
 }
 
-/// Runs the data-driven program with quick units tiering up after 200 iterations at
-/// `background` (on/off), optionally injecting a tier-up failure.
-fn tiered_run(background: &str, inject: Option<leones::engine::InjectFailure>) -> EngineStats {
+/// Runs the data-driven program with first-tier units (at `first`) tiering up after
+/// 200 iterations at `background` (on/off), optionally injecting a tier-up failure.
+fn tiered_run(background: &str, inject: Option<leones::engine::InjectFailure>, first: Level) -> EngineStats {
     let code = data_driven_program(20_000);
     let want = interpret(&code, vec![0; NREGS]);
     let spec = format!("background={background},threshold=2,bridge_threshold=2,trace_limit=300,tier_up=200");
     let mut config = EngineConfig::new(Params::parse(&spec).unwrap());
-    config.level = leones_backend_llvm::Level::Optimized;
+    config.level = Level::Optimized;
+    config.first_level = first;
     config.inject = inject;
     let mut vm = Vm::new(config);
     assert_eq!(vm.run(&code, vec![0; NREGS]), want);
@@ -207,27 +209,32 @@ fn tiered_run(background: &str, inject: Option<leones::engine::InjectFailure>) -
 }
 
 #[test]
-fn quick_units_tier_up_and_are_swapped_in_without_exit_storms() {
-    let s = tiered_run("off", None);
-    assert!(s.tier_ups >= 1 && s.regions_compiled >= 1, "{s:?}");
-    assert_eq!(s.backend_failures, 0, "{s:?}");
-    // One tier-guard exit per tier-up, plus the few before the region existed.
-    assert!(s.exits < 200, "{s:?}");
-    // In the background the same happens, later: same result, no failures.
-    let b = tiered_run("on", None);
-    assert_eq!((b.backend_failures, b.native_faults), (0, 0), "{b:?}");
-    // The compiler thread warmed LLVM up before it built the first unit (a unit that
-    // landed was built after it); without the thread nothing is warmed.
-    assert!(b.loops_compiled == 0 || b.llvm_warm_up_us > 0, "{b:?}");
-    assert_eq!(s.llvm_warm_up_us, 0, "{s:?}");
+fn first_tier_units_tier_up_and_are_swapped_in_without_exit_storms() {
+    for first in [Level::Quick, Level::Baseline] {
+        let s = tiered_run("off", None, first);
+        assert!(s.tier_ups >= 1 && s.regions_compiled >= 1, "{first:?}: {s:?}");
+        assert_eq!(s.backend_failures, 0, "{first:?}: {s:?}");
+        // One tier-guard exit per tier-up, plus the few before the region existed.
+        assert!(s.exits < 200, "{first:?}: {s:?}");
+        // In the background the same happens, later: same result, no failures.
+        let b = tiered_run("on", None, first);
+        assert_eq!((b.backend_failures, b.native_faults), (0, 0), "{first:?}: {b:?}");
+        // The compiler thread warmed LLVM up before it built the first unit (a unit
+        // that landed was built after it) — the optimized level when the first tier
+        // is not LLVM's; without the thread nothing is warmed.
+        assert!(b.loops_compiled == 0 || b.llvm_warm_up_us > 0, "{first:?}: {b:?}");
+        assert_eq!(s.llvm_warm_up_us, 0, "{first:?}: {s:?}");
+    }
 }
 
 #[test]
-fn a_failed_tier_up_keeps_the_quick_unit_running_without_exits() {
-    let s = tiered_run("off", Some(leones::engine::InjectFailure::TierUp));
-    assert!(s.backend_failures >= 1 && s.tier_ups == 0, "{s:?}");
-    // Without the fallback every iteration after the limit would exit.
-    assert!(s.exits < 200, "{s:?}");
+fn a_failed_tier_up_keeps_the_first_tier_unit_running_without_exits() {
+    for first in [Level::Quick, Level::Baseline] {
+        let s = tiered_run("off", Some(leones::engine::InjectFailure::TierUp), first);
+        assert!(s.backend_failures >= 1 && s.tier_ups == 0, "{first:?}: {s:?}");
+        // Without the fallback every iteration after the limit would exit.
+        assert!(s.exits < 200, "{first:?}: {s:?}");
+    }
 }
 
 #[test]

@@ -137,10 +137,13 @@ fn talk_units(reps: usize) -> String {
         .collect();
     files.retain(|p| p.extension().is_some_and(|e| e == "trace"));
     files.sort();
-    let mut table = String::from(
-        "\n| unit | IR insts | guards | quick µs | quick code bytes | optimized µs | optimized code bytes |\n\
-         |---|---:|---:|---:|---:|---:|---:|\n",
-    );
+    let mut table = String::from("\n| unit | IR insts | guards |");
+    for level in Level::ALL {
+        let _ = write!(table, " {0} µs | {0} code bytes |", level.name());
+    }
+    table.push_str("\n|---|---:|---:|");
+    table.push_str(&"---:|---:|".repeat(Level::ALL.len()));
+    table.push('\n');
     let mut backends: Vec<Backend> = Level::ALL.iter().map(|&l| Backend::new(l).expect("backend")).collect();
     for file in files {
         let text = std::fs::read_to_string(&file).expect("trace file reads");

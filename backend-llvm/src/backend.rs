@@ -245,7 +245,12 @@ impl Backend {
     }
 
     fn prepare_owned(&mut self, trace: Trace, opts: &UnitOptions, prelude: Option<Prelude>) -> UnitJob {
-        let level = opts.level.unwrap_or(self.level);
+        let mut level = opts.level.unwrap_or(self.level);
+        // Baseline code carries no unwind table for a debugger to walk, and exists
+        // for x86-64 only: the quick level stands in.
+        if level == Level::Baseline && (self.debugger || !cfg!(target_arch = "x86_64")) {
+            level = Level::Quick;
+        }
         let id = UnitId(self.next_id);
         self.next_id += 1;
         let name = self.free_names.pop().unwrap_or_else(|| {
@@ -554,6 +559,9 @@ impl Backend {
 
     fn emit(&mut self, trace: &Trace, opts: &UnitOptions, optimize: bool) -> Result<String, BackendError> {
         let level = opts.level.unwrap_or(self.level);
+        if !level.uses_llvm() {
+            return Err(BackendError::NoLlvmIr(level.name()));
+        }
         let info = UnitInfo {
             symbol: format!("leones_emit_{}", sanitize(&trace.name)),
             unit_id: self.next_id.into(),

@@ -189,6 +189,12 @@ pub(crate) fn lower_verified<'ctx, 'm>(
 
 fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -> Result<ObjectBuffer, BackendError> {
     let t0 = Instant::now();
+    if !job.level.uses_llvm() {
+        let bytes = crate::baseline::emit_object(&job.trace, &job.info)?;
+        let obj = ObjectBuffer::from_bytes(&bytes, &job.info.symbol);
+        timings.codegen_us = t0.elapsed().as_micros() as u64;
+        return Ok(obj);
+    }
     let ctx = Context::create();
     let (module, tm) = lower_verified(&ctx, &job.trace, &job.info, job.level, machines)?;
     let t1 = Instant::now();

@@ -57,6 +57,9 @@ pub enum BackendError {
     /// lowering — failed; its payload says why.
     #[error("the host's preparation of the trace failed")]
     Prelude,
+    /// LLVM IR was asked for at a level that does not use LLVM (baseline).
+    #[error("the {0} level generates machine code without LLVM: there is no LLVM IR to show")]
+    NoLlvmIr(&'static str),
     /// The perf map (`/tmp/perf-<pid>.map`) could not be opened.
     #[error("cannot open the perf map: {0}")]
     PerfMap(String),

@@ -9,6 +9,7 @@
 //! The modules, one job each:
 //! - [`abi`]: [`JitState`], return codes, the slot-buffer order of exit values;
 //! - `lower`: IR → LLVM IR (per op family: scalars, memory & calls, exits);
+//! - [`baseline`]: the baseline level, x86-64 straight from the IR without LLVM;
 //! - [`passes`]: [`Level`]s, target machines, pass pipelines, object emission;
 //! - `jit`: ORC LLJIT and resource trackers;
 //! - [`perfmap`]: the perf map (`/tmp/perf-<pid>.map`) naming units for `perf`;
@@ -51,6 +52,7 @@
 
 pub mod abi;
 mod backend;
+pub mod baseline;
 pub mod build;
 pub mod decode;
 pub mod error;

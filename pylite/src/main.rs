@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: pylite run [--jit on|off] [--jit-level quick|optimized] [--stats FILE.json] FILE [args...]
+        "usage: pylite run [--jit on|off] [--jit-level baseline|quick|optimized] [--first-tier baseline|quick] [--stats FILE.json] FILE [args...]
        {}",
         pylite::bench::USAGE
     );
@@ -28,13 +28,18 @@ fn main() -> ExitCode {
                         _ => return usage(),
                     },
                     Some("--jit-level") => match args.get(i + 1).map(String::as_str) {
-                        Some("quick") => {
-                            config.level = pylite::jit::Level::Quick;
+                        Some(name) if pylite::jit::Level::from_name(name).is_some() => {
+                            // One level only: no tiers.
+                            let level = pylite::jit::Level::from_name(name).expect("checked");
+                            config.level = level;
+                            config.first_level = level;
                             config.bridge_level = None;
                         }
-                        Some("optimized") => {
-                            config.level = pylite::jit::Level::Optimized;
-                            config.bridge_level = None;
+                        _ => return usage(),
+                    },
+                    Some("--first-tier") => match args.get(i + 1).map(String::as_str) {
+                        Some(name @ ("baseline" | "quick")) => {
+                            config.first_level = pylite::jit::Level::from_name(name).expect("a level");
                         }
                         _ => return usage(),
                     },

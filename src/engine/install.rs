@@ -47,7 +47,7 @@ impl Engine {
                 // The tree first: compiling the loop instruments its iteration counter.
                 self.trees.insert(loc, super::merge::Tree::new(done.clone()));
                 self.compiling.insert(loc);
-                let level = self.tiers().then_some(Level::Quick);
+                let level = self.start_level();
                 let then = Then::Loop { loc, target };
                 if let Err((then, stage)) = self.compile(done.trace, loc, UnitKind::Loop, &[], level, then) {
                     self.not_landed(then, stage);
@@ -81,7 +81,7 @@ impl Engine {
                     return;
                 };
                 self.bridging.insert((parent, guard));
-                let level = self.bridge_level.or(self.tiers().then_some(Level::Quick));
+                let level = self.bridge_level.or(self.start_level());
                 let then = Then::Bridge {
                     parent,
                     guard,

@@ -505,10 +505,11 @@ impl Engine {
             }
         };
         let tiers = self.tiers();
+        let first_level = self.first_level;
         let tree = self.trees.get_mut(&root).expect("present");
         let upto = tree.arms.len();
         tree.reforming = Some(upto);
-        let level = (tiers || tree.no_tier_up).then_some(Level::Quick);
+        let level = (tiers || tree.no_tier_up).then_some(first_level);
         let then = super::tier::Then::Region {
             root,
             upto,

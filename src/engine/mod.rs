@@ -269,6 +269,10 @@ pub struct EngineConfig {
     /// The level bridges are compiled at (`None`: `level`). Bridges are many, small and
     /// often short-lived; a host may trade their code quality for compile latency.
     pub bridge_level: Option<Level>,
+    /// The level units start at when the engine tiers up (`level` is another one and
+    /// `tier_up > 0`): [`Level::Baseline`] (no LLVM, tens of microseconds a unit) or
+    /// [`Level::Quick`]. Equal to `level`: no tiers.
+    pub first_level: Level,
     pub inject: Option<InjectFailure>,
     /// Name compiled units in `/tmp/perf-<pid>.map` for `perf` (also `LEONES_LOG=perf`);
     /// see `docs/profiling.md`.
@@ -285,6 +289,7 @@ impl EngineConfig {
             log: LogConfig::default(),
             level: Level::Quick,
             bridge_level: None,
+            first_level: Level::Quick,
             inject: None,
             perf_map: false,
             gdb: false,
@@ -373,6 +378,8 @@ pub struct Engine {
     stats: EngineStats,
     inject: Option<InjectFailure>,
     bridge_level: Option<Level>,
+    /// The level units start at when tiering ([`EngineConfig::first_level`]).
+    first_level: Level,
     take_exception: Option<TakeExceptionFn>,
     slots: Vec<u64>,
     pipeline: PassList,
@@ -455,6 +462,7 @@ impl Engine {
             stats: EngineStats::default(),
             inject: config.inject,
             bridge_level: config.bridge_level,
+            first_level: config.first_level,
             take_exception: None,
             slots: vec![0; 16],
             pipeline,
@@ -660,12 +668,15 @@ impl Engine {
     }
 }
 
-/// The level the compiler thread warms up (`llvm_warm_up`): the first unit's — quick
-/// when tiering, else the engine's. Only that one: warming a further level while the
-/// thread is idle measured as delaying the next unit (a region arriving mid-warm-up
-/// waited ~5 ms on pi), so a later level's one-time cost stays in its first unit's
-/// compile time.
+/// The level the compiler thread warms up (`llvm_warm_up`): the first unit's — the
+/// first level when tiering, else the engine's — unless that is the baseline level,
+/// which has nothing to warm: then the level it tiers up to. Only one: warming a
+/// further LLVM level while the thread is idle measured as delaying the next unit (a
+/// region arriving mid-warm-up waited ~5 ms on pi), so a later level's one-time cost
+/// stays in its first unit's compile time.
 fn warm_up_level(config: &EngineConfig, level: Level) -> Option<Level> {
-    let tiers = config.params.tier_up > 0 && level != Level::Quick;
-    (config.params.llvm_warm_up != 0).then_some(if tiers { Level::Quick } else { level })
+    let tiers = config.params.tier_up > 0 && level != config.first_level;
+    let first = if tiers { config.first_level } else { level };
+    let warm = if first.uses_llvm() { first } else { level };
+    (config.params.llvm_warm_up != 0 && warm.uses_llvm()).then_some(warm)
 }

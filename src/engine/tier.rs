@@ -294,16 +294,29 @@ impl Engine {
         }
     }
 
-    /// Whether units compiled now start at the quick level (and tier up later).
+    /// Whether units compiled now start at the first level (and tier up later).
     pub(super) fn tiers(&self) -> bool {
-        self.params.tier_up > 0 && self.backend.as_ref().is_some_and(|b| b.level() != Level::Quick)
+        self.params.tier_up > 0 && self.backend.as_ref().is_some_and(|b| b.level() != self.first_level)
+    }
+
+    /// The level a unit compiled now starts at: the first level when tiering, else
+    /// none (the backend's).
+    pub(super) fn start_level(&self) -> Option<Level> {
+        self.tiers().then_some(self.first_level)
+    }
+
+    /// Whether `unit` runs first-tier code (below the engine's level, so it may tier
+    /// up). By level rather than equal to `first_level`: the backend may stand in
+    /// another first-tier level (quick for baseline under a debugger).
+    pub(super) fn is_first_tier(&self, unit: BUnit) -> bool {
+        let top = self.backend().level();
+        self.backend().unit(unit).is_some_and(|u| u.level != top)
     }
 
     /// Sets `root`'s limit word for its newly installed loop unit `unit`: a quick unit
     /// tiers up after the tree's wait, anything else never exits there.
     pub(super) fn set_tier_limit(&mut self, root: Location, unit: BUnit) {
-        let quick = self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick);
-        let waits = quick && self.tiers() && !self.recompiling.contains(&unit);
+        let waits = self.is_first_tier(unit) && self.tiers() && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
         let limit = if waits && !tree.no_tier_up && tree.reforming.is_none() {
             let now = tree.iterations.load(Ordering::Relaxed);
@@ -339,8 +352,7 @@ impl Engine {
 
     /// Submits the optimized recompilation of `root`'s quick loop unit `unit`.
     fn tier_up(&mut self, root: Location, unit: BUnit) {
-        let ready =
-            self.backend().unit(unit).is_some_and(|u| u.level == Level::Quick) && !self.recompiling.contains(&unit);
+        let ready = self.is_first_tier(unit) && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
         if !ready || tree.no_tier_up || tree.reforming.is_some() {
             tree.limit.store(NO_LIMIT, Ordering::Relaxed);
@@ -398,7 +410,7 @@ impl Engine {
                         .is_some_and(|c| self.counters[c].load(Ordering::Relaxed) >= u64::from(self.params.tier_up))
             })
             .map(|(u, _)| *u)
-            .filter(|u| self.backend().unit(*u).is_some_and(|c| c.level == Level::Quick))
+            .filter(|u| self.is_first_tier(*u))
             .collect();
         for u in hot {
             self.recompile(u);

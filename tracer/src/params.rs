@@ -30,7 +30,7 @@
 //! | `merge_high` | 95 | ... and at most this percentage is data-driven: its exit becomes an arm | the engine |
 //! | `merge_bridges` | 4 | a loop that already has this many plain bridges merges every further hot exit (many bridges = data-driven control flow, whatever the rates) | the engine |
 //! | `reform_exits` | 1000 | a region is re-formed with its pending arms (arms recorded but not yet compiled in) once they outnumber the merged ones, or once the installed unit has exited this often and a pending arm's guard is hot again | the engine |
-//! | `tier_up` | 20000 | units are compiled at the quick level first; a loop that then runs this many iterations (a bridge: this many entries) is recompiled at the engine's level and swapped in (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
+//! | `tier_up` | 20000 | units are compiled at the engine's first level first (`EngineConfig::first_level`: baseline in pylite, no LLVM); a loop that then runs this many iterations (a bridge: this many entries) is recompiled at the engine's level and swapped in (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //! | `max_bridges` | 100 | bridges one loop's tree may grow (bridges of bridges included; arms merged into a region are not bridges); past it the tree's hot exits record nothing (0 = no limit) | the engine |

@@ -23,7 +23,7 @@
 //!   with one external function named by the caller.
 
 mod arith;
-mod exit_trie;
+pub(crate) mod exit_trie;
 mod exits;
 mod memory;
 
@@ -98,15 +98,7 @@ impl<'ctx> Tys<'ctx> {
 
 /// Lowers `trace` into a fresh module of `ctx` holding one function, `info.symbol`.
 pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) -> Result<Module<'ctx>, BackendError> {
-    leones_ir::verify(trace).map_err(|e| BackendError::InvalidTrace(e.to_string()))?;
-    for (i, c) in trace.calls.iter().enumerate() {
-        if c.addr == 0 && trace_uses_call(trace, i) {
-            return Err(BackendError::NoCallAddress {
-                id: leones_ir::CallId::new(i),
-                name: c.name.clone(),
-            });
-        }
-    }
+    check_unit(trace)?;
     let module = ctx.create_module(&info.symbol);
     let tys = Tys::new(ctx);
     let fn_ty = tys.i64.fn_type(&[tys.ptr.into()], false);
@@ -146,6 +138,21 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
     };
     l.run()?;
     Ok(l.module)
+}
+
+/// What every level checks before generating code: the trace verifies, and every
+/// call it makes has an address.
+pub(crate) fn check_unit(trace: &Trace) -> Result<(), BackendError> {
+    leones_ir::verify(trace).map_err(|e| BackendError::InvalidTrace(e.to_string()))?;
+    for (i, c) in trace.calls.iter().enumerate() {
+        if c.addr == 0 && trace_uses_call(trace, i) {
+            return Err(BackendError::NoCallAddress {
+                id: leones_ir::CallId::new(i),
+                name: c.name.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn trace_uses_call(trace: &Trace, call: usize) -> bool {

@@ -91,6 +91,7 @@ impl Jit {
         };
         ec.level = config.level;
         ec.bridge_level = config.bridge_level;
+        ec.first_level = config.first_level;
         let mut engine = Engine::with_config(world.reg.clone(), ec).map_err(|e| e.to_string())?;
         engine.set_exception_hook(Some(take_pending));
         engine.set_location_namer(Some(location_namer(world.known_codes())));

@@ -55,6 +55,10 @@ pub struct JitConfig {
     /// LLVM level bridges are compiled at (`None`: `level`). Bridges are many and
     /// small; quick keeps their compile latency down.
     pub bridge_level: Option<Level>,
+    /// The level units start at before they tier up to `level` (the engine's
+    /// [`first_level`](leones::engine::EngineConfig::first_level)): baseline, code
+    /// without LLVM in tens of microseconds a unit. Equal to `level`: one tier.
+    pub first_level: Level,
     /// Apply `LEONES_PARAMS` and `LEONES_LOG` from the environment.
     pub read_env: bool,
     /// No JIT; instead the interpreter overwrites every local that the liveness
@@ -85,6 +89,7 @@ impl JitConfig {
             params: Params::default(),
             level: Level::Optimized,
             bridge_level: None,
+            first_level: Level::Baseline,
             read_env: true,
             poison_dead_locals: false,
         }
@@ -96,6 +101,7 @@ impl JitConfig {
             params,
             level: Level::Optimized,
             bridge_level: None,
+            first_level: Level::Baseline,
             read_env: false,
             poison_dead_locals: false,
         }

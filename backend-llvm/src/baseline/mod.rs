@@ -1,0 +1,393 @@
+//! # The baseline level: x86-64 straight from the IR, without LLVM
+//!
+//! LLVM's cheapest pipeline still costs a unit ~0.6-1.5 ms, most of it fixed (the
+//! code generator's pass pipeline and MC layer are built per module), and a program
+//! that discovers its paths one by one compiles dozens of units before any of them is
+//! hot enough to deserve real optimization. The baseline level is the first tier that
+//! V8 (Sparkplug) and LuaJIT's own backend make the same bet on: one linear walk over
+//! the (already optimized) trace, a fixed instruction sequence per op, tens of
+//! microseconds per unit. LLVM is kept for the level that pays: the optimized one.
+//!
+//! **Code shape.** Every SSA value has a *home*: one 8-byte word of the frame holding
+//! its slot-buffer encoding ([`abi`](crate::abi): `i64` itself, `f64` its bits,
+//! `bool` 0/1, `ref`/`ptr` the address), so an op loads its operands from their homes
+//! into scratch registers, computes and stores its result — no register allocation,
+//! and exits and block arguments are plain word copies. The frame:
+//!
+//! ```text
+//!   rbp-8        the JitState pointer         rbp-16   the exception flag (0/1)
+//!   rbp-24-8k    home of value k              below    overflow bits of *_ovf results,
+//!   below        block-argument scratch       rsp+8i   outgoing stack arguments
+//! ```
+//!
+//! **Invariants**, the same protocol as the LLVM levels (so units of any level
+//! attach to each other's exit slots and targets):
+//! - one function `extern "C" fn(*mut JitState) -> u64`, entered with the inputs in
+//!   the slot buffer; `rsp` is 16-aligned after the prologue, so every host call is
+//!   made on an aligned stack;
+//! - a failing guard stores its snapshot's live values in [`exit_values`] order, the
+//!   guard id, the unit id and the exception flag, unwinds the frame and jumps
+//!   (a tail call) through its exit slot with `rdi` = the state; a `jump @t` goes
+//!   through the target table the same way; `finish` and faults return;
+//! - every op means exactly what the reference interpreter says (wrapping integers,
+//!   masked shift counts, `i64::MIN / -1`, saturating `f2i`, canonical NaN results
+//!   of float arithmetic, ordered float compares but `fne`) — checked by the
+//!   backend's differential tests, which run every level;
+//! - the output is a position-independent ELF object with one global function
+//!   symbol: all branches are internal and relative, host addresses and tables are
+//!   64-bit immediates. It goes through ORC like LLVM's objects, so removal, the perf
+//!   map and code-size accounting are shared. It carries no unwind table, so a
+//!   backend with debugger support compiles baseline jobs at the quick level instead.
+//!
+//! A worked example — `v2 = iadd v0, v1` followed by `guard_true v3 [main@3(v2)]`:
+//!
+//! ```text
+//!     mov rax, [rbp-24]       ; home of v0
+//!     add rax, [rbp-32]       ; home of v1
+//!     mov [rbp-40], rax       ; home of v2
+//!     cmp qword [rbp-48], 0   ; v3 false?
+//!     je  exit_g0             ; cold stub, after the unit's code:
+//! exit_g0:  state.guard = 0; slots[0] = [rbp-40]; state.unit, state.exception_pending
+//!           leave; jmp [exit_table + 8*0]
+//! ```
+
+mod exits;
+mod ops;
+
+use crate::abi::OFF_SLOTS;
+use crate::lower::UnitInfo;
+use crate::BackendError;
+use iced_x86::code_asm::*;
+use iced_x86::IcedError;
+use leones_ir::{Block, BlockCall, Inst, JumpTarget, Op, Trace, Type, Value};
+use std::collections::HashMap;
+
+impl From<IcedError> for BackendError {
+    fn from(e: IcedError) -> Self {
+        BackendError::Codegen(format!("baseline assembler: {e}"))
+    }
+}
+
+/// Result of an emitting step.
+type Emit = Result<(), BackendError>;
+
+/// The frame offset of the state pointer and of the exception flag.
+const STATE: i32 = -8;
+const EXC: i32 = -16;
+/// Where the value homes start.
+const HOMES: i32 = -24;
+
+/// Generates `trace`'s machine code and wraps it in an ELF object defining
+/// `info.symbol`. Verifies the trace first; never panics on bad input.
+pub(crate) fn emit_object(trace: &Trace, info: &UnitInfo) -> Result<Vec<u8>, BackendError> {
+    crate::lower::check_unit(trace)?;
+    let code = Emitter::new(trace, info)?.run()?;
+    elf_object(&info.symbol, &code)
+}
+
+/// One unit's code generation.
+pub(crate) struct Emitter<'a> {
+    a: CodeAssembler,
+    trace: &'a Trace,
+    info: &'a UnitInfo,
+    /// Frame offset of the overflow bit of each `*_ovf` result.
+    ovf: HashMap<Value, i32>,
+    /// Frame offset of the block-argument scratch area.
+    scratch: i32,
+    frame_size: i32,
+    blocks: Vec<CodeLabel>,
+    /// Instruction count when the last label was bound (a label needs an
+    /// instruction of its own).
+    labelled_at: Option<usize>,
+    /// Cold code, emitted after the unit's blocks.
+    faults: HashMap<u64, CodeLabel>,
+    guard_stubs: Vec<(CodeLabel, u32, Vec<Value>)>,
+    /// Each guard's id, by (block, instruction index).
+    guard_ids: HashMap<(usize, usize), u32>,
+}
+
+impl<'a> Emitter<'a> {
+    fn new(trace: &'a Trace, info: &'a UnitInfo) -> Result<Self, BackendError> {
+        let mut a = CodeAssembler::new(64)?;
+        let blocks = trace.blocks.iter().map(|_| a.create_label()).collect();
+        let nvals = trace.value_types.len() as i32;
+        let mut ovf = HashMap::new();
+        let mut next = HOMES - 8 * nvals;
+        let mut max_stack_args = 0usize;
+        for inst in trace.blocks.iter().flat_map(|b| &b.insts) {
+            match &inst.op {
+                Op::Binary(op, ..) if op.is_ovf() => {
+                    if let Some(r) = inst.result {
+                        ovf.insert(r, next);
+                        next -= 8;
+                    }
+                }
+                Op::Call(c, _) => max_stack_args = max_stack_args.max(ops::stack_args(&trace.call(*c).params)),
+                _ => {}
+            }
+        }
+        let max_params = trace.blocks.iter().map(|b| b.params.len()).max().unwrap_or(0) as i32;
+        let scratch = next;
+        next -= 8 * max_params;
+        // `next` is the lowest home's offset; below it the outgoing arguments.
+        let size = -next - 8 + 8 * max_stack_args as i32;
+        let frame_size = (size + 15) & !15;
+        Ok(Emitter {
+            a,
+            trace,
+            info,
+            ovf,
+            scratch,
+            frame_size,
+            blocks,
+            labelled_at: None,
+            faults: HashMap::new(),
+            guard_stubs: Vec::new(),
+            guard_ids: trace
+                .guards()
+                .iter()
+                .map(|g| ((g.block.index(), g.inst), g.id.0))
+                .collect(),
+        })
+    }
+
+    fn run(mut self) -> Result<Vec<u8>, BackendError> {
+        self.prologue()?;
+        for (bi, block) in self.trace.blocks.iter().enumerate() {
+            let mut label = self.blocks[bi];
+            self.bind(&mut label)?;
+            for (ii, inst) in block.insts.iter().enumerate() {
+                self.inst(bi, ii, inst)?;
+            }
+        }
+        self.cold_code()?;
+        Ok(self.a.assemble(0)?)
+    }
+
+    /// Saves the frame, keeps the state pointer, clears the exception flag and loads
+    /// `block0`'s parameters from the slot buffer (a `bool` is "non-zero").
+    fn prologue(&mut self) -> Emit {
+        let a = &mut self.a;
+        a.push(rbp)?;
+        a.mov(rbp, rsp)?;
+        a.sub(rsp, self.frame_size)?;
+        a.mov(qword_ptr(rbp + STATE), rdi)?;
+        a.mov(qword_ptr(rbp + EXC), 0)?;
+        a.mov(rax, qword_ptr(rdi + OFF_SLOTS as i32))?;
+        let params = &self.trace.blocks[0].params;
+        for (i, p) in params.iter().enumerate() {
+            self.a.mov(rcx, qword_ptr(rax + 8 * i as i32))?;
+            if self.trace.value_type(*p) == Type::Bool {
+                self.a.test(rcx, rcx)?;
+                self.a.setne(cl)?;
+                self.a.movzx(ecx, cl)?;
+            }
+            self.st(*p, rcx)?;
+        }
+        Ok(())
+    }
+
+    fn inst(&mut self, bi: usize, ii: usize, inst: &Inst) -> Emit {
+        let r = inst.result;
+        match &inst.op {
+            Op::Const(k) => {
+                self.a.mov(rax, k.bits())?;
+                self.st(result(r)?, rax)
+            }
+            Op::Unary(op, x) => self.unary(*op, *x, result(r)?),
+            Op::Binary(op, x, y) => self.binary(*op, *x, *y, result(r)?),
+            Op::Select {
+                cond,
+                if_true,
+                if_false,
+                ..
+            } => {
+                self.ld(rax, *if_true)?;
+                self.ld(rcx, *if_false)?;
+                self.a.cmp(self.home(*cond), 0)?;
+                self.a.cmove(rax, rcx)?;
+                self.st(result(r)?, rax)
+            }
+            Op::New(l) => self.new_object(*l, result(r)?),
+            Op::GetField(o, f) => {
+                let fd = self.trace.field(*f);
+                let (off, mt) = (fd.offset.into(), leones_ir::MemType::of(fd.ty));
+                self.ld_checked(*o)?;
+                self.mem_load(mt, off, result(r)?)
+            }
+            Op::SetField(o, f, v) => {
+                let fd = self.trace.field(*f);
+                let (off, mt) = (fd.offset.into(), leones_ir::MemType::of(fd.ty));
+                self.ld_checked(*o)?;
+                self.mem_store(mt, off, *v)
+            }
+            Op::ArrayLen(arr_d, arr) => {
+                let off = self.trace.array(*arr_d).len_offset;
+                self.ld_checked(*arr)?;
+                self.a.mov(rax, qword_ptr(rax + off as i32))?;
+                self.st(result(r)?, rax)
+            }
+            Op::GetItem(d, arr, i) => {
+                let (mt, off) = self.item_address(*d, *arr, *i)?;
+                self.mem_load(mt, off, result(r)?)
+            }
+            Op::SetItem(d, arr, i, v) => {
+                let (mt, off) = self.item_address(*d, *arr, *i)?;
+                self.mem_store(mt, off, *v)
+            }
+            Op::Load(mt, p, off) => {
+                self.ld_checked(*p)?;
+                self.mem_load(*mt, *off, result(r)?)
+            }
+            Op::Store(mt, p, off, v) => {
+                self.ld_checked(*p)?;
+                self.mem_store(*mt, *off, *v)
+            }
+            Op::Call(c, args) => self.call(*c, args, r),
+            Op::MergePoint(_) => Ok(()),
+            Op::Guard(kind, snap) => {
+                let id = *self
+                    .guard_ids
+                    .get(&(bi, ii))
+                    .ok_or_else(|| BackendError::Builder(format!("no guard id for block{bi} instruction {ii}")))?;
+                let list = crate::abi::exit_values(self.trace.snapshot(*snap));
+                self.guard(kind, id, list)
+            }
+            Op::Jump(JumpTarget::Block(b), args) => self.branch(bi, *b, args),
+            Op::Goto(bc) => self.branch(bi, bc.block, &bc.args),
+            Op::Br { cond, then_, else_, .. } => self.br(bi, *cond, then_, else_),
+            Op::Jump(JumpTarget::Unit(t), args) => self.jump_unit(t.0, args),
+            Op::Finish(args) => self.finish(bi, args),
+        }
+    }
+
+    // ---- homes and labels ----
+
+    /// The home of `v`.
+    fn home(&self, v: Value) -> AsmMemoryOperand {
+        qword_ptr(rbp + (HOMES - 8 * v.index() as i32))
+    }
+
+    /// The overflow bit of `*_ovf` result `v`.
+    fn ovf_home(&self, v: Value) -> Result<AsmMemoryOperand, BackendError> {
+        self.ovf
+            .get(&v)
+            .map(|off| qword_ptr(rbp + *off))
+            .ok_or_else(|| BackendError::Builder(format!("guard_no_overflow on {v}, not an *_ovf result")))
+    }
+
+    fn ld(&mut self, r: AsmRegister64, v: Value) -> Emit {
+        let m = self.home(v);
+        Ok(self.a.mov(r, m)?)
+    }
+
+    fn st(&mut self, v: Value, r: AsmRegister64) -> Emit {
+        let m = self.home(v);
+        Ok(self.a.mov(m, r)?)
+    }
+
+    /// Binds `label` to the next instruction (after a `nop` if another label is
+    /// already bound there: the assembler allows one label per instruction).
+    fn bind(&mut self, label: &mut CodeLabel) -> Emit {
+        let here = self.a.instructions().len();
+        if self.labelled_at == Some(here) {
+            self.a.nop()?;
+        }
+        self.a.set_label(label)?;
+        self.labelled_at = Some(self.a.instructions().len());
+        Ok(())
+    }
+
+    // ---- in-function control flow ----
+
+    /// Copies `args` into `target`'s parameters and jumps there (falls through when
+    /// it is the next block).
+    fn branch(&mut self, from: usize, target: Block, args: &[Value]) -> Emit {
+        self.pass_args(target, args)?;
+        self.jump_block(from, target)
+    }
+
+    fn jump_block(&mut self, from: usize, target: Block) -> Emit {
+        if target.index() != from + 1 {
+            self.a.jmp(self.blocks[target.index()])?;
+        }
+        Ok(())
+    }
+
+    /// The parallel copy `params(target) := args`: through the scratch area when an
+    /// argument is itself one of the parameters (a loop's rotated values), else
+    /// directly.
+    fn pass_args(&mut self, target: Block, args: &[Value]) -> Emit {
+        let params = self.trace.blocks[target.index()].params.clone();
+        if args.iter().any(|a| params.contains(a)) {
+            for (i, a) in args.iter().enumerate() {
+                self.ld(rax, *a)?;
+                self.a.mov(qword_ptr(rbp + (self.scratch - 8 * i as i32)), rax)?;
+            }
+            for (i, p) in params.iter().enumerate() {
+                self.a.mov(rax, qword_ptr(rbp + (self.scratch - 8 * i as i32)))?;
+                self.st(*p, rax)?;
+            }
+        } else {
+            for (p, a) in params.iter().zip(args) {
+                self.ld(rax, *a)?;
+                self.st(*p, rax)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn br(&mut self, from: usize, cond: Value, then_: &BlockCall, else_: &BlockCall) -> Emit {
+        if then_.block == else_.block {
+            // One target: pick each argument, then one copy.
+            let params = self.trace.blocks[then_.block.index()].params.clone();
+            self.ld(rdx, cond)?;
+            for (i, (t, e)) in then_.args.iter().zip(&else_.args).enumerate() {
+                self.ld(rax, *t)?;
+                self.ld(rcx, *e)?;
+                self.a.test(rdx, rdx)?;
+                self.a.cmove(rax, rcx)?;
+                self.a.mov(qword_ptr(rbp + (self.scratch - 8 * i as i32)), rax)?;
+            }
+            for (i, p) in params.iter().enumerate() {
+                self.a.mov(rax, qword_ptr(rbp + (self.scratch - 8 * i as i32)))?;
+                self.st(*p, rax)?;
+            }
+            return self.jump_block(from, then_.block);
+        }
+        let mut else_edge = self.a.create_label();
+        self.a.cmp(self.home(cond), 0)?;
+        self.a.je(else_edge)?;
+        self.pass_args(then_.block, &then_.args)?;
+        self.a.jmp(self.blocks[then_.block.index()])?;
+        self.bind(&mut else_edge)?;
+        self.branch(from, else_.block, &else_.args)
+    }
+}
+
+/// The result value an op must have (the verifier guarantees it).
+fn result(r: Option<Value>) -> Result<Value, BackendError> {
+    r.ok_or_else(|| BackendError::Builder("an op without its result value".into()))
+}
+
+/// A relocatable ELF object whose `.text` is `code`, defining the global function
+/// `symbol` at its start.
+fn elf_object(symbol: &str, code: &[u8]) -> Result<Vec<u8>, BackendError> {
+    use object::write::{Object, StandardSection, Symbol, SymbolSection};
+    use object::{Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
+    let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
+    let text = obj.section_id(StandardSection::Text);
+    let offset = obj.append_section_data(text, code, 16);
+    obj.add_symbol(Symbol {
+        name: symbol.as_bytes().to_vec(),
+        value: offset,
+        size: code.len() as u64,
+        kind: SymbolKind::Text,
+        scope: SymbolScope::Linkage,
+        weak: false,
+        section: SymbolSection::Section(text),
+        flags: SymbolFlags::None,
+    });
+    obj.write()
+        .map_err(|e| BackendError::Codegen(format!("baseline object file: {e}")))
+}
