@@ -65,7 +65,8 @@ impl Default for UnitOptions {
     }
 }
 
-/// Where the time of one compile went, in microseconds.
+/// Where the time of one compile went, in microseconds. A baseline unit has no LLVM
+/// phases: all of its build (verification included) is `codegen_us`.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Timings {
     /// IR verification, lowering to LLVM IR, LLVM module verification.

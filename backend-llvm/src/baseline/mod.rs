@@ -318,16 +318,14 @@ impl<'a> Emitter<'a> {
     /// argument is itself one of the parameters (a loop's rotated values), else
     /// directly.
     fn pass_args(&mut self, target: Block, args: &[Value]) -> Emit {
-        let params = self.trace.blocks[target.index()].params.clone();
+        let trace = self.trace;
+        let params = &trace.blocks[target.index()].params;
         if args.iter().any(|a| params.contains(a)) {
             for (i, a) in args.iter().enumerate() {
                 self.ld(rax, *a)?;
-                self.a.mov(qword_ptr(rbp + (self.scratch - 8 * i as i32)), rax)?;
+                self.a.mov(self.scratch_word(i), rax)?;
             }
-            for (i, p) in params.iter().enumerate() {
-                self.a.mov(rax, qword_ptr(rbp + (self.scratch - 8 * i as i32)))?;
-                self.st(*p, rax)?;
-            }
+            self.params_from_scratch(target)?;
         } else {
             for (p, a) in params.iter().zip(args) {
                 self.ld(rax, *a)?;
@@ -337,22 +335,33 @@ impl<'a> Emitter<'a> {
         Ok(())
     }
 
+    /// Word `i` of the block-argument scratch area.
+    fn scratch_word(&self, i: usize) -> AsmMemoryOperand {
+        qword_ptr(rbp + (self.scratch - 8 * i as i32))
+    }
+
+    /// `params(target)[i] := scratch[i]`, the second half of a parallel copy.
+    fn params_from_scratch(&mut self, target: Block) -> Emit {
+        let trace = self.trace;
+        for (i, p) in trace.blocks[target.index()].params.iter().enumerate() {
+            self.a.mov(rax, self.scratch_word(i))?;
+            self.st(*p, rax)?;
+        }
+        Ok(())
+    }
+
     fn br(&mut self, from: usize, cond: Value, then_: &BlockCall, else_: &BlockCall) -> Emit {
         if then_.block == else_.block {
-            // One target: pick each argument, then one copy.
-            let params = self.trace.blocks[then_.block.index()].params.clone();
+            // One target: pick each argument into the scratch area, then one copy.
             self.ld(rdx, cond)?;
             for (i, (t, e)) in then_.args.iter().zip(&else_.args).enumerate() {
                 self.ld(rax, *t)?;
                 self.ld(rcx, *e)?;
                 self.a.test(rdx, rdx)?;
                 self.a.cmove(rax, rcx)?;
-                self.a.mov(qword_ptr(rbp + (self.scratch - 8 * i as i32)), rax)?;
+                self.a.mov(self.scratch_word(i), rax)?;
             }
-            for (i, p) in params.iter().enumerate() {
-                self.a.mov(rax, qword_ptr(rbp + (self.scratch - 8 * i as i32)))?;
-                self.st(*p, rax)?;
-            }
+            self.params_from_scratch(then_.block)?;
             return self.jump_block(from, then_.block);
         }
         let mut else_edge = self.a.create_label();

@@ -329,7 +329,7 @@ impl Emitter<'_> {
     /// item's address minus `items_offset` in `rax`: returns the item's memory type
     /// and that offset.
     pub(super) fn item_address(&mut self, d: ArrayId, arr: Value, idx: Value) -> Result<(MemType, i64), BackendError> {
-        let ad = self.trace.array(d).clone();
+        let ad = self.trace.array(d);
         self.ld_checked(arr)?;
         self.ld(rcx, idx)?;
         if self.info.checks {
@@ -343,7 +343,7 @@ impl Emitter<'_> {
     }
 
     pub(super) fn new_object(&mut self, l: LayoutId, r: Value) -> Emit {
-        let layout = self.trace.layout(l).clone();
+        let layout = self.trace.layout(l);
         self.a.mov(rax, qword_ptr(rbp + STATE))?;
         self.a.mov(rdi, qword_ptr(rax + OFF_ALLOC_CTX as i32))?;
         self.a.mov(rsi, u64::from(layout.size))?;
@@ -356,7 +356,7 @@ impl Emitter<'_> {
     }
 
     pub(super) fn call(&mut self, c: CallId, args: &[Value], r: Option<Value>) -> Emit {
-        let cd = self.trace.call(c).clone();
+        let cd = self.trace.call(c);
         let (mut ints, mut floats, mut stack) = (0, 0, 0);
         for (a, ty) in args.iter().zip(&cd.params) {
             if *ty == Type::F64 && floats < FLOAT_ARGS.len() {
