@@ -165,3 +165,107 @@ fn there_is_no_llvm_ir_to_emit_at_the_baseline_level() {
         )
         .is_ok());
 }
+
+/// Runs `interp` on the reference interpreter and `native` compiled by `backend`, on
+/// `args`, and compares them.
+fn run_both(
+    backend: &mut Backend,
+    interp: &leones_ir::Trace,
+    native: &leones_ir::Trace,
+    args: Vec<Val>,
+    host: FnTable,
+) -> Result<Verdict, String> {
+    let inputs = move |_: &mut leones_ir::interp::Heap| args.clone();
+    differential(backend, interp, native, &inputs, host, &HostHooks::default(), 1000)
+}
+
+/// A compare whose only use is the next guard or `br` is not materialized at the
+/// baseline level: the consumer jumps on the compare's flags (`cc` or its negation).
+/// Every fusable compare, under each consumer, on operands that are equal, ordered
+/// both ways, at the signed/unsigned extremes and unordered (NaN) — against the
+/// reference interpreter, at every level.
+#[test]
+fn compares_fused_into_guards_and_branches_agree_at_every_level() {
+    let ints = ["ieq", "ine", "ilt", "ile", "igt", "ige", "iult", "iule", "iugt", "iuge"];
+    let floats = ["flt", "fle", "fgt", "fge", "feq", "fne"];
+    let int_pairs = [(1i64, 1i64), (1, 2), (2, 1), (-1, 1), (i64::MIN, i64::MAX), (0, -1)];
+    let float_pairs = [
+        (1.0f64, 1.0f64),
+        (1.0, 2.0),
+        (2.0, 1.0),
+        (f64::NAN, 1.0),
+        (1.0, f64::NAN),
+        (-0.0, 0.0),
+    ];
+    let consumers = [
+        "    guard_true v2 [main@1(v0, v1)]\n    finish v0\n",
+        "    guard_false v2 [main@1(v0, v1)]\n    finish v0\n",
+        "    br v2, block1(), block2()\n\nblock1():\n    finish v0\n\nblock2():\n    finish v1\n",
+    ];
+    let mut backends = backends();
+    let mut runs = 0;
+    for (ops, ty) in [(&ints[..], "i64"), (&floats[..], "f64")] {
+        for op in ops {
+            for consumer in consumers {
+                let text = format!(
+                    "trace fused\nframe main code 0x1 slots 2\n\nblock0(v0: {ty}, v1: {ty}):\n    v2 = {op} v0, v1\n{consumer}"
+                );
+                let trace = leones_ir::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                let inputs: Vec<(Val, Val)> = if ty == "i64" {
+                    int_pairs.iter().map(|(a, b)| (Val::I64(*a), Val::I64(*b))).collect()
+                } else {
+                    float_pairs.iter().map(|(a, b)| (Val::F64(*a), Val::F64(*b))).collect()
+                };
+                for (a, b) in inputs {
+                    for backend in backends.iter_mut() {
+                        let verdict = run_both(backend, &trace, &trace, vec![a, b], FnTable::new());
+                        assert!(
+                            matches!(verdict, Ok(Verdict::Same(_))),
+                            "{:?} on ({a:?}, {b:?}): {verdict:?}\n{text}",
+                            backend.level()
+                        );
+                        runs += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(runs, 16 * 3 * 6 * Level::ALL.len());
+}
+
+/// A host function that writes the caller-saved registers the baseline's register
+/// cache also uses (`r10`, `r11`): as any host function may.
+#[cfg(target_arch = "x86_64")]
+extern "C" fn clobber_scratch() -> i64 {
+    // SAFETY: writes two caller-saved registers, declared as clobbered.
+    unsafe { std::arch::asm!("mov r10, -1", "mov r11, -1", out("r10") _, out("r11") _) };
+    0
+}
+
+/// Values cached in caller-saved registers are read from their homes after a host
+/// call: seven results fill the cache (the last two in `r10`/`r11`), a call that
+/// overwrites those registers follows, then every result is read again.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn cached_values_survive_host_calls_that_clobber_scratch_registers() {
+    let text = |addr: u64| {
+        let mut s = format!("trace clobber\ncall clobber() -> i64 addr {addr:#x} effects(pure)\n\nblock0(v0: i64):\n");
+        for k in 1..=7 {
+            s += &format!("    v{k} = iadd v{}, v0\n", k - 1);
+        }
+        s += "    v8 = call clobber()\n    v9 = iadd v6, v7\n    v10 = iadd v9, v5\n    v11 = iadd v10, v8\n    finish v11\n";
+        leones_ir::parse(&s).unwrap_or_else(|e| panic!("{e}\n{s}"))
+    };
+    let native = text(clobber_scratch as *const () as usize as u64);
+    let interp = text(0);
+    for mut backend in backends() {
+        let mut host = FnTable::new();
+        host.insert("clobber", |_, _: &[Val]| Ok(CallResult::ret(Val::I64(0))));
+        let verdict = run_both(&mut backend, &interp, &native, vec![Val::I64(3)], host);
+        assert!(
+            matches!(verdict, Ok(Verdict::Same(_))),
+            "{:?}: {verdict:?}",
+            backend.level()
+        );
+    }
+}

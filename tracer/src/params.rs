@@ -21,7 +21,7 @@
 //! | `blacklist_after` | 5 | aborts at one location before it is blacklisted (never recorded again) | [`Hotness`](crate::Hotness) |
 //! | `code_budget` | 65536 | KiB of machine code in installed units; past it the least recently entered units are evicted down to 3/4 of it (0 = no limit) | the engine (root `leones` crate) |
 //! | `background` | 1 (`on`) | build units on a compiler thread while the host keeps interpreting; `off` builds them on the host's thread (deterministic: tests) | the engine |
-//! | `llvm_warm_up` | 1 (`on`) | the compiler thread first builds a small trace at the level of the first unit (quick when tiering) and discards it, paying that level's one-time LLVM set-up (~2.5 ms) while the host starts instead of in the first unit's latency (reported apart from compile time) | the engine |
+//! | `llvm_warm_up` | 1 (`on`) | the compiler thread first builds a small trace at the level of the first LLVM unit (the first tier's when it is quick; the tier-up level's when it is baseline, which has no LLVM to warm) and discards it, paying that level's one-time LLVM set-up (~2.5-6 ms) while the host starts instead of in the first unit's latency (reported apart from compile time) | the engine |
 //! | `stop_after_units` | 0 | stop starting recordings once this many units are installed (0 = never); compiled code keeps running | the engine |
 //! | `stop_after_ms` | 0 | stop starting recordings this many milliseconds after the engine started (0 = never) | the engine |
 //! | `merge` | 1 (`on`) | trace merging: hot exits of data-driven guards become *arms* that rejoin their loop at merge points, re-formed with it into one region; `off` makes every hot exit a plain bridge | the engine |

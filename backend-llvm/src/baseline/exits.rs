@@ -32,14 +32,8 @@ impl Emitter<'_> {
         let stub = self.a.create_label();
         self.guard_stubs.push((stub, id, list));
         match *kind {
-            GuardKind::True(v) | GuardKind::NonNull(v) => {
-                self.a.cmp(self.home(v), 0)?;
-                self.a.je(stub)?;
-            }
-            GuardKind::False(v) | GuardKind::IsNull(v) => {
-                self.a.cmp(self.home(v), 0)?;
-                self.a.jne(stub)?;
-            }
+            GuardKind::True(v) | GuardKind::NonNull(v) => self.jump_unless(v, stub)?,
+            GuardKind::False(v) | GuardKind::IsNull(v) => self.jump_when(v, stub)?,
             GuardKind::Value(v, k) => {
                 self.ld(rax, v)?;
                 self.a.mov(rcx, k.bits())?;
@@ -101,6 +95,7 @@ impl Emitter<'_> {
     /// (`rdi` still the state).
     fn tail_call_through_rax(&mut self) -> Emit {
         self.a.mov(rax, qword_ptr(rax))?;
+        self.restore_saved()?;
         self.a.leave()?;
         self.a.jmp(rax)?;
         Ok(())
@@ -113,6 +108,7 @@ impl Emitter<'_> {
         self.store_leave_state()?;
         self.a.mov(qword_ptr(rdi + OFF_TARGET as i32), block as i32)?;
         self.a.mov(rax, RET_FINISH)?;
+        self.restore_saved()?;
         self.a.leave()?;
         self.a.ret()?;
         Ok(())
@@ -187,6 +183,7 @@ impl Emitter<'_> {
             self.a.mov(rax, self.info.unit_id)?;
             self.a.mov(qword_ptr(rdi + OFF_UNIT as i32), rax)?;
             self.a.mov(rax, code)?;
+            self.restore_saved()?;
             self.a.leave()?;
             self.a.ret()?;
         }

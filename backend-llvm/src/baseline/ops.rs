@@ -20,7 +20,7 @@ use super::{Emit, Emitter, EXC, STATE};
 use crate::abi::{OFF_ALLOC, OFF_ALLOC_CTX, OFF_TAKE_EXC, RET_FAULT_BOUNDS, RET_FAULT_DIV_ZERO, RET_FAULT_NULL};
 use crate::BackendError;
 use iced_x86::code_asm::*;
-use leones_ir::{ArrayId, BinaryOp, CallId, LayoutId, MemType, Type, UnaryOp, Value};
+use leones_ir::{ArrayId, BinaryOp, CallId, LayoutId, MemType, Op, Type, UnaryOp, Value};
 
 const INT_ARGS: [AsmRegister64; 6] = [rdi, rsi, rdx, rcx, r8, r9];
 const FLOAT_ARGS: [AsmRegisterXmm; 8] = [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7];
@@ -32,9 +32,9 @@ pub(super) fn stack_args(params: &[Type]) -> usize {
     ints.saturating_sub(INT_ARGS.len()) + floats.saturating_sub(FLOAT_ARGS.len())
 }
 
-/// A condition to materialize as 0/1.
-#[derive(Copy, Clone)]
-enum Cc {
+/// A condition of the flags after `cmp` (or after `ucomisd`, for `A`/`Ae`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(super) enum Cc {
     E,
     Ne,
     L,
@@ -47,7 +47,68 @@ enum Cc {
     Ae,
 }
 
+impl Cc {
+    /// The condition that holds exactly when `self` does not. After `ucomisd`,
+    /// `Be`/`B` also hold when the operands are unordered — as the negation of an
+    /// ordered `>`/`>=` must.
+    pub(super) fn not(self) -> Cc {
+        match self {
+            Cc::E => Cc::Ne,
+            Cc::Ne => Cc::E,
+            Cc::L => Cc::Ge,
+            Cc::Ge => Cc::L,
+            Cc::Le => Cc::G,
+            Cc::G => Cc::Le,
+            Cc::B => Cc::Ae,
+            Cc::Ae => Cc::B,
+            Cc::Be => Cc::A,
+            Cc::A => Cc::Be,
+        }
+    }
+}
+
+/// Whether `op` is a compare whose result a following guard or `br` can take from
+/// the flags (`feq`/`fne` need two flags, so they are materialized).
+pub(super) fn flag_compare(op: &Op) -> bool {
+    use BinaryOp::*;
+    matches!(
+        op,
+        Op::Binary(
+            IEq | INe | ILt | ILe | IGt | IGe | IULt | IULe | IUGt | IUGe | REq | RNe | FLt | FLe | FGt | FGe,
+            ..
+        )
+    )
+}
+
 impl Emitter<'_> {
+    /// Jumps to `to` when `cc` holds.
+    pub(super) fn jump_if(&mut self, cc: Cc, to: CodeLabel) -> Emit {
+        match cc {
+            Cc::E => self.a.je(to)?,
+            Cc::Ne => self.a.jne(to)?,
+            Cc::L => self.a.jl(to)?,
+            Cc::Le => self.a.jle(to)?,
+            Cc::G => self.a.jg(to)?,
+            Cc::Ge => self.a.jge(to)?,
+            Cc::B => self.a.jb(to)?,
+            Cc::Be => self.a.jbe(to)?,
+            Cc::A => self.a.ja(to)?,
+            Cc::Ae => self.a.jae(to)?,
+        }
+        Ok(())
+    }
+
+    /// After a compare's flags are set: leaves them to the next instruction when it
+    /// is the result's only use (see [`Emitter::fused`]), else materializes 0/1.
+    fn compare_result(&mut self, cc: Cc, r: Value) -> Emit {
+        if self.fused.contains(&r) {
+            self.pending = Some((r, cc));
+            return Ok(());
+        }
+        self.set_cc(cc)?;
+        self.st(r, rax)
+    }
+
     pub(super) fn unary(&mut self, op: UnaryOp, x: Value, r: Value) -> Emit {
         self.ld(rax, x)?;
         match op {
@@ -101,7 +162,7 @@ impl Emitter<'_> {
         match op {
             IAdd | ISub | IMul | IAnd | IOr | IXor | BAnd | BOr | BXor | PtrAdd => {
                 self.ld(rax, x)?;
-                let m = self.home(y);
+                let m = self.operand(y)?;
                 match op {
                     IAdd | PtrAdd => self.a.add(rax, m)?,
                     ISub => self.a.sub(rax, m)?,
@@ -114,7 +175,7 @@ impl Emitter<'_> {
             }
             IAddOvf | ISubOvf | IMulOvf => {
                 self.ld(rax, x)?;
-                let m = self.home(y);
+                let m = self.operand(y)?;
                 match op {
                     IAddOvf => self.a.add(rax, m)?,
                     ISubOvf => self.a.sub(rax, m)?,
@@ -151,8 +212,8 @@ impl Emitter<'_> {
             FAdd | FSub | FMul | FDiv => self.float_arith(op, x, y, r),
             FEq | FNe => {
                 self.load_f(xmm0, x)?;
-                let m = self.home(y);
-                self.a.ucomisd(xmm0, m)?;
+                self.load_f(xmm1, y)?;
+                self.a.ucomisd(xmm0, xmm1)?;
                 if op == FEq {
                     self.a.sete(al)?;
                     self.a.setnp(cl)?;
@@ -173,9 +234,16 @@ impl Emitter<'_> {
         }
     }
 
+    /// `xr := v` (its bits), from the register cache or from `v`'s home.
     fn load_f(&mut self, xr: AsmRegisterXmm, v: Value) -> Emit {
-        let m = self.home(v);
-        Ok(self.a.movsd_2(xr, m)?)
+        match self.cache.lookup(v) {
+            Some(c) => self.a.movq(xr, c)?,
+            None => {
+                let m = self.home(v);
+                self.a.movsd_2(xr, m)?
+            }
+        }
+        Ok(())
     }
 
     fn set_cc(&mut self, cc: Cc) -> Emit {
@@ -196,30 +264,28 @@ impl Emitter<'_> {
     }
 
     fn int_compare(&mut self, cc: Cc, x: Value, y: Value, r: Value) -> Emit {
-        self.ld(rcx, x)?;
-        let m = self.home(y);
-        self.a.cmp(rcx, m)?;
-        self.set_cc(cc)?;
-        self.st(r, rax)
+        let a = self.operand(x)?;
+        let b = self.operand(y)?;
+        self.a.cmp(a, b)?;
+        self.compare_result(cc, r)
     }
 
     /// `a > b` (or `>=`), false when unordered.
     fn float_above(&mut self, a: Value, b: Value, or_equal: bool, r: Value) -> Emit {
         self.load_f(xmm0, a)?;
-        let m = self.home(b);
-        self.a.ucomisd(xmm0, m)?;
-        self.set_cc(if or_equal { Cc::Ae } else { Cc::A })?;
-        self.st(r, rax)
+        self.load_f(xmm1, b)?;
+        self.a.ucomisd(xmm0, xmm1)?;
+        self.compare_result(if or_equal { Cc::Ae } else { Cc::A }, r)
     }
 
     fn float_arith(&mut self, op: BinaryOp, x: Value, y: Value, r: Value) -> Emit {
         self.load_f(xmm0, x)?;
-        let m = self.home(y);
+        self.load_f(xmm1, y)?;
         match op {
-            BinaryOp::FAdd => self.a.addsd(xmm0, m)?,
-            BinaryOp::FSub => self.a.subsd(xmm0, m)?,
-            BinaryOp::FMul => self.a.mulsd(xmm0, m)?,
-            _ => self.a.divsd(xmm0, m)?,
+            BinaryOp::FAdd => self.a.addsd(xmm0, xmm1)?,
+            BinaryOp::FSub => self.a.subsd(xmm0, xmm1)?,
+            BinaryOp::FMul => self.a.mulsd(xmm0, xmm1)?,
+            _ => self.a.divsd(xmm0, xmm1)?,
         }
         let mut ordered = self.a.create_label();
         self.a.movq(rax, xmm0)?;
@@ -348,6 +414,7 @@ impl Emitter<'_> {
         self.a.mov(rdi, qword_ptr(rax + OFF_ALLOC_CTX as i32))?;
         self.a.mov(rsi, u64::from(layout.size))?;
         self.a.call(qword_ptr(rax + OFF_ALLOC as i32))?;
+        self.cache.after_call();
         if let Some(class) = layout.class {
             self.a.mov(rcx, class)?;
             self.a.mov(qword_ptr(rax), rcx)?;
@@ -373,6 +440,7 @@ impl Emitter<'_> {
         }
         self.a.mov(rax, cd.addr)?;
         self.a.call(rax)?;
+        self.cache.after_call();
         if let (Some(ty), Some(r)) = (cd.ret, r) {
             match ty {
                 Type::F64 => self.a.movq(rax, xmm0)?,
@@ -388,6 +456,7 @@ impl Emitter<'_> {
         if cd.effects.may_raise {
             self.a.mov(rax, qword_ptr(rbp + STATE))?;
             self.a.call(qword_ptr(rax + OFF_TAKE_EXC as i32))?;
+            self.cache.after_call();
             self.a.test(rax, rax)?;
             self.a.setne(al)?;
             self.a.movzx(eax, al)?;

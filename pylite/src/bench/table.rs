@@ -448,8 +448,9 @@ fn warmup_markdown(b: &Bench, warm: &Table, curves: &Table) -> String {
         "\n## Warm-up\n\n{}*First compiled*: milliseconds from the VM's creation to the first \
          entry into compiled code (median of the JIT runs). *Compile*: optimize + compile time \
          of all units and tiers; *LLVM warm-up*: the compiler thread's one-time LLVM set-up \
-         before its first unit (building a small trace at the quick level and discarding it, \
-         so the first unit does not pay it), not included in *compile*; *compile / JIT wall* \
+         before its first LLVM unit (building a small trace at that unit's level — the \
+         optimized one when the first tier is baseline — and discarding it, so the first \
+         unit does not pay it), not included in *compile*; *compile / JIT wall* \
          divides each JIT run's compile time by that process's wall time (start to exit, \
          measured by the bench) and takes the median. When compilation runs on a background thread, this is that thread's time, still \
          divided by wall time. *Wall*: whole-process wall times (start-up and data \
