@@ -316,7 +316,6 @@ impl<'a> Emitter<'a> {
     /// `r := v`, from the register cache or from `v`'s home.
     fn ld(&mut self, r: AsmRegister64, v: Value) -> Emit {
         match self.cache.lookup(v) {
-            Some(c) if c == r => Ok(()),
             Some(c) => Ok(self.a.mov(r, c)?),
             None => {
                 let m = self.home(v);
@@ -377,8 +376,9 @@ impl<'a> Emitter<'a> {
         Ok(self.a.mov(c, r)?)
     }
 
-    /// Stores block parameter `p`'s home on one edge: not cached, and a cached copy
-    /// is forgotten (the other edges do not store it).
+    /// Stores block parameter `p`'s home on an edge into its block. Not cached (the
+    /// block's start decides what is known there), and a cached copy of `p` is
+    /// forgotten: a cache register must never differ from its value's home.
     fn st_param(&mut self, p: Value, r: AsmRegister64) -> Emit {
         self.cache.forget(p);
         let m = self.home(p);

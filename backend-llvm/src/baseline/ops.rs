@@ -1,6 +1,7 @@
 //! # Baseline code for scalars, memory and host calls
 //!
-//! One fixed sequence per op, from the operands' homes to the result's home, with
+//! One fixed sequence per op, from the operands (their homes, or the registers that
+//! [cache](super::cache) them) to the result's home, with
 //! the reference interpreter's meaning (see the [level's docs](super)); the cases
 //! where x86 differs from the IR are handled here:
 //! - `idiv`/`irem`: zero faults, a divisor of -1 is a negation / zero (x86 `idiv`
