@@ -234,8 +234,10 @@ block0(v0: i64, v1: f64, v2: ref):
 /// Builds a small representative trace at `level` and throws the object away, so that
 /// LLVM's one-time costs for the level — its TargetMachine, the first run of the pass
 /// builder and of the code generator, lazily built tables — are paid here rather than
-/// by the first real unit. Returns the time it took. Best effort: a failure here only
-/// means the first unit pays instead.
+/// by the first real unit. The baseline code generator is warmed the same way (its
+/// assembler's tables and the object writer: the first baseline unit of a process
+/// took ~2x longer than the next before). Returns the time it took. Best effort: a
+/// failure here only means the first unit pays instead.
 pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Duration {
     let t0 = Instant::now();
     if let Ok(trace) = leones_ir::parse(WARM_UP_TRACE) {
@@ -247,6 +249,7 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
             checks: true,
             unwind_tables: false,
         };
+        let _ = crate::baseline::emit_object(&trace, &info);
         let ctx = Context::create();
         let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, tm)| {
             passes::run_passes(&module, level, tm)?;

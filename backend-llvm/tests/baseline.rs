@@ -269,3 +269,146 @@ fn cached_values_survive_host_calls_that_clobber_scratch_registers() {
         );
     }
 }
+
+/// Counters as the engine's instrumentation writes them (`load`, `iadd` of a
+/// constant, `store` back, through a constant address) are one memory `add` at the
+/// baseline level when nothing else reads the loaded or added value; each shape that
+/// must not be fused (the sum also returned, a step that is not a constant) sits
+/// beside one that is. Three runs at every level must leave each word where the IR
+/// says, and return what it says.
+#[test]
+fn counter_increments_agree_at_every_level() {
+    for backend in backends() {
+        let mut words = vec![0i64; 4];
+        let base = words.as_mut_ptr() as u64;
+        let text = format!(
+            "trace counters\n\nblock0(v0: i64):
+    v1 = const ptr({a:#x})
+    v2 = load.i64 v1, 8
+    v3 = const 5
+    v4 = iadd v2, v3
+    v5 = const ptr({a:#x})
+    store.i64 v5, 8, v4
+    v6 = const ptr({b:#x})
+    v7 = load.i64 v6, 0
+    v8 = const 1
+    v9 = iadd v8, v7
+    store.i64 v6, 0, v9
+    v10 = const ptr({c:#x})
+    v11 = load.i64 v10, 0
+    v12 = iadd v11, v0
+    store.i64 v10, 0, v12
+    v13 = const -2
+    v14 = load.i64 v1, 24
+    v15 = iadd v14, v13
+    store.i64 v1, 24, v15
+    finish v9\n",
+            a = base,
+            b = base,
+            c = base + 16,
+        );
+        let trace = leones_ir::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let mut backend = backend;
+        let unit = backend.compile(&trace, &UnitOptions::default()).unwrap();
+        for run in 1..=3i64 {
+            let mut heap = leones_ir::interp::Heap::new();
+            // SAFETY: every address the trace uses is a word of `words`, alive here.
+            let out = unsafe { backend.run(unit.id, &[Val::I64(10)], &mut heap, &HostHooks::default()) };
+            let level = backend.level();
+            match out.map(|o| o.outcome) {
+                Ok(leones_ir::interp::Outcome::Finish(vals)) => assert_eq!(vals, vec![Val::I64(run)], "{level:?}"),
+                other => panic!("{level:?}: {other:?}"),
+            }
+            assert_eq!(
+                words,
+                vec![run, 5 * run, 10 * run, -2 * run],
+                "{level:?} after run {run}"
+            );
+        }
+    }
+}
+
+/// An `*_ovf` op leaves its overflow in the flags at the baseline level and the
+/// `guard_no_overflow` after it (where the verifier requires it) jumps on them: each
+/// op, on results that overflow and that do not, at every level.
+#[test]
+fn overflow_checks_on_the_flags_agree_at_every_level() {
+    let pairs = [
+        (1i64, 2i64),
+        (i64::MAX, 1),
+        (i64::MIN, 1),
+        (i64::MIN, -1),
+        (1 << 32, 1 << 32),
+        (-3, 7),
+    ];
+    let mut backends = backends();
+    for op in ["iadd_ovf", "isub_ovf", "imul_ovf"] {
+        let text = format!(
+            "trace ovf\nframe main code 0x1 slots 2\n\nblock0(v0: i64, v1: i64):
+    v2 = {op} v0, v1
+    guard_no_overflow v2 [main@1(v0, v1)]
+    v3 = iadd v2, v0
+    finish v3\n"
+        );
+        let trace = leones_ir::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        for (a, b) in pairs {
+            for backend in backends.iter_mut() {
+                let verdict = run_both(backend, &trace, &trace, vec![Val::I64(a), Val::I64(b)], FnTable::new());
+                assert!(
+                    matches!(verdict, Ok(Verdict::Same(_))),
+                    "{:?} on ({a}, {b}): {verdict:?}\n{text}",
+                    backend.level()
+                );
+            }
+        }
+    }
+}
+
+/// A constant operand is an immediate at the baseline level where it fits a
+/// sign-extended 32 bits, and a constant divisor other than 0 and -1 skips the
+/// division's checks: every integer op with a constant right operand, for constants
+/// at and beyond the 32-bit edges, on inputs at the 64-bit ones — at every level.
+#[test]
+fn constant_operands_agree_at_every_level() {
+    let ops = [
+        "iadd", "isub", "imul", "iand", "ior", "ixor", "idiv", "irem", "ieq", "ilt", "iult", "igt",
+    ];
+    let ovf_ops = ["iadd_ovf", "isub_ovf", "imul_ovf"];
+    let constants = [
+        0i64,
+        1,
+        -1,
+        2,
+        7,
+        i32::MAX as i64,
+        i32::MIN as i64,
+        1 << 31,
+        -(1 << 31) - 1,
+        i64::MIN,
+    ];
+    let inputs = [0i64, 5, -9, i64::MAX, i64::MIN];
+    let mut backends = backends();
+    for k in constants {
+        for op in ops.iter().chain(&ovf_ops) {
+            let check = if ovf_ops.contains(op) {
+                "    guard_no_overflow v2 [main@1(v0)]\n"
+            } else {
+                ""
+            };
+            let text = format!(
+                "trace imm\nframe main code 0x1 slots 1\n\nblock0(v0: i64):\n    v1 = const {k}\n    v2 = {op} v0, v1\n{check}    finish v2\n"
+            );
+            let trace = leones_ir::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            for x in inputs {
+                for backend in backends.iter_mut() {
+                    let verdict = run_both(backend, &trace, &trace, vec![Val::I64(x)], FnTable::new());
+                    assert!(
+                        matches!(verdict, Ok(Verdict::Same(_))),
+                        "{:?} on {x}: {verdict:?}\n{text}",
+                        backend.level()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -52,11 +52,15 @@ impl Emitter<'_> {
                     None => self.a.jmp(stub)?,
                 }
             }
-            GuardKind::NoOverflow(v) => {
-                let o = self.ovf_home(v)?;
-                self.a.cmp(o, 0)?;
-                self.a.jne(stub)?;
-            }
+            // The verifier puts it right after its `*_ovf` op, whose flag is live.
+            GuardKind::NoOverflow(v) => match self.pending.take() {
+                Some((p, cc)) if p == v => self.jump_if(cc, stub)?,
+                _ => {
+                    return Err(crate::BackendError::Builder(format!(
+                        "guard_no_overflow on {v} does not follow its *_ovf op"
+                    )))
+                }
+            },
             GuardKind::NoException => {
                 self.a.cmp(qword_ptr(rbp + EXC), 0)?;
                 self.a.jne(stub)?;

@@ -18,7 +18,8 @@
 //!   seven registers, and reads take the register while it still holds the value;
 //! - *fused compares*: a compare whose only use is the next instruction, a guard or
 //!   a `br` on it (and no snapshot), is never materialized — the consumer jumps on
-//!   the compare's flags ([`fused_compares`]).
+//!   the compare's flags; constants, overflow checks and counters are left out or
+//!   fused the same way ([`fuse`]).
 //!
 //! Together they made baseline code 6-16% faster on the talk's programs whose loops
 //! are arithmetic (pylite `--jit-level baseline`, medians of 3: pi 0.052 → 0.044 s,
@@ -28,7 +29,7 @@
 //! ```text
 //!   rbp-8        the JitState pointer         rbp-16   the exception flag (0/1)
 //!   rbp-24-8i    the caller's rbx, r12-r15    rbp-64-8k   home of value k
-//!   below        overflow bits of *_ovf results, then block-argument scratch
+//!   below        block-argument scratch
 //!   rsp+8i       outgoing stack arguments
 //! ```
 //!
@@ -69,6 +70,7 @@
 
 mod cache;
 mod exits;
+mod fuse;
 mod ops;
 
 use crate::abi::OFF_SLOTS;
@@ -77,7 +79,7 @@ use crate::BackendError;
 use iced_x86::code_asm::*;
 use iced_x86::IcedError;
 use leones_ir::{Block, BlockCall, Inst, JumpTarget, Op, Trace, Type, Value};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 impl From<IcedError> for BackendError {
     fn from(e: IcedError) -> Self {
@@ -109,8 +111,6 @@ pub(crate) struct Emitter<'a> {
     a: CodeAssembler,
     trace: &'a Trace,
     info: &'a UnitInfo,
-    /// Frame offset of the overflow bit of each `*_ovf` result.
-    ovf: HashMap<Value, i32>,
     /// Frame offset of the block-argument scratch area.
     scratch: i32,
     frame_size: i32,
@@ -125,10 +125,9 @@ pub(crate) struct Emitter<'a> {
     guard_ids: HashMap<(usize, usize), u32>,
     /// Values also held in registers at the current emission point.
     cache: cache::RegCache,
-    /// Compare results whose only use is the next instruction, a guard or a `br`
-    /// on them: never materialized, the consumer jumps on the compare's flags.
-    fused: HashSet<Value>,
-    /// The fused compare just emitted, whose flags are live.
+    /// Constants, fused compares, overflow checks and counters ([`fuse`]).
+    fusions: fuse::Fusions,
+    /// The fused compare (or `*_ovf` op) just emitted, whose flags are live.
     pending: Option<(Value, ops::Cc)>,
 }
 
@@ -137,21 +136,15 @@ impl<'a> Emitter<'a> {
         let mut a = CodeAssembler::new(64)?;
         let blocks = trace.blocks.iter().map(|_| a.create_label()).collect();
         let nvals = trace.value_types.len() as i32;
-        let mut ovf = HashMap::new();
+        let fusions = fuse::Fusions::of(trace);
         let mut next = HOMES - 8 * nvals;
-        let mut max_stack_args = 0usize;
-        for inst in trace.blocks.iter().flat_map(|b| &b.insts) {
-            match &inst.op {
-                Op::Binary(op, ..) if op.is_ovf() => {
-                    if let Some(r) = inst.result {
-                        ovf.insert(r, next);
-                        next -= 8;
-                    }
-                }
-                Op::Call(c, _) => max_stack_args = max_stack_args.max(ops::stack_args(&trace.call(*c).params)),
-                _ => {}
-            }
-        }
+        let max_stack_args = (trace.blocks.iter().flat_map(|b| &b.insts))
+            .filter_map(|inst| match &inst.op {
+                Op::Call(c, _) => Some(ops::stack_args(&trace.call(*c).params)),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
         let max_params = trace.blocks.iter().map(|b| b.params.len()).max().unwrap_or(0) as i32;
         let scratch = next;
         next -= 8 * max_params;
@@ -162,7 +155,6 @@ impl<'a> Emitter<'a> {
             a,
             trace,
             info,
-            ovf,
             scratch,
             frame_size,
             blocks,
@@ -175,7 +167,7 @@ impl<'a> Emitter<'a> {
                 .map(|g| ((g.block.index(), g.inst), g.id.0))
                 .collect(),
             cache: cache::RegCache::default(),
-            fused: fused_compares(trace),
+            fusions,
             pending: None,
         })
     }
@@ -225,12 +217,18 @@ impl<'a> Emitter<'a> {
     }
 
     fn inst(&mut self, bi: usize, ii: usize, inst: &Inst) -> Emit {
+        if self.fusions.skipped.contains(&(bi, ii)) {
+            return Ok(());
+        }
+        if let Some(c) = self.fusions.counters.get(&(bi, ii)).copied() {
+            self.a.mov(rax, c.address)?;
+            return Ok(self.a.add(qword_ptr(rax + c.offset), c.step)?);
+        }
         let r = inst.result;
         match &inst.op {
-            Op::Const(k) => {
-                self.a.mov(rax, k.bits())?;
-                self.st(result(r)?, rax)
-            }
+            // Constants have no home and no code here: every read materializes the
+            // immediate ([`Emitter::ld`], [`Emitter::operand`]).
+            Op::Const(_) => Ok(()),
             Op::Unary(op, x) => self.unary(*op, *x, result(r)?),
             Op::Binary(op, x, y) => self.binary(*op, *x, *y, result(r)?),
             Op::Select {
@@ -305,16 +303,12 @@ impl<'a> Emitter<'a> {
         qword_ptr(rbp + (HOMES - 8 * v.index() as i32))
     }
 
-    /// The overflow bit of `*_ovf` result `v`.
-    fn ovf_home(&self, v: Value) -> Result<AsmMemoryOperand, BackendError> {
-        self.ovf
-            .get(&v)
-            .map(|off| qword_ptr(rbp + *off))
-            .ok_or_else(|| BackendError::Builder(format!("guard_no_overflow on {v}, not an *_ovf result")))
-    }
-
-    /// `r := v`, from the register cache or from `v`'s home.
+    /// `r := v`: the immediate of a constant, else from the register cache or from
+    /// `v`'s home.
     fn ld(&mut self, r: AsmRegister64, v: Value) -> Emit {
+        if let Some(k) = self.constant(v) {
+            return self.mov_imm(r, k);
+        }
         match self.cache.lookup(v) {
             Some(c) => Ok(self.a.mov(r, c)?),
             None => {
@@ -324,20 +318,59 @@ impl<'a> Emitter<'a> {
         }
     }
 
+    /// The bits of `v` when it is a constant (which has no home).
+    fn constant(&self, v: Value) -> Option<u64> {
+        self.fusions.constant(v)
+    }
+
+    /// The constant `v` as a sign-extended 32-bit immediate, when it is one.
+    fn imm32(&self, v: Value) -> Option<i32> {
+        self.constant(v).and_then(|k| i32::try_from(k as i64).ok())
+    }
+
+    /// `r := k` in the shortest encoding, leaving the flags alone (a fused compare's
+    /// may be live).
+    fn mov_imm(&mut self, r: AsmRegister64, k: u64) -> Emit {
+        use iced_x86::{Code, Instruction, Register};
+        let r64 = Register::from(r);
+        if let (Ok(k32), Some(r32)) = (u32::try_from(k), low_half(r64)) {
+            // Writing the low half zeroes the high one.
+            self.a
+                .add_instruction(Instruction::with2(Code::Mov_r32_imm32, r32, k32)?)?;
+        } else if let Ok(s32) = i32::try_from(k as i64) {
+            self.a
+                .add_instruction(Instruction::with2(Code::Mov_rm64_imm32, r64, s32)?)?;
+        } else {
+            self.a.mov(r, k)?;
+        }
+        Ok(())
+    }
+
     /// A register holding `v` for reading: its cache register, or one loaded from
-    /// its home and cached from now on (a loop's parameters are read many times).
+    /// its home (or with its immediate) and cached from now on (a loop's parameters
+    /// are read many times).
     fn operand(&mut self, v: Value) -> Result<AsmRegister64, BackendError> {
         if let Some(c) = self.cache.lookup(v) {
             return Ok(c);
         }
         let c = self.cache.insert(v);
-        let m = self.home(v);
-        self.a.mov(c, m)?;
+        match self.constant(v) {
+            Some(k) => self.mov_imm(c, k)?,
+            None => {
+                let m = self.home(v);
+                self.a.mov(c, m)?;
+            }
+        }
         Ok(c)
     }
 
     /// Sets the flags as `cmp v, 0` does (ZF: `v` is zero/false/null).
     fn test_value(&mut self, v: Value) -> Emit {
+        if self.constant(v).is_some() {
+            let c = self.operand(v)?;
+            self.a.test(c, c)?;
+            return Ok(());
+        }
         match self.cache.lookup(v) {
             Some(c) => self.a.test(c, c)?,
             None => self.a.cmp(self.home(v), 0)?,
@@ -435,8 +468,13 @@ impl<'a> Emitter<'a> {
             self.params_from_scratch(target)?;
         } else {
             for (p, a) in params.iter().zip(args) {
-                self.ld(rax, *a)?;
-                self.st_param(*p, rax)?;
+                match self.cache.lookup(*a) {
+                    Some(c) => self.st_param(*p, c)?,
+                    None => {
+                        self.ld(rax, *a)?;
+                        self.st_param(*p, rax)?;
+                    }
+                }
             }
         }
         Ok(())
@@ -480,37 +518,28 @@ impl<'a> Emitter<'a> {
     }
 }
 
-/// The compares [`Emitter::fused`] leaves in the flags: results of a
-/// [`ops::flag_compare`] used exactly once — by the next instruction of the same
-/// block, as a guard's condition or a two-target `br`'s — and in no snapshot.
-fn fused_compares(trace: &Trace) -> HashSet<Value> {
-    let mut uses = vec![0u32; trace.value_types.len()];
-    let mut count = |v: Value| {
-        if let Some(u) = uses.get_mut(v.index()) {
-            *u += 1;
-        }
-    };
-    for inst in trace.blocks.iter().flat_map(|b| &b.insts) {
-        inst.op.for_each_arg(&mut count);
-        if let Some(s) = inst.op.snapshot() {
-            trace.snapshot(s).for_each_value(&mut count);
-        }
-    }
-    let mut fused = HashSet::new();
-    for pair in trace.blocks.iter().flat_map(|b| b.insts.windows(2)) {
-        let Some(r) = pair[0].result.filter(|_| ops::flag_compare(&pair[0].op)) else {
-            continue;
-        };
-        let consumer = match &pair[1].op {
-            Op::Guard(leones_ir::GuardKind::True(v) | leones_ir::GuardKind::False(v), _) => *v == r,
-            Op::Br { cond, then_, else_, .. } => *cond == r && then_.block != else_.block,
-            _ => false,
-        };
-        if consumer && uses.get(r.index()) == Some(&1) {
-            fused.insert(r);
-        }
-    }
-    fused
+/// The 32-bit register that is `r`'s low half (`rax` → `eax`, `r12` → `r12d`).
+fn low_half(r: iced_x86::Register) -> Option<iced_x86::Register> {
+    use iced_x86::Register as R;
+    const PAIRS: [(R, R); 16] = [
+        (R::RAX, R::EAX),
+        (R::RCX, R::ECX),
+        (R::RDX, R::EDX),
+        (R::RBX, R::EBX),
+        (R::RSP, R::ESP),
+        (R::RBP, R::EBP),
+        (R::RSI, R::ESI),
+        (R::RDI, R::EDI),
+        (R::R8, R::R8D),
+        (R::R9, R::R9D),
+        (R::R10, R::R10D),
+        (R::R11, R::R11D),
+        (R::R12, R::R12D),
+        (R::R13, R::R13D),
+        (R::R14, R::R14D),
+        (R::R15, R::R15D),
+    ];
+    PAIRS.iter().find(|(full, _)| *full == r).map(|(_, low)| *low)
 }
 
 /// The result value an op must have (the verifier guarantees it).

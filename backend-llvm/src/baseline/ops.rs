@@ -46,6 +46,9 @@ pub(super) enum Cc {
     Be,
     A,
     Ae,
+    /// Overflow (after `add`/`sub`/`imul`).
+    O,
+    No,
 }
 
 impl Cc {
@@ -64,6 +67,8 @@ impl Cc {
             Cc::Ae => Cc::B,
             Cc::Be => Cc::A,
             Cc::A => Cc::Be,
+            Cc::O => Cc::No,
+            Cc::No => Cc::O,
         }
     }
 }
@@ -95,14 +100,16 @@ impl Emitter<'_> {
             Cc::Be => self.a.jbe(to)?,
             Cc::A => self.a.ja(to)?,
             Cc::Ae => self.a.jae(to)?,
+            Cc::O => self.a.jo(to)?,
+            Cc::No => self.a.jno(to)?,
         }
         Ok(())
     }
 
     /// After a compare's flags are set: leaves them to the next instruction when it
-    /// is the result's only use (see [`Emitter::fused`]), else materializes 0/1.
+    /// is the result's only use (see [`super::fuse`]), else materializes 0/1.
     fn compare_result(&mut self, cc: Cc, r: Value) -> Emit {
-        if self.fused.contains(&r) {
+        if self.fusions.compares.contains(&r) {
             self.pending = Some((r, cc));
             return Ok(());
         }
@@ -163,6 +170,17 @@ impl Emitter<'_> {
         match op {
             IAdd | ISub | IMul | IAnd | IOr | IXor | BAnd | BOr | BXor | PtrAdd => {
                 self.ld(rax, x)?;
+                if let Some(k) = self.imm32(y) {
+                    match op {
+                        IAdd | PtrAdd => self.a.add(rax, k)?,
+                        ISub => self.a.sub(rax, k)?,
+                        IMul => self.a.imul_3(rax, rax, k)?,
+                        IAnd | BAnd => self.a.and(rax, k)?,
+                        IOr | BOr => self.a.or(rax, k)?,
+                        _ => self.a.xor(rax, k)?,
+                    }
+                    return self.st(r, rax);
+                }
                 let m = self.operand(y)?;
                 match op {
                     IAdd | PtrAdd => self.a.add(rax, m)?,
@@ -176,17 +194,24 @@ impl Emitter<'_> {
             }
             IAddOvf | ISubOvf | IMulOvf => {
                 self.ld(rax, x)?;
-                let m = self.operand(y)?;
-                match op {
-                    IAddOvf => self.a.add(rax, m)?,
-                    ISubOvf => self.a.sub(rax, m)?,
-                    _ => self.a.imul_2(rax, m)?,
+                match (self.imm32(y), op) {
+                    (Some(k), IAddOvf) => self.a.add(rax, k)?,
+                    (Some(k), ISubOvf) => self.a.sub(rax, k)?,
+                    (Some(k), _) => self.a.imul_3(rax, rax, k)?,
+                    (None, _) => {
+                        let m = self.operand(y)?;
+                        match op {
+                            IAddOvf => self.a.add(rax, m)?,
+                            ISubOvf => self.a.sub(rax, m)?,
+                            _ => self.a.imul_2(rax, m)?,
+                        }
+                    }
                 }
-                self.a.seto(dl)?;
-                self.a.movzx(edx, dl)?;
+                // `st` only moves: the overflow flag survives to the guard that
+                // the verifier puts right after this op.
                 self.st(r, rax)?;
-                let o = self.ovf_home(r)?;
-                Ok(self.a.mov(o, rdx)?)
+                self.pending = Some((r, Cc::O));
+                Ok(())
             }
             IShl | IShr | IUShr => {
                 // x86 masks a 64-bit shift count with 63, as the IR does.
@@ -237,6 +262,11 @@ impl Emitter<'_> {
 
     /// `xr := v` (its bits), from the register cache or from `v`'s home.
     fn load_f(&mut self, xr: AsmRegisterXmm, v: Value) -> Emit {
+        if self.constant(v).is_some() {
+            let c = self.operand(v)?;
+            self.a.movq(xr, c)?;
+            return Ok(());
+        }
         match self.cache.lookup(v) {
             Some(c) => self.a.movq(xr, c)?,
             None => {
@@ -259,6 +289,8 @@ impl Emitter<'_> {
             Cc::Be => self.a.setbe(al)?,
             Cc::A => self.a.seta(al)?,
             Cc::Ae => self.a.setae(al)?,
+            Cc::O => self.a.seto(al)?,
+            Cc::No => self.a.setno(al)?,
         }
         self.a.movzx(eax, al)?;
         Ok(())
@@ -266,8 +298,13 @@ impl Emitter<'_> {
 
     fn int_compare(&mut self, cc: Cc, x: Value, y: Value, r: Value) -> Emit {
         let a = self.operand(x)?;
-        let b = self.operand(y)?;
-        self.a.cmp(a, b)?;
+        match self.imm32(y) {
+            Some(k) => self.a.cmp(a, k)?,
+            None => {
+                let b = self.operand(y)?;
+                self.a.cmp(a, b)?
+            }
+        }
         self.compare_result(cc, r)
     }
 
@@ -303,6 +340,16 @@ impl Emitter<'_> {
         let mut done = self.a.create_label();
         self.ld(rax, x)?;
         self.ld(rcx, y)?;
+        // A constant divisor other than 0 and -1 needs neither check.
+        let divisor = self.constant(y).map(|k| k as i64);
+        if divisor.is_some_and(|k| k != 0 && k != -1) {
+            self.a.cqo()?;
+            self.a.idiv(rcx)?;
+            if rem {
+                self.a.mov(rax, rdx)?;
+            }
+            return self.st(r, rax);
+        }
         self.a.test(rcx, rcx)?;
         self.a.je(fault)?;
         self.a.cmp(rcx, -1)?;
@@ -329,7 +376,8 @@ impl Emitter<'_> {
     /// null.
     pub(super) fn ld_checked(&mut self, v: Value) -> Emit {
         self.ld(rax, v)?;
-        if self.info.checks {
+        // A constant address other than null needs no check.
+        if self.info.checks && self.constant(v).is_none_or(|k| k == 0) {
             let fault = self.fault_label(RET_FAULT_NULL);
             self.a.test(rax, rax)?;
             self.a.je(fault)?;
