@@ -179,6 +179,18 @@ fn run_both(
     differential(backend, interp, native, &inputs, host, &HostHooks::default(), 1000)
 }
 
+/// Runs `trace` on `args` at `backend`'s level and on the reference interpreter, and
+/// fails naming `what` (the inputs) and the trace unless they agree.
+fn assert_agree(backend: &mut Backend, trace: &leones_ir::Trace, args: Vec<Val>, what: &str) {
+    let verdict = run_both(backend, trace, trace, args, FnTable::new());
+    assert!(
+        matches!(verdict, Ok(Verdict::Same(_))),
+        "{:?} on {what}: {verdict:?}\n{}",
+        backend.level(),
+        leones_ir::print(trace)
+    );
+}
+
 /// A compare whose only use is the next guard or `br` is not materialized at the
 /// baseline level: the consumer jumps on the compare's flags (`cc` or its negation).
 /// Every fusable compare, under each consumer, on operands that are equal, ordered
@@ -218,12 +230,7 @@ fn compares_fused_into_guards_and_branches_agree_at_every_level() {
                 };
                 for (a, b) in inputs {
                     for backend in backends.iter_mut() {
-                        let verdict = run_both(backend, &trace, &trace, vec![a, b], FnTable::new());
-                        assert!(
-                            matches!(verdict, Ok(Verdict::Same(_))),
-                            "{:?} on ({a:?}, {b:?}): {verdict:?}\n{text}",
-                            backend.level()
-                        );
+                        assert_agree(backend, &trace, vec![a, b], &format!("({a:?}, {b:?})"));
                         runs += 1;
                     }
                 }
@@ -353,12 +360,7 @@ fn overflow_checks_on_the_flags_agree_at_every_level() {
         let trace = leones_ir::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         for (a, b) in pairs {
             for backend in backends.iter_mut() {
-                let verdict = run_both(backend, &trace, &trace, vec![Val::I64(a), Val::I64(b)], FnTable::new());
-                assert!(
-                    matches!(verdict, Ok(Verdict::Same(_))),
-                    "{:?} on ({a}, {b}): {verdict:?}\n{text}",
-                    backend.level()
-                );
+                assert_agree(backend, &trace, vec![Val::I64(a), Val::I64(b)], &format!("({a}, {b})"));
             }
         }
     }
@@ -401,12 +403,7 @@ fn constant_operands_agree_at_every_level() {
             let trace = leones_ir::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
             for x in inputs {
                 for backend in backends.iter_mut() {
-                    let verdict = run_both(backend, &trace, &trace, vec![Val::I64(x)], FnTable::new());
-                    assert!(
-                        matches!(verdict, Ok(Verdict::Same(_))),
-                        "{:?} on {x}: {verdict:?}\n{text}",
-                        backend.level()
-                    );
+                    assert_agree(backend, &trace, vec![Val::I64(x)], &x.to_string());
                 }
             }
         }

@@ -16,15 +16,20 @@
 //! the values between ops off the memory path without giving that up:
 //! - a write-through *register cache* ([`cache`]): a result is also copied into one of
 //!   seven registers, and reads take the register while it still holds the value;
-//! - *fused compares*: a compare whose only use is the next instruction, a guard or
-//!   a `br` on it (and no snapshot), is never materialized — the consumer jumps on
-//!   the compare's flags; constants, overflow checks and counters are left out or
-//!   fused the same way ([`fuse`]).
+//! - *fusions* found by one walk before emission ([`fuse`]): a compare whose only use
+//!   is the next instruction, a guard or a `br` on it (and no snapshot), is never
+//!   materialized — the consumer jumps on the compare's flags; an `*_ovf` op's guard
+//!   jumps on the overflow flag; constants have no home (immediates at every read);
+//!   the engine's counters are one memory `add`.
 //!
-//! Together they made baseline code 6-16% faster on the talk's programs whose loops
-//! are arithmetic (pylite `--jit-level baseline`, medians of 3: pi 0.052 → 0.044 s,
-//! data_driven 0.253 → 0.23 s; field accesses and host calls gain nothing) for 4-12%
-//! more compile time (`compile_latency`). The frame:
+//! The cache and fused compares made baseline code 6-16% faster on the talk's
+//! arithmetic loops (session 16, pylite `--jit-level baseline`, medians of 3: pi 0.052
+//! → 0.044 s, data_driven 0.253 → 0.23 s) for 4-12% more compile time; the other
+//! fusions another 7-23% on every program (session 17, A/B medians of 3: pi 0.043 →
+//! 0.036 s, data_driven 0.226 → 0.174, pythagorean's loops 0.115 / 0.137 / 0.113 →
+//! 0.090 / 0.112 / 0.090, read_proto 0.057 → 0.053) for no more compile time
+//! (`compile_latency`: 0-12% less — the instructions the walk saves pay for it). The
+//! frame:
 //!
 //! ```text
 //!   rbp-8        the JitState pointer         rbp-16   the exception flag (0/1)
