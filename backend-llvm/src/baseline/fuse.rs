@@ -58,6 +58,7 @@ pub(super) struct Fusions {
 }
 
 impl Fusions {
+    /// Walks `trace` once (use counts, then each block's pairs and counter groups).
     pub(super) fn of(trace: &Trace) -> Fusions {
         let uses = use_counts(trace);
         let mut f = Fusions {
