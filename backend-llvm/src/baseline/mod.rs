@@ -111,6 +111,12 @@ pub(crate) fn emit_object(trace: &Trace, info: &UnitInfo) -> Result<Vec<u8>, Bac
     elf_object(&info.symbol, &code)
 }
 
+/// Where an operand is read from ([`Emitter::src`]).
+pub(super) enum Src {
+    Reg(AsmRegister64),
+    Home(AsmMemoryOperand),
+}
+
 /// One unit's code generation.
 pub(crate) struct Emitter<'a> {
     a: CodeAssembler,
@@ -308,19 +314,29 @@ impl<'a> Emitter<'a> {
         qword_ptr(rbp + (HOMES - 8 * v.index() as i32))
     }
 
-    /// `r := v`: the immediate of a constant, else from the register cache or from
-    /// `v`'s home.
+    /// `r := v`: a constant's immediate straight into `r` (no cache register
+    /// needed), else from [`Emitter::src`].
     fn ld(&mut self, r: AsmRegister64, v: Value) -> Emit {
         if let Some(k) = self.constant(v) {
             return self.mov_imm(r, k);
         }
-        match self.cache.lookup(v) {
-            Some(c) => Ok(self.a.mov(r, c)?),
-            None => {
-                let m = self.home(v);
-                Ok(self.a.mov(r, m)?)
-            }
+        match self.src(v)? {
+            Src::Reg(c) => self.a.mov(r, c)?,
+            Src::Home(m) => self.a.mov(r, m)?,
         }
+        Ok(())
+    }
+
+    /// Where a read finds `v`: its cache register; a constant's immediate, loaded
+    /// into a cache register (it has no home); else its home.
+    fn src(&mut self, v: Value) -> Result<Src, BackendError> {
+        if let Some(c) = self.cache.lookup(v) {
+            return Ok(Src::Reg(c));
+        }
+        if self.constant(v).is_some() {
+            return Ok(Src::Reg(self.operand(v)?));
+        }
+        Ok(Src::Home(self.home(v)))
     }
 
     /// The bits of `v` when it is a constant (which has no home).
@@ -371,14 +387,9 @@ impl<'a> Emitter<'a> {
 
     /// Sets the flags as `cmp v, 0` does (ZF: `v` is zero/false/null).
     fn test_value(&mut self, v: Value) -> Emit {
-        if self.constant(v).is_some() {
-            let c = self.operand(v)?;
-            self.a.test(c, c)?;
-            return Ok(());
-        }
-        match self.cache.lookup(v) {
-            Some(c) => self.a.test(c, c)?,
-            None => self.a.cmp(self.home(v), 0)?,
+        match self.src(v)? {
+            Src::Reg(c) => self.a.test(c, c)?,
+            Src::Home(m) => self.a.cmp(m, 0)?,
         }
         Ok(())
     }

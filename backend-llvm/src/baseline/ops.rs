@@ -17,7 +17,7 @@
 //! SysV convention: `i64`/`bool`/`ref`/`ptr` in `rdi, rsi, rdx, rcx, r8, r9`, `f64`
 //! in `xmm0-7`, the rest on the stack; `take_exception` follows calls that may raise.
 
-use super::{Emit, Emitter, EXC, STATE};
+use super::{Emit, Emitter, Src, EXC, STATE};
 use crate::abi::{OFF_ALLOC, OFF_ALLOC_CTX, OFF_TAKE_EXC, RET_FAULT_BOUNDS, RET_FAULT_DIV_ZERO, RET_FAULT_NULL};
 use crate::BackendError;
 use iced_x86::code_asm::*;
@@ -25,6 +25,14 @@ use leones_ir::{ArrayId, BinaryOp, CallId, LayoutId, MemType, Op, Type, UnaryOp,
 
 const INT_ARGS: [AsmRegister64; 6] = [rdi, rsi, rdx, rcx, r8, r9];
 const FLOAT_ARGS: [AsmRegisterXmm; 8] = [xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7];
+
+/// An integer op's right operand.
+#[derive(Copy, Clone)]
+enum Rhs {
+    /// A constant, as a sign-extended 32-bit immediate.
+    Imm(i32),
+    Reg(AsmRegister64),
+}
 
 /// How many of a call's arguments go on the stack.
 pub(super) fn stack_args(params: &[Type]) -> usize {
@@ -168,49 +176,16 @@ impl Emitter<'_> {
     pub(super) fn binary(&mut self, op: BinaryOp, x: Value, y: Value, r: Value) -> Emit {
         use BinaryOp::*;
         match op {
-            IAdd | ISub | IMul | IAnd | IOr | IXor | BAnd | BOr | BXor | PtrAdd => {
+            IAdd | ISub | IMul | IAnd | IOr | IXor | BAnd | BOr | BXor | PtrAdd | IAddOvf | ISubOvf | IMulOvf => {
                 self.ld(rax, x)?;
-                if let Some(k) = self.imm32(y) {
-                    match op {
-                        IAdd | PtrAdd => self.a.add(rax, k)?,
-                        ISub => self.a.sub(rax, k)?,
-                        IMul => self.a.imul_3(rax, rax, k)?,
-                        IAnd | BAnd => self.a.and(rax, k)?,
-                        IOr | BOr => self.a.or(rax, k)?,
-                        _ => self.a.xor(rax, k)?,
-                    }
-                    return self.st(r, rax);
-                }
-                let m = self.operand(y)?;
-                match op {
-                    IAdd | PtrAdd => self.a.add(rax, m)?,
-                    ISub => self.a.sub(rax, m)?,
-                    IMul => self.a.imul_2(rax, m)?,
-                    IAnd | BAnd => self.a.and(rax, m)?,
-                    IOr | BOr => self.a.or(rax, m)?,
-                    _ => self.a.xor(rax, m)?,
-                }
-                self.st(r, rax)
-            }
-            IAddOvf | ISubOvf | IMulOvf => {
-                self.ld(rax, x)?;
-                match (self.imm32(y), op) {
-                    (Some(k), IAddOvf) => self.a.add(rax, k)?,
-                    (Some(k), ISubOvf) => self.a.sub(rax, k)?,
-                    (Some(k), _) => self.a.imul_3(rax, rax, k)?,
-                    (None, _) => {
-                        let m = self.operand(y)?;
-                        match op {
-                            IAddOvf => self.a.add(rax, m)?,
-                            ISubOvf => self.a.sub(rax, m)?,
-                            _ => self.a.imul_2(rax, m)?,
-                        }
-                    }
-                }
-                // `st` only moves: the overflow flag survives to the guard that
-                // the verifier puts right after this op.
+                let rhs = self.rhs(y)?;
+                self.alu(op, rhs)?;
+                // `st` only moves: an `*_ovf` op's overflow flag survives to the
+                // guard that the verifier puts right after it.
                 self.st(r, rax)?;
-                self.pending = Some((r, Cc::O));
+                if op.is_ovf() {
+                    self.pending = Some((r, Cc::O));
+                }
                 Ok(())
             }
             IShl | IShr | IUShr => {
@@ -260,19 +235,44 @@ impl Emitter<'_> {
         }
     }
 
-    /// `xr := v` (its bits), from the register cache or from `v`'s home.
-    fn load_f(&mut self, xr: AsmRegisterXmm, v: Value) -> Emit {
-        if self.constant(v).is_some() {
-            let c = self.operand(v)?;
-            self.a.movq(xr, c)?;
-            return Ok(());
+    /// The right operand `y`: an immediate when it is a constant that fits, else a
+    /// register holding it.
+    fn rhs(&mut self, y: Value) -> Result<Rhs, BackendError> {
+        Ok(match self.imm32(y) {
+            Some(k) => Rhs::Imm(k),
+            None => Rhs::Reg(self.operand(y)?),
+        })
+    }
+
+    /// `rax op= rhs` for the two-operand integer ops (the `*_ovf` ones leave OF set
+    /// when the result overflows).
+    fn alu(&mut self, op: BinaryOp, rhs: Rhs) -> Emit {
+        use BinaryOp::*;
+        use Rhs::*;
+        let a = &mut self.a;
+        match (op, rhs) {
+            (IAdd | IAddOvf | PtrAdd, Imm(k)) => a.add(rax, k)?,
+            (IAdd | IAddOvf | PtrAdd, Reg(m)) => a.add(rax, m)?,
+            (ISub | ISubOvf, Imm(k)) => a.sub(rax, k)?,
+            (ISub | ISubOvf, Reg(m)) => a.sub(rax, m)?,
+            (IMul | IMulOvf, Imm(k)) => a.imul_3(rax, rax, k)?,
+            (IMul | IMulOvf, Reg(m)) => a.imul_2(rax, m)?,
+            (IAnd | BAnd, Imm(k)) => a.and(rax, k)?,
+            (IAnd | BAnd, Reg(m)) => a.and(rax, m)?,
+            (IOr | BOr, Imm(k)) => a.or(rax, k)?,
+            (IOr | BOr, Reg(m)) => a.or(rax, m)?,
+            (IXor | BXor, Imm(k)) => a.xor(rax, k)?,
+            (IXor | BXor, Reg(m)) => a.xor(rax, m)?,
+            _ => return Err(BackendError::Builder(format!("{op:?} is not a two-operand integer op"))),
         }
-        match self.cache.lookup(v) {
-            Some(c) => self.a.movq(xr, c)?,
-            None => {
-                let m = self.home(v);
-                self.a.movsd_2(xr, m)?
-            }
+        Ok(())
+    }
+
+    /// `xr := v` (its bits), from a register or from `v`'s home.
+    fn load_f(&mut self, xr: AsmRegisterXmm, v: Value) -> Emit {
+        match self.src(v)? {
+            Src::Reg(c) => self.a.movq(xr, c)?,
+            Src::Home(m) => self.a.movsd_2(xr, m)?,
         }
         Ok(())
     }
@@ -298,12 +298,9 @@ impl Emitter<'_> {
 
     fn int_compare(&mut self, cc: Cc, x: Value, y: Value, r: Value) -> Emit {
         let a = self.operand(x)?;
-        match self.imm32(y) {
-            Some(k) => self.a.cmp(a, k)?,
-            None => {
-                let b = self.operand(y)?;
-                self.a.cmp(a, b)?
-            }
+        match self.rhs(y)? {
+            Rhs::Imm(k) => self.a.cmp(a, k)?,
+            Rhs::Reg(b) => self.a.cmp(a, b)?,
         }
         self.compare_result(cc, r)
     }
