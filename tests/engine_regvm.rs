@@ -249,3 +249,48 @@ fn five_hundred_generated_programs_agree_with_merging_on() {
     eprintln!("{total:?}");
     assert!(total.regions_compiled > 50, "{total:?}");
 }
+
+/// Runs `code` tiering from the baseline level up to the optimized one under `spec`
+/// (background off): it must compute what the interpreter computes.
+fn run_tiered(code: &[Ins], spec: &str) -> EngineStats {
+    let want = interpret(code, vec![0; NREGS]);
+    let mut config = EngineConfig::new(Params::parse(spec).unwrap());
+    config.level = Level::Optimized;
+    config.first_level = Level::Baseline;
+    let mut vm = Vm::new(config);
+    assert_eq!(vm.run(code, vec![0; NREGS]), want);
+    let s = vm.engine.stats();
+    assert_eq!((s.backend_failures, s.native_faults), (0, 0), "{s:?}");
+    s
+}
+
+#[test]
+fn a_tiered_tree_bridges_its_rare_exits_instead_of_re_forming() {
+    // The two data-driven arms merge early, the loop tiers up after 200 iterations,
+    // the late path starts at 5000: a rare exit of tiered-up code.
+    let code = programs::late_path_program(20_000, 5_000);
+    let spec = "background=off,threshold=2,bridge_threshold=2,trace_limit=300";
+    let s = run_tiered(&code, &format!("{spec},tier_up=200"));
+    assert!(s.rare_exits_bridged >= 1 && s.bridges_attached >= 1, "{s:?}");
+    assert_eq!((s.tier_ups, s.arms_merged), (1, 2), "{s:?}");
+    // Without tiers the same exit is one more arm, and the region is re-formed.
+    let flat = run_tiered(&code, &format!("{spec},tier_up=0"));
+    assert_eq!(flat.rare_exits_bridged, 0, "{flat:?}");
+    assert!(
+        flat.arms_merged >= 3 && flat.regions_compiled > s.regions_compiled,
+        "{flat:?}"
+    );
+}
+
+#[test]
+fn a_tree_with_pending_arms_folds_them_in_before_it_tiers_up() {
+    // The two data-driven arms merge first; the rare path's arm, recorded next, waits
+    // for more (a pending arm's own exits would re-form the region only after 100000):
+    // it is pending when the loop reaches its tier limit.
+    let code = programs::rare_path_program(20_000);
+    let spec = "background=off,threshold=2,bridge_threshold=2,trace_limit=300,tier_up=2000,reform_exits=100000";
+    let s = run_tiered(&code, spec);
+    assert!(s.tier_ups_deferred >= 1, "{s:?}");
+    // The pending arm was merged at the first tier, and only that region tiered up.
+    assert_eq!((s.arms_merged, s.tier_ups), (3, 1), "{s:?}");
+}

@@ -16,7 +16,9 @@
 //!   iterations < merge_samples                                 → wait (decide later)
 //!   merge_low% ≤ exits(guard) / iterations ≤ merge_high%,
 //!   or the loop already has merge_bridges plain bridges        → an arm
-//!   otherwise (a rare exit: loop end, overflow, a type change) → a plain bridge
+//!   a rare exit (loop end, overflow, a type change) of a tree
+//!   without arms, or of one running tiered-up code              → a plain bridge
+//!   otherwise (a rare exit of a tree that has arms)             → an arm
 //! ```
 //!
 //! An arm is recorded like a bridge, but stops at the first merge point its parent
@@ -42,6 +44,9 @@ pub(super) enum MergeDecision {
     Wait,
     /// The guard already has a pending arm: form the region now.
     Reform,
+    /// A plain bridge, because the tree runs tiered-up code and the exit is rare: as
+    /// an arm it would re-form the region at the first tier and pay the tier-up again.
+    BridgeTiered,
 }
 
 /// One merged arm of a tree.
@@ -392,13 +397,31 @@ impl Engine {
         let percent = exits.saturating_mul(100) / iters.max(1);
         let data_driven = (u64::from(p.merge_low)..=u64::from(p.merge_high)).contains(&percent);
         // A tree that already merged arms is data-driven: its other hot exits join the
-        // region too (as plain bridges they would be retired at every re-forming).
+        // region too (as plain bridges they would be retired at every re-forming) —
+        // until it runs tiered-up code. Then re-forming is what costs (a first-tier
+        // region, then a second optimized compile), and a rare exit, by its rate,
+        // runs its path too seldom to be worth it: a plain bridge serves it, and
+        // survives since such a tree seldom re-forms.
         let bridges = self.installed_bridges(root);
-        if data_driven || bridges >= p.merge_bridges as usize || !tree.arms.is_empty() {
+        if data_driven || bridges >= p.merge_bridges as usize {
             MergeDecision::Arm
-        } else {
+        } else if tree.arms.is_empty() {
             MergeDecision::Bridge
+        } else if self.runs_tiered_up(root) {
+            MergeDecision::BridgeTiered
+        } else {
+            MergeDecision::Arm
         }
+    }
+
+    /// Whether `root`'s installed loop unit is tiered-up code, or is being tiered up:
+    /// the engine tiers and the unit is at its final level or being recompiled to it.
+    fn runs_tiered_up(&self, root: Location) -> bool {
+        self.tiers()
+            && self
+                .loops
+                .get(&root)
+                .is_some_and(|l| !self.is_first_tier(l.unit) || self.recompiling.contains(&l.unit))
     }
 
     /// Starts recording an arm of `root`'s tree from the exit of `key` (unit `left`,

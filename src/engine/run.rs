@@ -216,6 +216,7 @@ impl Engine {
                 self.reform(root);
                 return None;
             }
+            (MergeDecision::BridgeTiered, _) => self.stats.rare_exits_bridged += 1,
             _ => {}
         }
         if self.at_bridge_cap(root) {

@@ -39,6 +39,12 @@
 //! the loop now jump to the new code, and the old code is removed. Hot bridges tier
 //! up the same way, found by their entry counters whenever the engine looks at a tree.
 //!
+//! A tree whose shape is about to change does not tier up yet: with pending arms
+//! (recorded, not yet in its region) the tier exit re-forms the region with them at
+//! the first tier instead, and that region tiers up after its own wait. Once a tree
+//! runs tiered-up code, its rare hot exits get plain bridges rather than arms
+//! (`merge.rs`), so it is not re-formed — and recompiled — for paths that seldom run.
+//!
 //! Invariant: old code is freed only on the host's thread between native runs (the
 //! engine is never called while native code of its own runs), so no thread can be in
 //! code when it is removed.
@@ -350,7 +356,12 @@ impl Engine {
         self.tier_up_bridges(root);
     }
 
-    /// Submits the optimized recompilation of `root`'s quick loop unit `unit`.
+    /// Submits the optimized recompilation of `root`'s quick loop unit `unit` — unless
+    /// the tree has pending arms (recorded, not yet in its region): its shape is about
+    /// to change, and an optimized compile of the current one would be replaced by the
+    /// next first-tier region within a few thousand iterations (pythagorean's three
+    /// trees each paid one such compile). Those arms are folded in first, at the first
+    /// tier, and the new region tiers up after its own wait.
     fn tier_up(&mut self, root: Location, unit: BUnit) {
         let ready = self.is_first_tier(unit) && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
@@ -358,6 +369,20 @@ impl Engine {
             tree.limit.store(NO_LIMIT, Ordering::Relaxed);
             return;
         }
+        if tree.arms.len() > tree.merged {
+            tree.limit.store(NO_LIMIT, Ordering::Relaxed);
+            let merged = tree.merged;
+            self.reform(root);
+            // Launched (in the background) or already landed (synchronous mode).
+            let tree = self.trees.get_mut(&root).expect("present");
+            if tree.reforming.is_some() || tree.merged > merged {
+                self.stats.tier_ups_deferred += 1;
+                return;
+            }
+            // Every pending arm was refused, or the region failed: tier up what is
+            // installed.
+        }
+        let tree = self.trees.get_mut(&root).expect("present");
         tree.tier_ups += 1;
         tree.limit.store(NO_LIMIT, Ordering::Relaxed);
         if self.inject == Some(InjectFailure::TierUp) {
