@@ -374,7 +374,7 @@ impl Engine {
             let merged = tree.merged;
             self.reform(root);
             // Launched (in the background) or already landed (synchronous mode).
-            let tree = self.trees.get_mut(&root).expect("present");
+            let Some(tree) = self.trees.get_mut(&root) else { return };
             if tree.reforming.is_some() || tree.merged > merged {
                 self.stats.tier_ups_deferred += 1;
                 return;
@@ -382,7 +382,7 @@ impl Engine {
             // Every pending arm was refused, or the region failed: tier up what is
             // installed.
         }
-        let tree = self.trees.get_mut(&root).expect("present");
+        let Some(tree) = self.trees.get_mut(&root) else { return };
         tree.tier_ups += 1;
         tree.limit.store(NO_LIMIT, Ordering::Relaxed);
         if self.inject == Some(InjectFailure::TierUp) {
