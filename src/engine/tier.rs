@@ -365,16 +365,16 @@ impl Engine {
     fn tier_up(&mut self, root: Location, unit: BUnit) {
         let ready = self.is_first_tier(unit) && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
+        // Whatever happens next, this unit does not come out at its tier guard again.
+        tree.limit.store(NO_LIMIT, Ordering::Relaxed);
         if !ready || tree.no_tier_up || tree.reforming.is_some() {
-            tree.limit.store(NO_LIMIT, Ordering::Relaxed);
             return;
         }
         if tree.arms.len() > tree.merged {
-            tree.limit.store(NO_LIMIT, Ordering::Relaxed);
             let merged = tree.merged;
             self.reform(root);
             // Launched (in the background) or already landed (synchronous mode).
-            let Some(tree) = self.trees.get_mut(&root) else { return };
+            let Some(tree) = self.trees.get(&root) else { return };
             if tree.reforming.is_some() || tree.merged > merged {
                 self.stats.tier_ups_deferred += 1;
                 return;
@@ -384,7 +384,6 @@ impl Engine {
         }
         let Some(tree) = self.trees.get_mut(&root) else { return };
         tree.tier_ups += 1;
-        tree.limit.store(NO_LIMIT, Ordering::Relaxed);
         if self.inject == Some(InjectFailure::TierUp) {
             return self.not_landed(Then::Recompiled { old: unit }, Stage::Backend("injected".into()));
         }
