@@ -117,7 +117,8 @@ fn the_compile_log_has_one_line_per_installed_unit() {
     for l in &lines {
         for part in [
             " insts, ",
-            " guards; lower ",
+            " guards; optimize ",
+            " us, lower ",
             " us, passes ",
             " us, codegen ",
             " us, link ",

@@ -572,9 +572,9 @@ impl Backend {
             unwind_tables: self.debugger,
         };
         let ctx = Context::create();
-        let (module, tm) = crate::build::lower_verified(&ctx, trace, &info, level, &mut self.machines)?;
+        let (module, machine) = crate::build::lower_verified(&ctx, trace, &info, level, &mut self.machines)?;
         if optimize {
-            passes::run_passes(&module, level, tm)?;
+            passes::run_passes(&module, level, &machine.tm)?;
         }
         Ok(module.print_to_string().to_string())
     }

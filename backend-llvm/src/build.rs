@@ -35,6 +35,7 @@
 
 use crate::abi::{leones_exit_default, leones_jump_default, UnitFn};
 use crate::backend::UnitId;
+use crate::codegen::{basic_regalloc, reuse_codegen, ReusedCodegen};
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level, ObjectBuffer};
 use crate::{BackendError, Timings};
@@ -48,17 +49,47 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-/// One TargetMachine per level, made on first use. TargetMachines are not shared
-/// between threads: the backend and the compiler thread each have their own.
+/// One [`Machine`] per level, made on first use. They are not shared between
+/// threads: the backend and the compiler thread each have their own.
 #[derive(Default)]
-pub(crate) struct Machines(HashMap<Level, TargetMachine>);
+pub(crate) struct Machines(HashMap<Level, Machine>);
 
 impl Machines {
-    pub(crate) fn get(&mut self, level: Level) -> Result<&TargetMachine, BackendError> {
-        if let std::collections::hash_map::Entry::Vacant(e) = self.0.entry(level) {
-            e.insert(passes::target_machine(level)?);
+    pub(crate) fn get(&mut self, level: Level) -> Result<&mut Machine, BackendError> {
+        use std::collections::hash_map::Entry;
+        Ok(match self.0.entry(level) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(Machine {
+                codegen: None,
+                tm: passes::target_machine(level)?,
+                level,
+            }),
+        })
+    }
+}
+
+/// A level's TargetMachine and the code generator built for it on first use
+/// ([`ReusedCodegen`]).
+pub(crate) struct Machine {
+    /// Declared first so that it is dropped first: it points at `tm`.
+    codegen: Option<ReusedCodegen>,
+    pub(crate) tm: TargetMachine,
+    level: Level,
+}
+
+impl Machine {
+    /// Generates code for `module` (prepared for this machine) into an object file,
+    /// through the machine's reused pass manager — or one built for this module alone
+    /// when reuse is off (`LEONES_LLVM_REUSE_CODEGEN=0`, for comparison).
+    pub(crate) fn emit_object(&mut self, module: &Module<'_>) -> Result<ObjectBuffer, BackendError> {
+        let basic = basic_regalloc(self.level);
+        if !reuse_codegen() {
+            return Ok(ReusedCodegen::new(&self.tm, basic)?.emit(module));
         }
-        Ok(&self.0[&level])
+        if self.codegen.is_none() {
+            self.codegen = Some(ReusedCodegen::new(&self.tm, basic)?);
+        }
+        Ok(self.codegen.as_mut().expect("just built").emit(module))
     }
 }
 
@@ -172,19 +203,19 @@ impl UnitJob {
 }
 
 /// Lowers `trace` into a module of `ctx` with the target's triple and data layout,
-/// verified by LLVM; also returns the level's TargetMachine.
+/// verified by LLVM; also returns the level's [`Machine`].
 pub(crate) fn lower_verified<'ctx, 'm>(
     ctx: &'ctx Context,
     trace: &Trace,
     info: &UnitInfo,
     level: Level,
     machines: &'m mut Machines,
-) -> Result<(Module<'ctx>, &'m TargetMachine), BackendError> {
+) -> Result<(Module<'ctx>, &'m mut Machine), BackendError> {
     let module = lower(ctx, trace, info)?;
-    let tm = machines.get(level)?;
-    passes::prepare(&module, tm);
+    let machine = machines.get(level)?;
+    passes::prepare(&module, &machine.tm);
     passes::verify(&module)?;
-    Ok((module, tm))
+    Ok((module, machine))
 }
 
 fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -> Result<ObjectBuffer, BackendError> {
@@ -196,11 +227,11 @@ fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -
         return Ok(obj);
     }
     let ctx = Context::create();
-    let (module, tm) = lower_verified(&ctx, &job.trace, &job.info, job.level, machines)?;
+    let (module, machine) = lower_verified(&ctx, &job.trace, &job.info, job.level, machines)?;
     let t1 = Instant::now();
-    passes::run_passes(&module, job.level, tm)?;
+    passes::run_passes(&module, job.level, &machine.tm)?;
     let t2 = Instant::now();
-    let obj = passes::emit_object(&module, tm)?;
+    let obj = machine.emit_object(&module)?;
     let t3 = Instant::now();
     timings.lower_us = (t1 - t0).as_micros() as u64;
     timings.passes_us = (t2 - t1).as_micros() as u64;
@@ -251,9 +282,9 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
         };
         let _ = crate::baseline::emit_object(&trace, &info);
         let ctx = Context::create();
-        let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, tm)| {
-            passes::run_passes(&module, level, tm)?;
-            passes::emit_object(&module, tm).map(drop)
+        let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, machine)| {
+            passes::run_passes(&module, level, &machine.tm)?;
+            machine.emit_object(&module).map(drop)
         });
     }
     t0.elapsed()

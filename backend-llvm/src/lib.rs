@@ -10,7 +10,9 @@
 //! - [`abi`]: [`JitState`], return codes, the slot-buffer order of exit values;
 //! - `lower`: IR → LLVM IR (per op family: scalars, memory & calls, exits);
 //! - [`baseline`]: the baseline level, x86-64 straight from the IR without LLVM;
-//! - [`passes`]: [`Level`]s, target machines, pass pipelines, object emission;
+//! - [`passes`]: [`Level`]s, target machines, pass pipelines, object buffers;
+//! - `codegen`: one code-generation pass manager per TargetMachine, reused for every
+//!   unit (the C++ of `cpp/codegen.cpp`);
 //! - `jit`: ORC LLJIT and resource trackers;
 //! - [`perfmap`]: the perf map (`/tmp/perf-<pid>.map`) naming units for `perf`;
 //! - [`decode`]: native outcome → the interpreter's [`Outcome`](leones_ir::interp::Outcome);
@@ -54,6 +56,7 @@ pub mod abi;
 mod backend;
 pub mod baseline;
 pub mod build;
+mod codegen;
 pub mod decode;
 pub mod error;
 mod jit;

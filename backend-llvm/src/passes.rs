@@ -1,4 +1,4 @@
-//! # Levels: target machines, pass pipelines, object emission
+//! # Levels: target machines, pass pipelines, object buffers
 //!
 //! A [`Level`] is a pair of decisions: which IR pass pipeline runs (through the new
 //! pass manager's `LLVMRunPasses`) and at which optimization level the TargetMachine
@@ -15,36 +15,33 @@
 //! size). The only instruction FastISel still misses is the one `musttail` call of
 //! each unit's dispatch block (`fabs` is lowered as a sign-bit mask for the same reason).
 //!
-//! `optimized`, for units that stay hot, is a short function pipeline — `sroa`,
-//! `early-cse` (with MemorySSA), `instcombine`, `simplifycfg`, `gvn`, `licm` — with O2
-//! code generation made *lean* ([`lean_codegen`]): FastISel instead of SelectionDAG
-//! (per target machine) and no machine-level LICM, CSE, sinking or scheduling
-//! ([`LEAN_CODEGEN_OPTIONS`]: LLVM command-line options, so they apply to the whole
-//! process; none of those passes runs at O0). On pythagorean's largest region `llc`
-//! takes 16.6 → 8.4 ms per unit for 13% more code; under pylite (medians of 5
-//! interleaved runs, together with the quick pipeline's change) compile time fell
-//! 10-27% on the talk's programs and their own timings stayed within noise
-//! (data_driven 0.215 → 0.214 s, pythagorean iter 0.094 → 0.084 s, pi 0.026 →
-//! 0.022 s; pi_blocker's python-call loop 0.123 → 0.125-0.128 s over three runs of
-//! 11, its run-to-run spread, and turning each lean option back on alone measured the
-//! same). The register allocator stays greedy: `basic` saves 15-24% of code
-//! generation, but `-regalloc` is process-wide and LLVM aborts at O0 with anything
-//! but the fast allocator, so the quick level rules it out.
+//! `optimized`, for units that stay hot, is the shortest pipeline that pays —
+//! `instcombine`, `simplifycfg` — with O2 code generation made *lean*
+//! ([`lean_codegen`]): FastISel instead of SelectionDAG (per target machine), no
+//! machine-level LICM, CSE, sinking or scheduling, no CodeGenPrepare and no constant
+//! hoisting ([`LEAN_CODEGEN_OPTIONS`]: LLVM command-line options, so they apply to the
+//! whole process; none of those passes runs at O0), and LLVM's *basic* register
+//! allocator instead of the greedy one (chosen per pass manager, see
+//! `crate::codegen`: `-regalloc` is process-wide and LLVM aborts at O0 with anything
+//! but the fast allocator). Each step was measured on the talk's programs under pylite
+//! (medians of interleaved runs, the programs' own timings within run-to-run noise):
+//! FastISel and the machine-pass options (session 10) took pythagorean's largest
+//! region from 16.6 to 8.4 ms in `llc`; the pipeline went `default<O2>` →
+//! `default<O1>` → `sroa, early-cse<memssa>, instcombine, simplifycfg, gvn, licm` (the
+//! IR passes 3-7x cheaper, pythagorean's five optimized units 30 → 6 ms) → the two
+//! passes above (session 19: compile time 10-15% less on every program, pi's loop
+//! 0.0219 → 0.0192 s, the others within noise — the trace reaches LLVM with Leones'
+//! own CSE, load forwarding, allocation removal and loop peeling done, and `gvn`,
+//! `licm`, `early-cse` and `sroa` (one `alloca`) found little after them; without
+//! `instcombine` pi's loop got 10-20% slower: it folds the lowering's overflow
+//! intrinsics, `irem` by constants and NaN-canonicalizing selects); dropping
+//! CodeGenPrepare and constant hoisting saved 10-17% of code generation on the
+//! larger regions and the basic allocator another 15-20% (pythagorean's generator
+//! region 7.2 → 6.0 ms warm). Code generation, not the IR passes, is most of an
+//! optimized unit's cost.
 //! (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run
 //! it: a bare `instcombine` aborts the process when one round does not reach a
-//! fixpoint, which generated traces do.) A trace reaches LLVM already optimized by
-//! Leones' passes (constants folded, loads forwarded, allocations removed, invariants
-//! peeled into the preamble),
-//! so what LLVM adds is instruction-level clean-up of the lowering (exit-slot loads,
-//! overflow intrinsics, phis of the region's blocks); `default<O1>`'s inliner, loop
-//! rotation, unrolling and its second rounds of the same passes found nothing more.
-//! Measured on the talk's programs under pylite (medians of 5 interleaved runs): the
-//! IR passes took 3-7x less time than `default<O1>` (pythagorean's five optimized
-//! units 30 ms → 6 ms), the whole compile time 15-25% less, and the programs' own
-//! timings were the same within noise (data_driven 0.301 → 0.274 s, pi 0.027 → 0.029
-//! s, read_proto 0.052 → 0.052 s). Code generation, not the IR passes, is now most of
-//! an optimized unit's cost. `default<O1>` in turn had replaced `default<O2>` (data_driven
-//! 0.48/0.50 s against 0.55/0.58 s including compilation).
+//! fixpoint, which generated traces do.)
 //! `LEONES_LLVM_PASSES_OPTIMIZED=default<O2>` (or any pipeline text) and
 //! `LEONES_LLVM_CODEGEN_OPTIMIZED=less` (none/less/default/aggressive) bring
 //! alternatives back for comparison; an unparsable pipeline text is a [`BackendError`],
@@ -53,7 +50,10 @@
 //! `LEONES_LLVM_OPTIONS` (space-separated, e.g. `-optimize-regalloc -regalloc=greedy`)
 //! is handed to LLVM's command-line parser when the target is first initialized, after
 //! the lean options (so it can override them) — process-wide, so also an experiment
-//! knob; `LEONES_LLVM_LEAN=0` turns lean code generation off. Measured with them
+//! knob (a `-regalloc` given there also wins over the basic allocator);
+//! `LEONES_LLVM_LEAN=0` turns the lean options and FastISel off,
+//! `LEONES_LLVM_REGALLOC_OPTIMIZED=greedy` the basic allocator, and
+//! `LEONES_LLVM_REUSE_CODEGEN=0` the reused code generator (`crate::codegen`). Measured with them
 //! (medians of 5 interleaved runs of the talk's programs): FastISel alone at O2 cut
 //! compile time 5-10% at the same program speed; the greedy register allocator at O0
 //! made quick code 2.4x faster on pi but cost 50-100% more quick compile time and
@@ -67,7 +67,6 @@
 use crate::BackendError;
 use inkwell::llvm_sys::core::LLVMDisposeMemoryBuffer;
 use inkwell::llvm_sys::prelude::LLVMMemoryBufferRef;
-use inkwell::llvm_sys::target_machine::{LLVMCodeGenFileType, LLVMTargetMachineEmitToMemoryBuffer};
 use inkwell::module::Module;
 use inkwell::passes::PassBuilderOptions;
 use inkwell::targets::{CodeModel, InitializationConfig, RelocMode, Target, TargetMachine};
@@ -101,9 +100,7 @@ impl Level {
         match self {
             Level::Baseline => "",
             Level::Quick => "mem2reg,early-cse,simplifycfg<no-simplify-cond-branch>",
-            Level::Optimized => {
-                "function(sroa,early-cse<memssa>,instcombine<no-verify-fixpoint>,simplifycfg,gvn,loop-mssa(licm))"
-            }
+            Level::Optimized => "function(instcombine<no-verify-fixpoint>,simplifycfg)",
         }
     }
 
@@ -146,10 +143,18 @@ pub const LEAN_CODEGEN_OPTIONS: &[&str] = &[
     "-disable-machine-sink",
     // Out-of-order x86 cores reorder a trace's short blocks themselves.
     "-enable-misched=false",
+    // CodeGenPrepare sinks compares and address arithmetic next to their uses for
+    // SelectionDAG's block-at-a-time view; FastISel selects most of a unit's blocks,
+    // and a trace's guards compare right before their branch already. Constant
+    // hoisting shares expensive immediates across a function; a trace's constants
+    // are addresses used once or twice. Each cost 10-17% of code generation on the
+    // talk's larger regions (session 19, see the README's compile-latency notes).
+    "-disable-cgp",
+    "-disable-constant-hoisting",
 ];
 
-/// Whether the optimized level generates code the lean way (FastISel, no machine
-/// LICM/CSE/sinking/scheduling): yes unless `LEONES_LLVM_LEAN=0` (for comparison).
+/// Whether the optimized level generates code the lean way (FastISel and
+/// [`LEAN_CODEGEN_OPTIONS`]): yes unless `LEONES_LLVM_LEAN=0` (for comparison).
 pub fn lean_codegen() -> bool {
     std::env::var("LEONES_LLVM_LEAN").map_or(true, |v| v != "0")
 }
@@ -289,6 +294,21 @@ impl ObjectBuffer {
         })
     }
 
+    /// Takes ownership of a buffer LLVM made for us.
+    pub(crate) fn from_raw(raw: LLVMMemoryBufferRef) -> ObjectBuffer {
+        ObjectBuffer(raw)
+    }
+
+    /// The object file's bytes.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: we own a live buffer; the slice borrows it.
+        unsafe {
+            let start = inkwell::llvm_sys::core::LLVMGetBufferStart(self.0);
+            std::slice::from_raw_parts(start.cast(), inkwell::llvm_sys::core::LLVMGetBufferSize(self.0))
+        }
+    }
+
     /// Gives up ownership (to ORC, which disposes of it).
     pub(crate) fn into_raw(self) -> LLVMMemoryBufferRef {
         let raw = self.0;
@@ -367,37 +387,6 @@ impl Drop for ObjectBuffer {
     }
 }
 
-/// Generates machine code for the module into an object file.
-pub(crate) fn emit_object(module: &Module<'_>, tm: &TargetMachine) -> Result<ObjectBuffer, BackendError> {
-    let mut err = std::ptr::null_mut();
-    let mut buf = std::ptr::null_mut();
-    // SAFETY: valid module and target machine; LLVM writes either an error message
-    // (which we copy and free) or a buffer (which we own from here on).
-    let failed = unsafe {
-        LLVMTargetMachineEmitToMemoryBuffer(
-            tm.as_mut_ptr(),
-            module.as_mut_ptr(),
-            LLVMCodeGenFileType::LLVMObjectFile,
-            &mut err,
-            &mut buf,
-        )
-    };
-    if failed != 0 {
-        let msg = if err.is_null() {
-            "unknown error".to_string()
-        } else {
-            // SAFETY: LLVM returned a NUL-terminated message that we must dispose of.
-            unsafe {
-                let s = CStr::from_ptr(err).to_string_lossy().into_owned();
-                inkwell::llvm_sys::core::LLVMDisposeMessage(err);
-                s
-            }
-        };
-        return Err(BackendError::Codegen(msg));
-    }
-    Ok(ObjectBuffer(buf))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -418,8 +407,10 @@ mod tests {
         };
         let ctx = Context::create();
         let mut machines = Machines::default();
-        let (module, tm) = lower_verified(&ctx, &trace, &info, Level::Quick, &mut machines).unwrap();
-        module.run_passes(pipeline, tm, PassBuilderOptions::create()).unwrap();
+        let (module, machine) = lower_verified(&ctx, &trace, &info, Level::Quick, &mut machines).unwrap();
+        module
+            .run_passes(pipeline, &machine.tm, PassBuilderOptions::create())
+            .unwrap();
         module.print_to_string().to_string()
     }
 

@@ -12,6 +12,7 @@ use super::tier::Then;
 use super::*;
 use leones_backend_llvm::BuiltUnit;
 use leones_opt::EntryFact;
+use std::time::Duration;
 
 /// Where a failure happened between recording and installed code.
 #[derive(Debug)]
@@ -185,10 +186,11 @@ impl Engine {
     }
 
     /// Reads what a job's prelude ([`Preparation`]) handed back: fills in `meta`
-    /// from the prepared trace and logs, or says at which stage it failed.
-    pub(super) fn prepared(&mut self, built: &mut BuiltUnit, meta: &mut UnitMeta) -> Result<(), Stage> {
+    /// from the prepared trace and logs, or says at which stage it failed. Returns
+    /// the time the prelude spent optimizing (zero for a recompilation, which has none).
+    pub(super) fn prepared(&mut self, built: &mut BuiltUnit, meta: &mut UnitMeta) -> Result<Duration, Stage> {
         let Some(payload) = built.take_payload() else {
-            return Ok(()); // a recompilation: its meta is its old unit's
+            return Ok(Duration::ZERO); // a recompilation: its meta is its old unit's
         };
         let prepared = match payload.downcast::<Prepared>() {
             Ok(p) => *p,
@@ -217,7 +219,7 @@ impl Engine {
         }
         meta.tier_guard = prepared.tier_guard;
         meta.resume = Arc::new(leones_tracer::ResumeMap::new(&self.registry, built.trace()));
-        Ok(())
+        Ok(prepared.optimize_time)
     }
 
     /// Drops what the engine remembers about exits of units no longer installed

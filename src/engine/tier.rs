@@ -143,12 +143,15 @@ impl Engine {
     /// Installs a built unit and does what its job says; a failure is counted and
     /// backed off like any compile failure.
     fn land(&mut self, mut built: BuiltUnit, mut job: InFlight) {
-        if let Err(stage) = self.prepared(&mut built, &mut job.meta) {
-            if let Some(b) = self.backend.as_mut() {
-                b.discard(built);
+        let optimize_time = match self.prepared(&mut built, &mut job.meta) {
+            Ok(t) => t,
+            Err(stage) => {
+                if let Some(b) = self.backend.as_mut() {
+                    b.discard(built);
+                }
+                return self.not_landed(job.then, stage);
             }
-            return self.not_landed(job.then, stage);
-        }
+        };
         let Some(backend) = self.backend.as_mut() else { return };
         let tier = if built.failed() { None } else { Some(built.timings()) };
         let size = self
@@ -159,8 +162,8 @@ impl Engine {
             Ok(unit) => {
                 if let (Some((insts, guards)), Some(t)) = (size, tier) {
                     self.emit_log(&format!(
-                        "; compiled {} {}: {insts} insts, {guards} guards; lower {} us, passes {} us, codegen {} us, link {} us; {} code bytes; landed at {:.1} ms",
-                        unit.label, unit.level.name(), t.lower_us, t.passes_us, t.codegen_us, unit.timings.link_us, unit.code_bytes,
+                        "; compiled {} {}: {insts} insts, {guards} guards; optimize {} us, lower {} us, passes {} us, codegen {} us, link {} us; {} code bytes; landed at {:.1} ms",
+                        unit.label, unit.level.name(), optimize_time.as_micros(), t.lower_us, t.passes_us, t.codegen_us, unit.timings.link_us, unit.code_bytes,
                         self.policy.elapsed().as_secs_f64() * 1e3
                     ));
                 }

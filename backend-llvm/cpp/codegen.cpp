@@ -1,0 +1,112 @@
+// Leones: a code-generation pass manager built once per TargetMachine and run on many
+// modules. See backend-llvm/src/codegen.rs for why; this file is only the part LLVM's
+// C API cannot express (it builds a fresh legacy pass manager on every
+// LLVMTargetMachineEmitToMemoryBuffer call, ~150 passes constructed and destroyed
+// per unit).
+//
+// Invariants the Rust side keeps: one LeonesCodegen per TargetMachine, used by one
+// thread at a time, disposed before its TargetMachine; every module it runs on has
+// that TargetMachine's triple and data layout.
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm/ADT/SmallVector.h>
+#include <llvm/CodeGen/Passes.h>
+#include <llvm/CodeGen/RegAllocRegistry.h>
+#include <llvm/Support/CommandLine.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/CodeGen.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+// The allocator registry lives in libLLVM: refer to its copy, never make our own
+// (an instantiation here would be a second registry LLVM never reads).
+extern template class llvm::RegisterRegAllocBase<llvm::RegisterRegAlloc>;
+
+namespace {
+
+struct LeonesCodegen {
+    // The object file of the last run. The stream writes into `object` directly
+    // (raw_svector_ostream has no buffer of its own), so there is nothing to flush.
+    llvm::SmallVector<char, 0> object;
+    llvm::raw_svector_ostream stream{object};
+    llvm::legacy::PassManager passes;
+};
+
+}  // namespace
+
+namespace {
+
+// Serializes every pass-manager construction of ours: the register allocator is
+// chosen through a process-wide default while one is built.
+std::mutex construction;
+
+using RegAllocCtor = llvm::RegisterRegAlloc::FunctionPassCtor;
+
+// The registered allocator called `name` (LLVM's "default" is its marker for "pick by
+// optimization level"), or null.
+RegAllocCtor registered_allocator(llvm::StringRef name) {
+    for (auto *node = llvm::RegisterRegAlloc::getList(); node; node = node->getNext()) {
+        if (node->getName() == name) return node->getCtor();
+    }
+    return nullptr;
+}
+
+// Whether `-regalloc` was given on LLVM's command line: then it rules, not us.
+bool regalloc_given() {
+    auto &options = llvm::cl::getRegisteredOptions();
+    auto it = options.find("regalloc");
+    return it != options.end() && it->second->getNumOccurrences() > 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+// Builds the pass manager that emits object files for `tm`; with `basic_regalloc`
+// (only for an optimizing TargetMachine) its register allocator is LLVM's basic one
+// instead of the greedy one. Null on failure, with a message in `*error` (free it
+// with LLVMDisposeMessage).
+LeonesCodegen *leones_codegen_create(LLVMTargetMachineRef tm, int basic_regalloc, char **error) {
+    auto *target = reinterpret_cast<llvm::TargetMachine *>(tm);
+    auto codegen = std::make_unique<LeonesCodegen>();
+    std::lock_guard<std::mutex> hold(construction);
+    // TargetPassConfig asks RegisterRegAlloc::getDefault() for the allocator when it
+    // adds it; "default" (or null, before LLVM first looks) means greedy when
+    // optimizing. We set basic for this construction only and put back what was
+    // there — "default" when it was still null, which is what LLVM itself stores
+    // then, absent -regalloc.
+    RegAllocCtor previous = llvm::RegisterRegAlloc::getDefault();
+    RegAllocCtor basic = registered_allocator("basic");
+    RegAllocCtor by_level = registered_allocator("default");
+    bool override_allocator = basic_regalloc && basic && by_level && !regalloc_given() &&
+                              target->getOptLevel() != llvm::CodeGenOptLevel::None;
+    if (override_allocator) llvm::RegisterRegAlloc::setDefault(basic);
+    bool failed = target->addPassesToEmitFile(codegen->passes, codegen->stream, nullptr,
+                                              llvm::CodeGenFileType::ObjectFile);
+    if (override_allocator) llvm::RegisterRegAlloc::setDefault(previous ? previous : by_level);
+    if (failed) {
+        *error = LLVMCreateMessage("this TargetMachine cannot emit object files");
+        return nullptr;
+    }
+    return codegen.release();
+}
+
+// Generates code for `module` into a new memory buffer (the caller owns it). The
+// pass manager's MachineModuleInfo and AsmPrinter start and finish a module in their
+// doInitialization / doFinalization, so nothing of one module stays for the next.
+LLVMMemoryBufferRef leones_codegen_run(LeonesCodegen *codegen, LLVMModuleRef module) {
+    codegen->object.clear();
+    codegen->passes.run(*llvm::unwrap(module));
+    return LLVMCreateMemoryBufferWithMemoryRangeCopy(
+        codegen->object.data(), codegen->object.size(), "leones-object");
+}
+
+void leones_codegen_dispose(LeonesCodegen *codegen) { delete codegen; }
+
+}  // extern "C"
