@@ -11,7 +11,6 @@
 #include <llvm-c/Core.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm/ADT/SmallVector.h>
-#include <llvm/CodeGen/Passes.h>
 #include <llvm/CodeGen/RegAllocRegistry.h>
 #include <llvm/Support/CommandLine.h>
 #include <llvm/IR/LegacyPassManager.h>
@@ -20,7 +19,6 @@
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
-#include <cstring>
 #include <memory>
 #include <mutex>
 
@@ -37,10 +35,6 @@ struct LeonesCodegen {
     llvm::raw_svector_ostream stream{object};
     llvm::legacy::PassManager passes;
 };
-
-}  // namespace
-
-namespace {
 
 // Serializes every pass-manager construction of ours: the register allocator is
 // chosen through a process-wide default while one is built.

@@ -35,7 +35,7 @@
 
 use crate::abi::{leones_exit_default, leones_jump_default, UnitFn};
 use crate::backend::UnitId;
-use crate::codegen::{basic_regalloc, reuse_codegen, ReusedCodegen};
+use crate::codegen::{basic_regalloc, reuse_codegen, CodegenPipeline};
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level, ObjectBuffer};
 use crate::{BackendError, Timings};
@@ -69,10 +69,10 @@ impl Machines {
 }
 
 /// A level's TargetMachine and the code generator built for it on first use
-/// ([`ReusedCodegen`]).
+/// ([`CodegenPipeline`]).
 pub(crate) struct Machine {
     /// Declared first so that it is dropped first: it points at `tm`.
-    codegen: Option<ReusedCodegen>,
+    codegen: Option<CodegenPipeline>,
     pub(crate) tm: TargetMachine,
     level: Level,
 }
@@ -84,10 +84,10 @@ impl Machine {
     pub(crate) fn emit_object(&mut self, module: &Module<'_>) -> Result<ObjectBuffer, BackendError> {
         let basic = basic_regalloc(self.level);
         if !reuse_codegen() {
-            return Ok(ReusedCodegen::new(&self.tm, basic)?.emit(module));
+            return Ok(CodegenPipeline::new(&self.tm, basic)?.emit(module));
         }
         if self.codegen.is_none() {
-            self.codegen = Some(ReusedCodegen::new(&self.tm, basic)?);
+            self.codegen = Some(CodegenPipeline::new(&self.tm, basic)?);
         }
         Ok(self.codegen.as_mut().expect("just built").emit(module))
     }

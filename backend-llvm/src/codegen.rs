@@ -6,18 +6,19 @@
 //! clean-ups, the assembler — runs it on the module once and destroys it. For a trace
 //! unit that construction is not small next to the work: on the talk's units it was
 //! ~0.45 ms of a 1.2 ms five-instruction bridge and of a 2 ms `pi` region (warm
-//! medians, `examples`-style loops over `benches/traces/`). A [`ReusedCodegen`] builds
-//! that pass manager once per TargetMachine (`cpp/codegen.cpp`, the part the C API
-//! cannot express) and runs it on each module in turn.
+//! medians over units of `benches/traces/` compiled in a loop). A [`CodegenPipeline`]
+//! is that pass manager (`cpp/codegen.cpp`, the part the C API cannot express); each
+//! [`Machine`](crate::build::Machine) builds one on first use and runs it on every
+//! module.
 //!
 //! Why that is sound: a legacy pass manager is built to run over many modules (that
 //! is how `llc` handles several inputs). The passes that keep per-module state start
 //! and finish a module in `doInitialization` / `doFinalization` — the
 //! MachineModuleInfo makes and resets its MCContext, the AsmPrinter resets its object
-//! streamer after writing — so nothing of one unit stays for the next. Checked two
-//! ways: objects of one trace built before and after other traces are byte-identical
-//! (the tests below), and a process building hundreds of alternating units does not
-//! grow.
+//! streamer after writing — so nothing of one unit stays for the next. Checked: objects
+//! of one trace built before and after other traces are byte-identical (the tests
+//! below); a prototype of the same C++ (session 18) built 601 modules alternating
+//! between three with byte-identical objects and no growth of the process.
 //!
 //! Building the pass manager ourselves also lets the optimized level pick its register
 //! allocator, which LLVM's C API cannot: TargetPassConfig takes the allocator from a
@@ -30,7 +31,7 @@
 //! (session 19). A `-regalloc` given on LLVM's command line (`LEONES_LLVM_OPTIONS`)
 //! is left to rule.
 //!
-//! Invariants: one `ReusedCodegen` per TargetMachine, used by the thread that owns
+//! Invariants: one `CodegenPipeline` per TargetMachine, used by the thread that owns
 //! that machine ([`Machine`](crate::build::Machine) keeps both), dropped before the
 //! machine; modules reach it with the machine's triple and data layout set
 //! ([`passes::prepare`](crate::passes::prepare)); every code-generation pass manager
@@ -65,18 +66,18 @@ extern "C" {
 
 /// A code-generation pass manager built for one TargetMachine, run on many modules.
 /// See the [module docs](self).
-pub(crate) struct ReusedCodegen(*mut CodegenHandle);
+pub(crate) struct CodegenPipeline(*mut CodegenHandle);
 
 // SAFETY: the pass manager belongs to no LLVM context; it moves with the `Machine`
 // that owns it and its TargetMachine (a `Backend` may move between threads), and is
 // only ever used through `&mut self`.
-unsafe impl Send for ReusedCodegen {}
+unsafe impl Send for CodegenPipeline {}
 
-impl ReusedCodegen {
+impl CodegenPipeline {
     /// Builds the pass manager that emits object files for `tm`, with LLVM's basic
     /// register allocator instead of the greedy one if `basic_regalloc` (which only
     /// matters for an optimizing `tm`; see [`basic_regalloc`]).
-    pub(crate) fn new(tm: &TargetMachine, basic_regalloc: bool) -> Result<ReusedCodegen, BackendError> {
+    pub(crate) fn new(tm: &TargetMachine, basic_regalloc: bool) -> Result<CodegenPipeline, BackendError> {
         let mut err = std::ptr::null_mut();
         // SAFETY: a live target machine; on failure the shim writes a message we own.
         let handle = unsafe { leones_codegen_create(tm.as_mut_ptr(), i32::from(basic_regalloc), &mut err) };
@@ -93,7 +94,7 @@ impl ReusedCodegen {
             };
             return Err(BackendError::Codegen(msg));
         }
-        Ok(ReusedCodegen(handle))
+        Ok(CodegenPipeline(handle))
     }
 
     /// Generates code for `module` (prepared for this pass manager's TargetMachine)
@@ -105,7 +106,7 @@ impl ReusedCodegen {
     }
 }
 
-impl Drop for ReusedCodegen {
+impl Drop for CodegenPipeline {
     fn drop(&mut self) {
         // SAFETY: we own the handle; its TargetMachine is still alive (see the
         // module's invariants).
@@ -113,7 +114,7 @@ impl Drop for ReusedCodegen {
     }
 }
 
-/// Whether units are emitted through a [`ReusedCodegen`]: yes unless
+/// Whether units are emitted through a [`CodegenPipeline`]: yes unless
 /// `LEONES_LLVM_REUSE_CODEGEN=0`.
 pub(crate) fn reuse_codegen() -> bool {
     std::env::var("LEONES_LLVM_REUSE_CODEGEN").map_or(true, |v| v != "0")
@@ -128,7 +129,7 @@ pub(crate) fn basic_regalloc(level: Level) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::ReusedCodegen;
+    use super::CodegenPipeline;
     use crate::build::{lower_verified, Machines};
     use crate::lower::UnitInfo;
     use crate::passes::{self, Level};
@@ -139,27 +140,20 @@ mod tests {
     enum Emit {
         /// Through the level's machine (its reused pass manager).
         Machine,
-        /// Through a new `ReusedCodegen` with the given allocator choice.
+        /// Through a new `CodegenPipeline` with the given allocator choice.
         Fresh { basic_regalloc: bool },
     }
 
     /// The object bytes of `text` at `level`.
     fn object(text: &str, level: Level, machines: &mut Machines, how: Emit) -> Vec<u8> {
         let trace = leones_ir::parse(text).expect("parses");
-        let info = UnitInfo {
-            symbol: "leones_codegen_test".into(),
-            unit_id: 1,
-            exit_table: 0x1000,
-            target_table: 0x2000,
-            checks: true,
-            unwind_tables: false,
-        };
+        let info = UnitInfo::for_tests("leones_codegen_test");
         let ctx = Context::create();
         let (module, machine) = lower_verified(&ctx, &trace, &info, level, machines).expect("lowers");
         passes::run_passes(&module, level, &machine.tm).expect("passes");
         let obj = match how {
             Emit::Machine => machine.emit_object(&module).expect("emits"),
-            Emit::Fresh { basic_regalloc } => ReusedCodegen::new(&machine.tm, basic_regalloc)
+            Emit::Fresh { basic_regalloc } => CodegenPipeline::new(&machine.tm, basic_regalloc)
                 .expect("builds")
                 .emit(&module),
         };

@@ -60,9 +60,9 @@
 //! helped no other program.
 //!
 //! Invariants: a module gets the target's triple and data layout *before* any pass
-//! runs (passes consult them); object emission returns an [`ObjectBuffer`] that owns
+//! runs (passes consult them); object emission returns an `ObjectBuffer` that owns
 //! the LLVM memory buffer until it is handed to ORC exactly once
-//! ([`ObjectBuffer::into_raw`]) — if it is never handed over, it is disposed.
+//! (`ObjectBuffer::into_raw`) — if it is never handed over, it is disposed.
 
 use crate::BackendError;
 use inkwell::llvm_sys::core::LLVMDisposeMemoryBuffer;
@@ -397,14 +397,7 @@ mod tests {
     /// The quick level's IR after `pipeline` (run on a freshly lowered `trace`).
     fn after(pipeline: &str, trace: &str) -> String {
         let trace = leones_ir::parse(trace).unwrap();
-        let info = UnitInfo {
-            symbol: "t".into(),
-            unit_id: 0,
-            exit_table: 0,
-            target_table: 0,
-            checks: true,
-            unwind_tables: false,
-        };
+        let info = UnitInfo::for_tests("t");
         let ctx = Context::create();
         let mut machines = Machines::default();
         let (module, machine) = lower_verified(&ctx, &trace, &info, Level::Quick, &mut machines).unwrap();

@@ -14,9 +14,9 @@
 //! their homes into scratch registers, computes and stores its result — no register
 //! allocation, and exits and block arguments are plain word copies. Two things keep
 //! the values between ops off the memory path without giving that up:
-//! - a write-through *register cache* ([`cache`]): a result is also copied into one of
+//! - a write-through *register cache* (`cache.rs`): a result is also copied into one of
 //!   seven registers, and reads take the register while it still holds the value;
-//! - *fusions* found by one walk before emission ([`fuse`]): a compare whose only use
+//! - *fusions* found by one walk before emission (`fuse.rs`): a compare whose only use
 //!   is the next instruction, a guard or a `br` on it (and no snapshot), is never
 //!   materialized — the consumer jumps on the compare's flags; an `*_ovf` op's guard
 //!   jumps on the overflow flag; constants have no home (immediates at every read);

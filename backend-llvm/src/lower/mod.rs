@@ -59,6 +59,22 @@ pub(crate) struct UnitInfo {
     pub unwind_tables: bool,
 }
 
+#[cfg(test)]
+impl UnitInfo {
+    /// A unit's info for tests that lower or compile without installing: no tables
+    /// (address 0), checks on, no unwind tables.
+    pub(crate) fn for_tests(symbol: &str) -> UnitInfo {
+        UnitInfo {
+            symbol: symbol.into(),
+            unit_id: 0,
+            exit_table: 0,
+            target_table: 0,
+            checks: true,
+            unwind_tables: false,
+        }
+    }
+}
+
 /// The LLVM types used everywhere.
 #[derive(Copy, Clone)]
 pub(crate) struct Tys<'ctx> {
