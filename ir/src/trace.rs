@@ -103,6 +103,59 @@ impl Trace {
         SnapshotId::new(self.snapshots.len() - 1)
     }
 
+    /// Drops the snapshots no guard or merge point refers to and renumbers the rest,
+    /// keeping their order (and any sharing between guards). Passes leave snapshots
+    /// behind when they remove a guard or give it a rewritten snapshot; every later
+    /// whole-trace rewrite would otherwise walk them too. A trace that refers to a
+    /// snapshot it does not have is left as it is (the verifier reports it).
+    ///
+    /// ```
+    /// let mut t = leones_ir::parse(
+    ///     "trace t\nframe f code 0x1 slots 1\n\nblock0(v0: bool):\n    guard_true v0 [f@0(v0)]\n    finish\n",
+    /// )
+    /// .unwrap();
+    /// let kept = t.snapshots[0].clone();
+    /// t.snapshots.insert(0, kept.clone()); // an orphan, as a pass might leave it
+    /// if let leones_ir::Op::Guard(_, s) = &mut t.blocks[0].insts[0].op {
+    ///     *s = leones_ir::SnapshotId::new(1);
+    /// }
+    /// t.remove_unused_snapshots();
+    /// assert_eq!(t.snapshots, vec![kept]);
+    /// assert!(leones_ir::verify(&t).is_ok());
+    /// ```
+    pub fn remove_unused_snapshots(&mut self) {
+        const UNUSED: usize = usize::MAX;
+        let mut new_id = vec![UNUSED; self.snapshots.len()];
+        for inst in self.blocks.iter().flat_map(|b| &b.insts) {
+            if let Some(s) = inst.op.snapshot() {
+                match new_id.get_mut(s.index()) {
+                    Some(id) => *id = 0,
+                    None => return,
+                }
+            }
+        }
+        let mut live = 0;
+        for id in new_id.iter_mut().filter(|id| **id != UNUSED) {
+            *id = live;
+            live += 1;
+        }
+        if live == self.snapshots.len() {
+            return;
+        }
+        let old = std::mem::take(&mut self.snapshots);
+        self.snapshots = old
+            .into_iter()
+            .zip(&new_id)
+            .filter(|(_, id)| **id != UNUSED)
+            .map(|(s, _)| s)
+            .collect();
+        for inst in self.blocks.iter_mut().flat_map(|b| &mut b.insts) {
+            if let Op::Guard(_, s) | Op::MergePoint(s) = &mut inst.op {
+                *s = SnapshotId::new(new_id[s.index()]);
+            }
+        }
+    }
+
     /// The block data of `b`.
     pub fn block(&self, b: Block) -> &BlockData {
         &self.blocks[b.index()]

@@ -1,7 +1,10 @@
 //! The pass manager and the one place that says the pipeline's order.
 //!
 //! [`optimize`] verifies the input (a bad input is an error before any pass runs),
-//! then runs each pass; with [`OptContext::verify_each_pass`] (on in debug builds and
+//! then runs each pass, dropping after each the snapshots no guard refers to any more
+//! ([`Trace::remove_unused_snapshots`]: escape analysis re-encodes every guard's
+//! snapshot, guard elimination orphans others — on data_driven's regions, three of
+//! every four snapshots by the end); with [`OptContext::verify_each_pass`] (on in debug builds and
 //! tests) it verifies after every pass and reports a broken trace naming the pass.
 
 use crate::context::OptContext;
@@ -66,6 +69,10 @@ pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(T
     for pass in passes {
         let before = census(&t);
         pass.run(&mut t, ctx);
+        // Snapshots of removed or rewritten guards: dropped now, so the next pass's
+        // whole-trace rewrites do not walk them (escape analysis alone leaves one per
+        // guard it re-encodes).
+        t.remove_unused_snapshots();
         if ctx.verify_each_pass {
             verify(&t).map_err(|error| OptError::PassBroke {
                 pass: pass.name(),

@@ -36,6 +36,15 @@ fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
     let after = observe(case, &opt)
         .map_err(|e| TestCaseError::fail(format!("optimized trace faults: {e}\n{}", leones_ir::print(&opt))))?;
     prop_assert_eq!(before, after, "optimized:\n{}", leones_ir::print(&opt));
+    // `optimize` drops the snapshots passes leave behind: every one left is in use.
+    let used: std::collections::HashSet<usize> = opt
+        .blocks
+        .iter()
+        .flat_map(|b| &b.insts)
+        .filter_map(|i| i.op.snapshot())
+        .map(|s| s.index())
+        .collect();
+    prop_assert_eq!(used.len(), opt.snapshots.len(), "unused snapshots left");
     Ok(())
 }
 

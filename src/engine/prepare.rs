@@ -104,16 +104,19 @@ impl Preparation {
         ))
     }
 
-    /// Verifies `trace`, optimizes it with the entry facts, verifies the result.
+    /// Verifies `trace`, optimizes it with the entry facts, verifies the result. (The
+    /// optimizer verifies its input itself: an invalid one is the `Verify` stage's.)
     fn optimize(&self, trace: &Trace) -> Result<Trace, Stage> {
-        leones_ir::verify(trace).map_err(|e| Stage::Verify(e.to_string()))?;
         let ctx = OptContext {
             pure_calls: None,
             verify_each_pass: self.verify_each_pass,
             entry_facts: &self.facts,
             branchless: self.branchless,
         };
-        let (opt, _) = leones_opt::optimize(trace, &self.pipeline, &ctx).map_err(|e| Stage::Optimize(e.to_string()))?;
+        let (opt, _) = leones_opt::optimize(trace, &self.pipeline, &ctx).map_err(|e| match e {
+            leones_opt::OptError::InvalidInput(e) => Stage::Verify(e.to_string()),
+            e => Stage::Optimize(e.to_string()),
+        })?;
         leones_ir::verify(&opt).map_err(|e| Stage::Optimize(format!("the optimized trace does not verify: {e}")))?;
         Ok(opt)
     }

@@ -182,6 +182,15 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         let minus_one = self
             .b
             .build_int_compare(IntPredicate::EQ, d, i64t.const_all_ones(), "")?;
+        if minus_one.get_zero_extended_constant() == Some(0) {
+            // A constant divisor other than -1 (the builder folded the compare): the
+            // plain instruction, without the two selects that guard against -1.
+            return Ok(if rem {
+                self.b.build_int_signed_rem(a, d, "")?
+            } else {
+                self.b.build_int_signed_div(a, d, "")?
+            });
+        }
         let safe = self
             .b
             .build_select(minus_one, i64t.const_int(1, false), d, "")?

@@ -13,13 +13,17 @@
 //!   into that slot and never a recompilation. One dispatch block rather than a tail call per exit:
 //!   the O0 code generator's fast instruction selector cannot select a `musttail`
 //!   call and hands every block holding one to SelectionDAG — with a call per exit
-//!   that was ~70% of a quick unit's code-generation time;
+//!   that was ~70% of a quick unit's code-generation time (and the code generator
+//!   splits the dispatch off the exit stores above it, see `crate::codegen`);
 //! - `jump @target` is the same tail call through the unit's target table;
 //! - guards whose snapshots store the same values share one exit block, which takes
 //!   the guard id as a `phi` (consecutive guards often have the same live values and
 //!   differ only in their resume pc, which the decoder finds by guard id), and lists
 //!   with a common prefix store it in one shared block ([`exit_trie`](super::exit_trie));
-//! - faults share one block per return code and carry no values.
+//! - faults share one block per return code and carry no values; a check the
+//!   builder folded to `true` (a constant divisor, see `arith.rs`; a non-null pointer
+//!   constant is never null-checked, see `memory.rs`) emits no branch and no block,
+//!   so LLVM's passes have less to clean up.
 
 use super::exit_trie::NodeId;
 use super::Lowerer;
@@ -34,8 +38,12 @@ use leones_ir::{GuardKind, MemType, TargetId, Value};
 const GUARD_LIKELY: u32 = 1 << 20;
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
-    /// Continues in a new block if `ok`, else leaves with fault `code`.
+    /// Continues in a new block if `ok`, else leaves with fault `code`. A check the
+    /// builder folded to `true` (a constant divisor) emits nothing.
     pub(super) fn check_or_fault(&mut self, ok: IntValue<'ctx>, code: u64) -> Result<(), BackendError> {
+        if ok.get_zero_extended_constant() == Some(1) {
+            return Ok(());
+        }
         let fault = self.fault_block(code)?;
         let cont = self.new_block("ok");
         let br = self.b.build_conditional_branch(ok, cont, fault)?;

@@ -10,6 +10,7 @@
 //! With [`UnitOptions::checks`](crate::UnitOptions::checks) on (the default), a null
 //! base leaves with [`RET_FAULT_NULL`] and an index outside `0..len` with
 //! [`RET_FAULT_BOUNDS`], in the interpreter's order (null first, then the length).
+//! A pointer constant other than null (a global the recorder saw) is not checked.
 //! Wild addresses cannot be checked natively: traces must guard what they access.
 //!
 //! `new` calls the host allocator from the [`JitState`](crate::JitState) (zeroed memory)
@@ -41,7 +42,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// With checks on, leaves with a null fault unless `v` is non-null (once per
     /// value and IR block).
     fn null_check(&mut self, v: Value) -> Result<(), BackendError> {
-        if self.info.checks && self.nonnull.insert(v) {
+        if self.info.checks && !self.nonnull_consts.contains(&v) && self.nonnull.insert(v) {
             let ok = self.b.build_is_not_null(self.pointer(v)?, "")?;
             self.check_or_fault(ok, RET_FAULT_NULL)?;
         }

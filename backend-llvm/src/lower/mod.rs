@@ -38,7 +38,7 @@ use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicTypeEnum, FloatType, IntType, PointerType};
 use inkwell::values::{BasicValue, BasicValueEnum, FloatValue, FunctionValue, IntValue, PhiValue, PointerValue};
 use inkwell::AddressSpace;
-use leones_ir::{Block, BlockCall, Inst, JumpTarget, Op, Trace, Type, Value};
+use leones_ir::{Block, BlockCall, Const, Inst, JumpTarget, Op, Trace, Type, Value};
 use std::collections::{HashMap, HashSet};
 
 /// What lowering needs to know about the unit besides its trace.
@@ -151,6 +151,7 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         trie_blocks: HashMap::new(),
         guards: HashMap::new(),
         nonnull: HashSet::new(),
+        nonnull_consts: HashSet::new(),
     };
     l.run()?;
     Ok(l.module)
@@ -216,6 +217,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Values known non-null in the current IR block (checked, allocated or guarded
     /// earlier in it), so each object is null-checked once per block.
     pub nonnull: HashSet<Value>,
+    /// Pointer constants other than null: never null-checked (the check would be a
+    /// compare of two constants LLVM's builder does not fold, and a fault block).
+    pub nonnull_consts: HashSet<Value>,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -272,7 +276,14 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
 
     fn inst(&mut self, bi: usize, ii: usize, inst: &Inst) -> Result<(), BackendError> {
         let r: Option<BasicValueEnum<'ctx>> = match &inst.op {
-            Op::Const(k) => Some(self.constant(*k)),
+            Op::Const(k) => {
+                if let (Const::Ref(a) | Const::Ptr(a), Some(v)) = (k, inst.result) {
+                    if *a != 0 {
+                        self.nonnull_consts.insert(v);
+                    }
+                }
+                Some(self.constant(*k))
+            }
             Op::Unary(op, a) => Some(self.unary(*op, *a)?),
             Op::Binary(op, a, b) => Some(self.binary(*op, *a, *b, inst.result)?),
             Op::Select {
