@@ -175,14 +175,13 @@ impl Pass for Fold {
                     return;
                 }
             }
+            // Operands now, for `simplify`; snapshots once at the end (`subst.apply`).
             subst.op(&mut inst.op);
-            if let Some(s) = inst.op.snapshot() {
-                subst.snapshot(&mut t.snapshots[s.index()]);
-            }
             let is_ovf = matches!(inst.op, Op::Binary(b, ..) if b.is_ovf());
             match simplify(&mut inst.op, &consts, &defs) {
                 Simple::Keep => {
-                    if let Some(r) = inst.result {
+                    // `simplify` only looks through unary definitions.
+                    if let (Some(r), Op::Unary(..)) = (inst.result, &inst.op) {
                         defs.insert(r, inst.op.clone());
                     }
                     out.push(inst)

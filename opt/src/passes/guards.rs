@@ -231,7 +231,10 @@ impl Walk<'_> {
             }
             _ => {}
         }
-        self.defs.insert(r, inst.op.clone());
+        // Guards refine the operands of binary definitions only (`Walk::guard`).
+        if let Op::Binary(..) = inst.op {
+            self.defs.insert(r, inst.op.clone());
+        }
         true
     }
 
