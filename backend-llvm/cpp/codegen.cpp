@@ -73,13 +73,13 @@ void split_tail_calls(llvm::Module &module) {
             for (auto &inst : block) {
                 auto *call = llvm::dyn_cast<llvm::CallInst>(&inst);
                 if (!call || !call->isMustTailCall()) continue;
-                // The callee's chain in this block: cast(s) of a load.
+                // The callee's chain in this block: cast(s) of a load. Split before
+                // its first instruction (the load).
                 llvm::Instruction *first = call;
                 llvm::Value *callee = call->getCalledOperand();
                 while (auto *def = llvm::dyn_cast<llvm::Instruction>(callee)) {
                     if (def->getParent() != &block) break;
                     first = def;
-                    if (llvm::isa<llvm::LoadInst>(def)) break;
                     if (!llvm::isa<llvm::CastInst>(def)) break;
                     callee = def->getOperand(0);
                 }

@@ -18,7 +18,7 @@
 
 use crate::descr::{ArrayDescr, CallDescr, FieldDescr, FrameDescr, Layout, TargetDescr};
 use crate::entity::{ArrayId, Block, CallId, FieldId, FrameId, GuardId, LayoutId, SnapshotId, TargetId, Value};
-use crate::op::{Inst, Op};
+use crate::op::{Const, Inst, Op};
 use crate::snapshot::Snapshot;
 use crate::types::Type;
 
@@ -101,6 +101,28 @@ impl Trace {
     pub fn add_snapshot(&mut self, snapshot: Snapshot) -> SnapshotId {
         self.snapshots.push(snapshot);
         SnapshotId::new(self.snapshots.len() - 1)
+    }
+
+    /// The constant each value holds when an `Op::Const` defines it, by value index
+    /// (`None` for every other value): what a code generator folds into immediates
+    /// and uses to leave out checks that cannot fail.
+    ///
+    /// ```
+    /// let t = leones_ir::parse("trace t\n\nblock0(v0: i64):\n    v1 = const 7\n    v2 = iadd v0, v1\n    finish v2\n").unwrap();
+    /// let k = t.constants();
+    /// assert_eq!(k[1], Some(leones_ir::Const::I64(7)));
+    /// assert_eq!((k[0], k[2]), (None, None));
+    /// ```
+    pub fn constants(&self) -> Vec<Option<Const>> {
+        let mut consts = vec![None; self.value_types.len()];
+        for inst in self.blocks.iter().flat_map(|b| &b.insts) {
+            if let (Op::Const(k), Some(r)) = (&inst.op, inst.result) {
+                if let Some(c) = consts.get_mut(r.index()) {
+                    *c = Some(*k);
+                }
+            }
+        }
+        consts
     }
 
     /// Drops the snapshots no guard or merge point refers to and renumbers the rest,

@@ -33,7 +33,7 @@
 //! ```
 
 use super::ops;
-use leones_ir::{BinaryOp, GuardKind, MemType, Op, Trace, Value};
+use leones_ir::{BinaryOp, Const, GuardKind, MemType, Op, Trace, Value};
 use std::collections::{HashMap, HashSet};
 
 /// A counter increment the emitter makes at the group's `store`.
@@ -47,8 +47,8 @@ pub(super) struct Counter {
 /// The result of the walk: what the emitter fuses or leaves out.
 #[derive(Default)]
 pub(super) struct Fusions {
-    /// Each value's bits when an `Op::Const` defines it, by value index.
-    pub consts: Vec<Option<u64>>,
+    /// Each value's constant when an `Op::Const` defines it, by value index.
+    pub consts: Vec<Option<Const>>,
     /// Compare results left in the flags for the next instruction.
     pub compares: HashSet<Value>,
     /// Instructions (block, index) that emit nothing: a counter's load and `iadd`.
@@ -62,7 +62,7 @@ impl Fusions {
     pub(super) fn of(trace: &Trace) -> Fusions {
         let uses = use_counts(trace);
         let mut f = Fusions {
-            consts: constants(trace),
+            consts: trace.constants(),
             ..Fusions::default()
         };
         let used_once = |v: Value| uses.get(v.index()) == Some(&1);
@@ -87,7 +87,7 @@ impl Fusions {
 
     /// The bits of `v` when it is a constant.
     pub(super) fn constant(&self, v: Value) -> Option<u64> {
-        self.consts.get(v.index()).copied().flatten()
+        self.consts.get(v.index()).copied().flatten().map(Const::bits)
     }
 
     /// Finds block `bi`'s counter groups (see the module docs).
@@ -146,17 +146,4 @@ fn use_counts(trace: &Trace) -> Vec<u32> {
         }
     }
     uses
-}
-
-/// Each value's bits when an `Op::Const` defines it, by value index.
-fn constants(trace: &Trace) -> Vec<Option<u64>> {
-    let mut consts = vec![None; trace.value_types.len()];
-    for inst in trace.blocks.iter().flat_map(|b| &b.insts) {
-        if let (Op::Const(k), Some(r)) = (&inst.op, inst.result) {
-            if let Some(c) = consts.get_mut(r.index()) {
-                *c = Some(k.bits());
-            }
-        }
-    }
-    consts
 }

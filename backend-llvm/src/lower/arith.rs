@@ -173,24 +173,24 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     }
 
     /// `idiv`/`irem` without undefined behaviour: a zero divisor faults, a divisor of
-    /// -1 becomes a negation (quotient) or zero (remainder).
+    /// -1 becomes a negation (quotient) or zero (remainder); a constant divisor that is
+    /// neither needs no check (baseline code leaves them out the same way).
     fn division(&mut self, rem: bool, x: Value, y: Value) -> Result<IntValue<'ctx>, BackendError> {
         let (a, d) = (self.int(x)?, self.int(y)?);
-        let i64t = self.tys.i64;
-        let nonzero = self.b.build_int_compare(IntPredicate::NE, d, i64t.const_zero(), "")?;
-        self.check_or_fault(nonzero, RET_FAULT_DIV_ZERO)?;
-        let minus_one = self
-            .b
-            .build_int_compare(IntPredicate::EQ, d, i64t.const_all_ones(), "")?;
-        if minus_one.get_zero_extended_constant() == Some(0) {
-            // A constant divisor other than -1 (the builder folded the compare): the
-            // plain instruction, without the two selects that guard against -1.
+        if matches!(self.constant_of(y), Some(Const::I64(k)) if k != 0 && k != -1) {
+            // Neither check can fail: the plain instruction.
             return Ok(if rem {
                 self.b.build_int_signed_rem(a, d, "")?
             } else {
                 self.b.build_int_signed_div(a, d, "")?
             });
         }
+        let i64t = self.tys.i64;
+        let nonzero = self.b.build_int_compare(IntPredicate::NE, d, i64t.const_zero(), "")?;
+        self.check_or_fault(nonzero, RET_FAULT_DIV_ZERO)?;
+        let minus_one = self
+            .b
+            .build_int_compare(IntPredicate::EQ, d, i64t.const_all_ones(), "")?;
         let safe = self
             .b
             .build_select(minus_one, i64t.const_int(1, false), d, "")?

@@ -20,10 +20,10 @@
 //!   the guard id as a `phi` (consecutive guards often have the same live values and
 //!   differ only in their resume pc, which the decoder finds by guard id), and lists
 //!   with a common prefix store it in one shared block ([`exit_trie`](super::exit_trie));
-//! - faults share one block per return code and carry no values; a check the
-//!   builder folded to `true` (a constant divisor, see `arith.rs`; a non-null pointer
-//!   constant is never null-checked, see `memory.rs`) emits no branch and no block,
-//!   so LLVM's passes have less to clean up.
+//! - faults share one block per return code and carry no values; a check that
+//!   cannot fail on a constant (a divisor other than 0 and -1, see `arith.rs`; a
+//!   pointer constant other than null, see `memory.rs`) is not emitted at all, so
+//!   LLVM's passes have no branch and no block to clean up — as in baseline code.
 
 use super::exit_trie::NodeId;
 use super::Lowerer;
@@ -38,12 +38,8 @@ use leones_ir::{GuardKind, MemType, TargetId, Value};
 const GUARD_LIKELY: u32 = 1 << 20;
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
-    /// Continues in a new block if `ok`, else leaves with fault `code`. A check the
-    /// builder folded to `true` (a constant divisor) emits nothing.
+    /// Continues in a new block if `ok`, else leaves with fault `code`.
     pub(super) fn check_or_fault(&mut self, ok: IntValue<'ctx>, code: u64) -> Result<(), BackendError> {
-        if ok.get_zero_extended_constant() == Some(1) {
-            return Ok(());
-        }
         let fault = self.fault_block(code)?;
         let cont = self.new_block("ok");
         let br = self.b.build_conditional_branch(ok, cont, fault)?;

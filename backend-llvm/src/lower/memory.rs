@@ -26,7 +26,7 @@ use inkwell::types::BasicType;
 use inkwell::types::{BasicMetadataTypeEnum, BasicTypeEnum};
 use inkwell::values::{BasicMetadataValueEnum, BasicValue, BasicValueEnum, IntValue, PointerValue};
 use inkwell::IntPredicate;
-use leones_ir::{ArrayId, CallId, FieldId, LayoutId, MemType, Type, Value};
+use leones_ir::{ArrayId, CallId, Const, FieldId, LayoutId, MemType, Type, Value};
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// `base + off` with a run-time offset.
@@ -42,7 +42,8 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// With checks on, leaves with a null fault unless `v` is non-null (once per
     /// value and IR block).
     fn null_check(&mut self, v: Value) -> Result<(), BackendError> {
-        if self.info.checks && !self.nonnull_consts.contains(&v) && self.nonnull.insert(v) {
+        let nonnull_constant = matches!(self.constant_of(v), Some(Const::Ref(a) | Const::Ptr(a)) if a != 0);
+        if self.info.checks && !nonnull_constant && self.nonnull.insert(v) {
             let ok = self.b.build_is_not_null(self.pointer(v)?, "")?;
             self.check_or_fault(ok, RET_FAULT_NULL)?;
         }

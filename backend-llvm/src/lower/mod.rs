@@ -151,7 +151,7 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         trie_blocks: HashMap::new(),
         guards: HashMap::new(),
         nonnull: HashSet::new(),
-        nonnull_consts: HashSet::new(),
+        consts: trace.constants(),
     };
     l.run()?;
     Ok(l.module)
@@ -217,9 +217,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Values known non-null in the current IR block (checked, allocated or guarded
     /// earlier in it), so each object is null-checked once per block.
     pub nonnull: HashSet<Value>,
-    /// Pointer constants other than null: never null-checked (the check would be a
-    /// compare of two constants LLVM's builder does not fold, and a fault block).
-    pub nonnull_consts: HashSet<Value>,
+    /// Each value's constant when an `Op::Const` defines it (`Trace::constants`):
+    /// checks that cannot fail on them are left out.
+    consts: Vec<Option<Const>>,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -276,14 +276,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
 
     fn inst(&mut self, bi: usize, ii: usize, inst: &Inst) -> Result<(), BackendError> {
         let r: Option<BasicValueEnum<'ctx>> = match &inst.op {
-            Op::Const(k) => {
-                if let (Const::Ref(a) | Const::Ptr(a), Some(v)) = (k, inst.result) {
-                    if *a != 0 {
-                        self.nonnull_consts.insert(v);
-                    }
-                }
-                Some(self.constant(*k))
-            }
+            Op::Const(k) => Some(self.constant(*k)),
             Op::Unary(op, a) => Some(self.unary(*op, *a)?),
             Op::Binary(op, a, b) => Some(self.binary(*op, *a, *b, inst.result)?),
             Op::Select {
@@ -360,6 +353,11 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     }
     pub fn pointer(&self, v: Value) -> Result<PointerValue<'ctx>, BackendError> {
         Ok(self.v(v)?.into_pointer_value())
+    }
+
+    /// The constant `v` holds, when an `Op::Const` defines it.
+    pub fn constant_of(&self, v: Value) -> Option<Const> {
+        self.consts.get(v.index()).copied().flatten()
     }
 
     /// A pointer constant.
