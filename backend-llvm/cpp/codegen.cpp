@@ -13,7 +13,9 @@
 #include <llvm/ADT/SmallVector.h>
 #include <llvm/CodeGen/RegAllocRegistry.h>
 #include <llvm/Support/CommandLine.h>
+#include <llvm/IR/IRBuilder.h>
 #include <llvm/IR/Instructions.h>
+#include <llvm/IR/IntrinsicInst.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Support/CodeGen.h>
@@ -90,6 +92,84 @@ void split_tail_calls(llvm::Module &module) {
     for (auto *at : splits) at->getParent()->splitBasicBlock(at, "tail");
 }
 
+// `instcombine` turns the lowering's sign-bit mask back into `llvm.fabs`, which FastISel
+// does not select (SelectionDAG then gets the block from its top down to the call).
+// The mask again (`f32`/`f64` only, what the lowering emits): register moves to and
+// from a general register around an `and`, instead of an `andpd` with a constant-pool
+// mask — on pi's loop, off the loop-carried chain.
+void mask_fabs(llvm::Function &function) {
+    llvm::SmallVector<llvm::IntrinsicInst *, 4> calls;
+    for (auto &block : function) {
+        for (auto &inst : block) {
+            auto *call = llvm::dyn_cast<llvm::IntrinsicInst>(&inst);
+            if (call && call->getIntrinsicID() == llvm::Intrinsic::fabs &&
+                (call->getType()->isDoubleTy() || call->getType()->isFloatTy()))
+                calls.push_back(call);
+        }
+    }
+    for (auto *call : calls) {
+        llvm::IRBuilder<> at(call);
+        unsigned bits = call->getType()->getPrimitiveSizeInBits().getFixedValue();
+        llvm::Value *raw = at.CreateBitCast(call->getArgOperand(0), at.getIntNTy(bits));
+        llvm::Value *masked = at.CreateAnd(raw, llvm::APInt::getSignedMaxValue(bits));
+        call->replaceAllUsesWith(at.CreateBitCast(masked, call->getType()));
+        call->eraseFromParent();
+    }
+}
+
+// `instcombine` merges `phi(extractvalue a, i; extractvalue b, i)` into `extractvalue
+// (phi a, b), i` — for a unit, a phi of `{i64, i1}` overflow results. FastISel selects
+// no branch into a block with a struct-typed phi, and SelectionDAG got the whole
+// predecessor block (pi's loop body). Back to one phi per element that is used, the
+// `extractvalue`s at the end of each predecessor (a struct phi with another use stays).
+// Returns whether it split any.
+bool split_aggregate_phis(llvm::Function &function) {
+    llvm::SmallVector<llvm::PHINode *, 4> phis;
+    for (auto &block : function) {
+        for (auto &phi : block.phis()) {
+            if (!phi.getType()->isStructTy()) continue;
+            bool only_extracts = llvm::all_of(phi.users(), [](llvm::User *user) {
+                auto *extract = llvm::dyn_cast<llvm::ExtractValueInst>(user);
+                return extract && extract->getNumIndices() == 1;
+            });
+            if (only_extracts) phis.push_back(&phi);
+        }
+    }
+    for (auto *phi : phis) {
+        llvm::SmallVector<llvm::PHINode *, 2> parts(phi->getType()->getStructNumElements(), nullptr);
+        for (auto *user : llvm::make_early_inc_range(phi->users())) {
+            auto *extract = llvm::cast<llvm::ExtractValueInst>(user);
+            unsigned index = extract->getIndices()[0];
+            if (!parts[index]) {
+                parts[index] = llvm::PHINode::Create(extract->getType(), phi->getNumIncomingValues(),
+                                                     phi->getName() + ".part", phi->getIterator());
+                for (unsigned i = 0; i < phi->getNumIncomingValues(); i++) {
+                    llvm::BasicBlock *from = phi->getIncomingBlock(i);
+                    llvm::IRBuilder<> at(from->getTerminator());
+                    parts[index]->addIncoming(at.CreateExtractValue(phi->getIncomingValue(i), index), from);
+                }
+            }
+            extract->replaceAllUsesWith(parts[index]);
+            extract->eraseFromParent();
+        }
+        phi->eraseFromParent();
+    }
+    return !phis.empty();
+}
+
+// What code generation does to a module before its passes: everything above, so that
+// FastISel selects all of a unit but its tail calls. After the IR passes, which would
+// undo each of these.
+void prepare_for_fast_isel(llvm::Module &module) {
+    for (auto &function : module) {
+        mask_fabs(function);
+        // A split phi may have been the only non-extract user of another one.
+        while (split_aggregate_phis(function)) {
+        }
+    }
+    split_tail_calls(module);
+}
+
 }  // namespace
 
 extern "C" {
@@ -128,7 +208,7 @@ LeonesCodegen *leones_codegen_create(LLVMTargetMachineRef tm, int basic_regalloc
 // doInitialization / doFinalization, so nothing of one module stays for the next.
 LLVMMemoryBufferRef leones_codegen_run(LeonesCodegen *codegen, LLVMModuleRef module) {
     codegen->object.clear();
-    split_tail_calls(*llvm::unwrap(module));
+    prepare_for_fast_isel(*llvm::unwrap(module));
     codegen->passes.run(*llvm::unwrap(module));
     return LLVMCreateMemoryBufferWithMemoryRangeCopy(
         codegen->object.data(), codegen->object.size(), "leones-object");

@@ -38,7 +38,15 @@
 //! SelectionDAG — on a bridge, all of its stores. Split, SelectionDAG sees three
 //! instructions; the five-instruction bridge of `benches/traces/` took 522 µs of code
 //! generation instead of 687 (warm medians, session 20). It runs after the IR passes,
-//! which would merge the blocks back.
+//! which would merge the blocks back. The same step undoes two things `instcombine`
+//! builds that FastISel cannot select (session 21): `llvm.fabs` (back to the sign-bit
+//! mask the lowering emitted) and a phi of `{i64, i1}` overflow results (back to one
+//! phi per element; FastISel selects no branch into its block, so pi's whole loop
+//! body went to SelectionDAG). On their own they traded SelectionDAG time for loop
+//! strength reduction's (the split phis are induction variables), so the optimized
+//! level also drops that pass (`-disable-lsr`, see `passes`): together, code
+//! generation of pi's region 14%, pi_blocker's 25%, readpoly's loop 8% cheaper
+//! (warm medians), the machine code the same but for LSR's one `lea` in pi's loop.
 //!
 //! Invariants: one `CodegenPipeline` per TargetMachine, used by the thread that owns
 //! that machine ([`Machine`](crate::build::Machine) keeps both), dropped before the
@@ -226,6 +234,32 @@ mod tests {
             Emit::Fresh { basic_regalloc: true }
         )
         .is_empty());
+    }
+
+    /// What `instcombine` makes of pi's region and FastISel cannot select — a call of
+    /// `llvm.fabs`, a phi of `{i64, i1}` overflow results — is there after the IR
+    /// passes and gone when code generation has run (`prepare_for_fast_isel` in
+    /// `cpp/codegen.cpp`): the mask is back, and one phi per element.
+    #[test]
+    fn code_generation_undoes_what_fast_isel_cannot_select() {
+        let trace = leones_ir::parse(PI_REGION).expect("parses");
+        let info = UnitInfo::for_tests("leones_codegen_test");
+        let ctx = Context::create();
+        let mut machines = Machines::default();
+        let (module, machine) = lower_verified(&ctx, &trace, &info, Level::Optimized, &mut machines).expect("lowers");
+        passes::run_passes(&module, Level::Optimized, &machine.tm).expect("passes");
+        let aggregate_phi = |text: &str| text.lines().any(|l| l.contains(" = phi {"));
+        let before = module.print_to_string().to_string();
+        assert!(before.contains("call double @llvm.fabs.f64"), "{before}");
+        assert!(aggregate_phi(&before), "{before}");
+        machine.emit_object(&module).expect("emits");
+        let after = module.print_to_string().to_string();
+        assert!(!after.contains("call double @llvm.fabs.f64"), "{after}");
+        assert!(
+            after.contains("and i64") && after.contains("9223372036854775807"),
+            "{after}"
+        );
+        assert!(!aggregate_phi(&after), "{after}");
     }
 
     /// Code generation first splits each block ending in a `musttail` call before the

@@ -18,8 +18,9 @@
 //! `optimized`, for units that stay hot, is the shortest pipeline that pays —
 //! `instcombine`, `simplifycfg` — with O2 code generation made *lean*
 //! ([`lean_codegen`]): FastISel instead of SelectionDAG (per target machine), no
-//! machine-level LICM, CSE, sinking or scheduling, no CodeGenPrepare and no constant
-//! hoisting ([`LEAN_CODEGEN_OPTIONS`]: LLVM command-line options, so they apply to the
+//! machine-level LICM, CSE, sinking or scheduling, no CodeGenPrepare, constant
+//! hoisting, loop strength reduction or tail merging ([`LEAN_CODEGEN_OPTIONS`]: LLVM
+//! command-line options, so they apply to the
 //! whole process; none of those passes runs at O0), and LLVM's *basic* register
 //! allocator instead of the greedy one (chosen per pass manager, see
 //! `crate::codegen`: `-regalloc` is process-wide and LLVM aborts at O0 with anything
@@ -37,8 +38,9 @@
 //! intrinsics, `irem` by constants and NaN-canonicalizing selects); dropping
 //! CodeGenPrepare and constant hoisting saved 10-17% of code generation on the
 //! larger regions and the basic allocator another 15-20% (pythagorean's generator
-//! region 7.2 → 6.0 ms warm). Code generation, not the IR passes, is most of an
-//! optimized unit's cost.
+//! region 7.2 → 6.0 ms warm); session 21 dropped loop strength reduction once
+//! FastISel selects whole loop bodies (see `crate::codegen`). Code generation, not
+//! the IR passes, is most of an optimized unit's cost.
 //! (`instcombine<no-verify-fixpoint>`, as LLVM's own pipelines run
 //! it: a bare `instcombine` aborts the process when one round does not reach a
 //! fixpoint, which generated traces do.)
@@ -151,6 +153,18 @@ pub const LEAN_CODEGEN_OPTIONS: &[&str] = &[
     // talk's larger regions (session 19, see the README's compile-latency notes).
     "-disable-cgp",
     "-disable-constant-hoisting",
+    // Loop strength reduction (with the IV-users analysis and freeze canonicalization
+    // it brings) rewrites induction variables for addressing modes; a trace's loop
+    // counters are integers with overflow guards, and on pi's loop all it changed was
+    // one `lea` (session 21). It cost 8-25% of code generation on the talk's regions
+    // once FastISel selects their loop bodies: the overflow phis `cpp/codegen.cpp`
+    // splits for FastISel are induction variables it then works on.
+    "-disable-lsr",
+    // Tail merging (in branch folding) looks for common instruction tails among a
+    // unit's many exit blocks, which share their stores through the lowering's exit
+    // chains already: 4-10% of code generation on the talk's regions (session 21), for
+    // no measurable change in the programs' speed or code size (±4%, either way).
+    "-enable-tail-merge=false",
 ];
 
 /// Whether the optimized level generates code the lean way (FastISel and
