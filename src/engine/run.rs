@@ -213,7 +213,7 @@ impl Engine {
             // Not enough iterations to tell a data-driven guard from a rare exit.
             (MergeDecision::Wait, _) => return None,
             (MergeDecision::Reform, _) => {
-                self.reform(root);
+                self.reform(root, false);
                 return None;
             }
             (MergeDecision::BridgeTiered, _) => self.stats.rare_exits_bridged += 1,
