@@ -50,8 +50,7 @@ impl Engine {
                 self.compiling.insert(loc);
                 let level = self.start_level();
                 let then = Then::Loop { loc, target };
-                if let Err((then, stage)) = self.compile(done.trace, loc, UnitKind::Loop, &[], level, Vec::new(), then)
-                {
+                if let Err((then, stage)) = self.compile(done.trace, loc, UnitKind::Loop, &[], level, then) {
                     self.not_landed(then, stage);
                 }
             }
@@ -90,8 +89,7 @@ impl Engine {
                     root,
                     virtuals,
                 };
-                if let Err((then, stage)) = self.compile(trace, root, UnitKind::Bridge, &facts, level, Vec::new(), then)
-                {
+                if let Err((then, stage)) = self.compile(trace, root, UnitKind::Bridge, &facts, level, then) {
                     self.not_landed(then, stage);
                 }
             }
@@ -116,10 +114,8 @@ impl Engine {
     /// Hands `trace` to the backend as a job at `level` (`None`: the engine's) whose
     /// prelude verifies, optimizes (with `facts` about `block0`'s parameters on
     /// entry) and instruments it where the job is built ([`Preparation`]), and
-    /// launches it; what installing it means is `then`. A loop's guards get pass
-    /// counters but those of the snapshot origins `uncounted` marks. The host's side
-    /// is bounded: allocating the unit's counters, numbering and naming the job.
-    #[allow(clippy::too_many_arguments)]
+    /// launches it; what installing it means is `then`. The host's side is bounded:
+    /// allocating the unit's counters, numbering and naming the job.
     pub(super) fn compile(
         &mut self,
         mut trace: Trace,
@@ -127,7 +123,6 @@ impl Engine {
         kind: UnitKind,
         facts: &[(usize, EntryFact)],
         level: Option<Level>,
-        uncounted: Vec<bool>,
         then: Then,
     ) -> Result<(), (Then, Stage)> {
         if self.inject == Some(InjectFailure::Verify) {
@@ -165,7 +160,6 @@ impl Engine {
             },
             verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
             counters,
-            uncounted,
             break_after: self.inject == Some(InjectFailure::Backend),
             log_optimized: self.log.opt,
         };

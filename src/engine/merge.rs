@@ -100,9 +100,6 @@ pub(super) struct Tree {
     pub(super) limit: Arc<AtomicU64>,
     /// A region with this many arms is being built.
     pub(super) reforming: Option<usize>,
-    /// ... at the engine's (final) level: the tree is being tiered up with its pending
-    /// arms folded in (`tier.rs`).
-    pub(super) reforming_final: bool,
     /// Set once the tree reached `max_bridges`: its exit rate under judgement
     /// (`giveup.rs`).
     pub(super) cap: Option<super::giveup::CapWindow>,
@@ -134,7 +131,6 @@ impl Tree {
             no_tier_up: false,
             limit: Arc::new(AtomicU64::new(super::tier::NO_LIMIT)),
             reforming: None,
-            reforming_final: false,
             cap: None,
             short_since: (0, 0),
             left: (0, 0),
@@ -194,17 +190,12 @@ impl Tree {
             let Some(&key) = counter_origin(counters, addr).and_then(|o| origins.get(o)) else {
                 return false;
             };
-            let never_failed = never_failed(exits, &key);
+            let never_failed = !exits.get(&key).is_some_and(|&e| e > 0);
             if never_failed {
                 uncounted.insert(key);
             }
             never_failed
         });
-    }
-
-    /// Whether recorded guard `key` never failed while the installed unit ran.
-    fn never_failed_since_install(&self, key: &(usize, u32)) -> bool {
-        never_failed(&self.exits_installed, key)
     }
 
     /// The branch weights of recorded guard `key` — (times it failed, times it
@@ -287,11 +278,6 @@ impl Tree {
         let q = (0..=self.arms.len()).find(|&q| self.piece(q).trace.name == piece_name)?;
         Some((q, point.parse().ok()?))
     }
-}
-
-/// Whether guard `key` has no exits in `exits`.
-fn never_failed(exits: &HashMap<(usize, u32), u64>, key: &(usize, u32)) -> bool {
-    exits.get(key).is_none_or(|&e| e == 0)
 }
 
 /// The snapshot origin whose pass counter in `counters` is at `addr`, if it is one.
@@ -432,11 +418,10 @@ impl Engine {
     /// the engine tiers and the unit is at its final level or being recompiled to it.
     fn runs_tiered_up(&self, root: Location) -> bool {
         self.tiers()
-            && (self
+            && self
                 .loops
                 .get(&root)
                 .is_some_and(|l| !self.is_first_tier(l.unit) || self.recompiling.contains(&l.unit))
-                || self.trees.get(&root).is_some_and(|t| t.reforming_final))
     }
 
     /// Starts recording an arm of `root`'s tree from the exit of `key` (unit `left`,
@@ -502,18 +487,17 @@ impl Engine {
             weights,
         });
         if tree.arms.len() - tree.merged >= tree.merged.max(1) {
-            self.reform(root, false);
+            self.reform(root);
         }
     }
 
     /// Forms `root`'s region from the root and every arm recorded so far (dropping, as
     /// refused, the latest pending arms until it forms) and launches its compilation;
     /// landing it installs it in place of the loop's unit and bridges
-    /// ([`Engine::land_region`]). A region is compiled at the first tier when the
-    /// engine tiers (and tiered up later, see `tier.rs`), unless `final_level`: then at
-    /// the engine's level (a tier-up that folds in pending arms). One region per tree
-    /// is built at a time; arms recorded meanwhile wait for the next.
-    pub(super) fn reform(&mut self, root: Location, final_level: bool) {
+    /// ([`Engine::land_region`]). A region is compiled at the quick level when the
+    /// engine tiers (and tiered up later, see `tier.rs`). One region per tree is built
+    /// at a time; arms recorded meanwhile wait for the next.
+    pub(super) fn reform(&mut self, root: Location) {
         let region = loop {
             let Some(tree) = self.trees.get_mut(&root) else { return };
             if tree.arms.len() == tree.merged || tree.reforming.is_some() {
@@ -548,32 +532,14 @@ impl Engine {
         let tree = self.trees.get_mut(&root).expect("present");
         let upto = tree.arms.len();
         tree.reforming = Some(upto);
-        tree.reforming_final = final_level && tiers;
-        let level = ((tiers || tree.no_tier_up) && !tree.reforming_final).then_some(first_level);
-        // At its final level, like a tier-up's recompilation: no pass counters for
-        // guards that never failed while the installed unit ran (the new arms' guards
-        // among them).
-        let uncounted: Vec<bool> = if tree.reforming_final {
-            region
-                .origins
-                .iter()
-                .map(|key| tree.never_failed_since_install(key))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let uncounted_keys = (region.origins.iter().zip(&uncounted))
-            .filter(|(_, &skip)| skip)
-            .map(|(key, _)| *key)
-            .collect();
+        let level = (tiers || tree.no_tier_up).then_some(first_level);
         let then = super::tier::Then::Region {
             root,
             upto,
             origins: region.origins,
-            uncounted: uncounted_keys,
             name: region.trace.name.clone(),
         };
-        if let Err((then, stage)) = self.compile(region.trace, root, UnitKind::Loop, &[], level, uncounted, then) {
+        if let Err((then, stage)) = self.compile(region.trace, root, UnitKind::Loop, &[], level, then) {
             self.not_landed(then, stage);
         }
     }
@@ -587,7 +553,6 @@ impl Engine {
         root: Location,
         upto: usize,
         origins: Vec<(usize, u32)>,
-        uncounted: Vec<(usize, u32)>,
         name: String,
     ) {
         let Some(lp) = self.loops.get_mut(&root) else {
@@ -601,11 +566,8 @@ impl Engine {
         tree.origins = origins;
         tree.exits_since_install = 0;
         tree.exits_installed.clear();
-        tree.uncounted = uncounted.into_iter().collect();
+        tree.uncounted.clear();
         tree.reforming = None;
-        if std::mem::take(&mut tree.reforming_final) {
-            self.stats.tier_ups += 1;
-        }
         self.stats.regions_compiled += 1;
         self.stats.arms_merged += upto.saturating_sub(tree.merged) as u64;
         tree.merged = upto;
@@ -628,7 +590,6 @@ impl Engine {
     pub(super) fn region_failed(&mut self, root: Location, upto: usize, stage: super::install::Stage) {
         let Some(tree) = self.trees.get_mut(&root) else { return };
         tree.reforming = None;
-        let tiering_up = std::mem::take(&mut tree.reforming_final);
         let (merged, upto) = (tree.merged, upto.min(tree.arms.len()));
         for a in tree.arms.drain(merged..upto) {
             tree.refused.insert((a.parent, a.guard));
@@ -636,10 +597,6 @@ impl Engine {
         }
         if self.log.any() {
             self.emit_log(&format!("; region failed to compile, arms refused: {stage:?}"));
-        }
-        // A tier-up that was to fold the arms in: tier up what is installed instead.
-        if let (true, Some(unit)) = (tiering_up, self.loops.get(&root).map(|l| l.unit)) {
-            self.tier_up(root, unit);
         }
     }
 }

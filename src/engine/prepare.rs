@@ -51,10 +51,6 @@ pub(super) struct Preparation {
     pub branchless: BranchlessParams,
     pub verify_each_pass: bool,
     pub counters: Counters,
-    /// Snapshot origins whose guards get no pass counter (`true`; empty: none): a
-    /// region compiled at its final level leaves out guards that never failed, as a
-    /// tier-up's recompilation does (`Tree::keep_failing_counters`).
-    pub uncounted: Vec<bool>,
     /// Drop the optimized trace's last instruction (`InjectFailure::Backend`).
     pub break_after: bool,
     /// Print the optimized trace for the `opt` log.
@@ -133,10 +129,9 @@ impl Preparation {
             .and_then(|(counter, limit)| count_iterations(opt, counter, Some(limit)));
         if let Some((base, n)) = c.passes {
             let word = std::mem::size_of::<u64>() as u64;
-            let uncounted = |origin: usize| self.uncounted.get(origin).copied().unwrap_or(false);
             count_guard_passes(opt, |op, snapshot| {
                 let origin = snapshot.origin? as usize;
-                (can_branch(op) && origin < n && !uncounted(origin)).then(|| base + word * origin as u64)
+                (can_branch(op) && origin < n).then(|| base + word * origin as u64)
             });
         }
         if let Some(counter) = c.entries {

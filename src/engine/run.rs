@@ -213,7 +213,7 @@ impl Engine {
             // Not enough iterations to tell a data-driven guard from a rare exit.
             (MergeDecision::Wait, _) => return None,
             (MergeDecision::Reform, _) => {
-                self.reform(root, false);
+                self.reform(root);
                 return None;
             }
             (MergeDecision::BridgeTiered, _) => self.stats.rare_exits_bridged += 1,

@@ -50,9 +50,9 @@ pub struct EngineStats {
     pub units_retired: u64,
     /// Units recompiled at the engine's level and swapped in (tier-ups).
     pub tier_ups: u64,
-    /// Tier-ups of trees with pending arms: the arms were folded into the region the
-    /// tier-up compiled at the engine's level (counted in `tier_ups` when it lands).
-    pub tier_ups_with_arms: u64,
+    /// Tier-ups put off because the tree had pending arms: the arms were folded into
+    /// a new first-tier region first (which tiers up after its own wait).
+    pub tier_ups_deferred: u64,
     /// Rare hot exits of a tree running tiered-up code that got a plain bridge rather
     /// than an arm (an arm would re-form the region and pay the tier-up again).
     pub rare_exits_bridged: u64,
@@ -116,13 +116,13 @@ impl Engine {
         );
         let _ = writeln!(
             s,
-            "  regions         {} ({} arms merged, {} refused, {} units retired, {} tier-ups ({} folding pending arms in), {} rare exits of tiered trees bridged)",
+            "  regions         {} ({} arms merged, {} refused, {} units retired, {} tier-ups, {} deferred for pending arms, {} rare exits of tiered trees bridged)",
             e.regions_compiled,
             e.arms_merged,
             e.arms_refused,
             e.units_retired,
             e.tier_ups,
-            e.tier_ups_with_arms,
+            e.tier_ups_deferred,
             e.rare_exits_bridged
         );
         let _ = writeln!(

@@ -39,9 +39,9 @@
 //! the loop now jump to the new code, and the old code is removed. Hot bridges tier
 //! up the same way, found by their entry counters whenever the engine looks at a tree.
 //!
-//! A tree whose shape is about to change tiers up into its next shape: with pending
-//! arms (recorded, not yet in its region) the tier exit re-forms the region with them
-//! at the engine's level, in place of recompiling the installed one. Once a tree
+//! A tree whose shape is about to change does not tier up yet: with pending arms
+//! (recorded, not yet in its region) the tier exit re-forms the region with them at
+//! the first tier instead, and that region tiers up after its own wait. Once a tree
 //! runs tiered-up code, its rare hot exits get plain bridges rather than arms
 //! (`merge.rs`), so it is not re-formed — and recompiled — for paths that seldom run.
 //!
@@ -65,13 +65,11 @@ pub(super) enum Then {
         root: Location,
         virtuals: bool,
     },
-    /// `root`'s region with its first `upto` arms, replacing the loop unit; the
-    /// guards `uncounted` names have no pass counter.
+    /// `root`'s region with its first `upto` arms, replacing the loop unit.
     Region {
         root: Location,
         upto: usize,
         origins: Vec<(usize, u32)>,
-        uncounted: Vec<(usize, u32)>,
         name: String,
     },
     /// The same trace as `old`, at another level: swapped in for it.
@@ -213,9 +211,8 @@ impl Engine {
                 root,
                 upto,
                 origins,
-                uncounted,
                 name,
-            } => self.land_region(unit, root, upto, origins, uncounted, name),
+            } => self.land_region(unit, root, upto, origins, name),
             Then::Recompiled { old } => self.land_recompiled(unit, old),
         }
     }
@@ -365,12 +362,10 @@ impl Engine {
     /// Submits the optimized recompilation of `root`'s quick loop unit `unit` — unless
     /// the tree has pending arms (recorded, not yet in its region): its shape is about
     /// to change, and an optimized compile of the current one would be replaced by the
-    /// next region within a few thousand iterations (pythagorean's three trees each
-    /// paid one such compile). Then the tier-up *is* that region: re-formed with the
-    /// pending arms and compiled at the engine's level. (Until session 21 it was
-    /// compiled at the first tier and tiered up after its own wait: one more compile
-    /// of the whole region, ~0.7-1.2 ms on each of pythagorean's trees.)
-    pub(super) fn tier_up(&mut self, root: Location, unit: BUnit) {
+    /// next first-tier region within a few thousand iterations (pythagorean's three
+    /// trees each paid one such compile). Those arms are folded in first, at the first
+    /// tier, and the new region tiers up after its own wait.
+    fn tier_up(&mut self, root: Location, unit: BUnit) {
         let ready = self.is_first_tier(unit) && !self.recompiling.contains(&unit);
         let Some(tree) = self.trees.get_mut(&root) else { return };
         // Whatever happens next, this unit does not come out at its tier guard again.
@@ -378,23 +373,20 @@ impl Engine {
         if !ready || tree.no_tier_up || tree.reforming.is_some() {
             return;
         }
-        tree.tier_ups += 1;
         if tree.arms.len() > tree.merged {
             let merged = tree.merged;
-            self.reform(root, true);
+            self.reform(root);
             // Launched (in the background) or already landed (synchronous mode).
             let Some(tree) = self.trees.get(&root) else { return };
             if tree.reforming.is_some() || tree.merged > merged {
-                self.stats.tier_ups_with_arms += 1;
+                self.stats.tier_ups_deferred += 1;
                 return;
             }
-            // Every pending arm was refused (the region failed, and `region_failed`
-            // tiered up what is installed), or the region did not form: tier up what is
-            // installed, unless that happened already.
-            if !self.is_first_tier(unit) || self.recompiling.contains(&unit) {
-                return;
-            }
+            // Every pending arm was refused, or the region failed: tier up what is
+            // installed.
         }
+        let Some(tree) = self.trees.get_mut(&root) else { return };
+        tree.tier_ups += 1;
         if self.inject == Some(InjectFailure::TierUp) {
             return self.not_landed(Then::Recompiled { old: unit }, Stage::Backend("injected".into()));
         }
