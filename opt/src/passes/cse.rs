@@ -127,7 +127,9 @@ impl Pass for Cse {
             }
         });
         pool.flush(t);
-        subst.apply(t);
+        if !cfg.in_dominance_order() {
+            subst.apply(t);
+        }
     }
 }
 

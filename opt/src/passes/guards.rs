@@ -372,6 +372,8 @@ impl Pass for Guards {
             ends[b] = w.facts.mark();
         }
         w.pool.flush(t);
-        w.subst.apply(t);
+        // No `w.subst.apply(t)`: blocks went in dominator preorder and every
+        // substitution is set at the definition it replaces, so each use (operand or
+        // snapshot slot) was rewritten when its instruction was processed.
     }
 }
