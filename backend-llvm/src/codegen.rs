@@ -242,24 +242,32 @@ mod tests {
     /// `cpp/codegen.cpp`): the mask is back, and one phi per element.
     #[test]
     fn code_generation_undoes_what_fast_isel_cannot_select() {
-        let trace = leones_ir::parse(PI_REGION).expect("parses");
+        with_passed_module(PI_REGION, |module, machine| {
+            let aggregate_phi = |text: &str| text.lines().any(|l| l.contains(" = phi {"));
+            let before = module.print_to_string().to_string();
+            assert!(before.contains("call double @llvm.fabs.f64"), "{before}");
+            assert!(aggregate_phi(&before), "{before}");
+            machine.emit_object(module).expect("emits");
+            let after = module.print_to_string().to_string();
+            assert!(!after.contains("call double @llvm.fabs.f64"), "{after}");
+            assert!(
+                after.contains("and i64") && after.contains("9223372036854775807"),
+                "{after}"
+            );
+            assert!(!aggregate_phi(&after), "{after}");
+        });
+    }
+
+    /// Lowers `text` at the optimized level and runs its IR passes; hands the module
+    /// and its machine to `f`.
+    fn with_passed_module(text: &str, f: impl FnOnce(&inkwell::module::Module<'_>, &mut crate::build::Machine)) {
+        let trace = leones_ir::parse(text).expect("parses");
         let info = UnitInfo::for_tests("leones_codegen_test");
         let ctx = Context::create();
         let mut machines = Machines::default();
         let (module, machine) = lower_verified(&ctx, &trace, &info, Level::Optimized, &mut machines).expect("lowers");
         passes::run_passes(&module, Level::Optimized, &machine.tm).expect("passes");
-        let aggregate_phi = |text: &str| text.lines().any(|l| l.contains(" = phi {"));
-        let before = module.print_to_string().to_string();
-        assert!(before.contains("call double @llvm.fabs.f64"), "{before}");
-        assert!(aggregate_phi(&before), "{before}");
-        machine.emit_object(&module).expect("emits");
-        let after = module.print_to_string().to_string();
-        assert!(!after.contains("call double @llvm.fabs.f64"), "{after}");
-        assert!(
-            after.contains("and i64") && after.contains("9223372036854775807"),
-            "{after}"
-        );
-        assert!(!aggregate_phi(&after), "{after}");
+        f(&module, machine);
     }
 
     /// Code generation first splits each block ending in a `musttail` call before the
@@ -268,22 +276,18 @@ mod tests {
     /// `tail` block holding only the load, the cast, the call and the `ret`.
     #[test]
     fn exit_dispatch_is_split_from_the_exit_stores() {
-        let trace = leones_ir::parse(LOOP).expect("parses");
-        let info = UnitInfo::for_tests("leones_codegen_test");
-        let ctx = Context::create();
-        let mut machines = Machines::default();
-        let (module, machine) = lower_verified(&ctx, &trace, &info, Level::Optimized, &mut machines).expect("lowers");
-        passes::run_passes(&module, Level::Optimized, &machine.tm).expect("passes");
-        machine.emit_object(&module).expect("emits");
-        let text = module.print_to_string().to_string();
-        let tail = text.split("\ntail").nth(1).expect("a split-off tail block");
-        let body: Vec<&str> = tail.lines().skip(1).take_while(|l| !l.is_empty()).collect();
-        assert!(body[0].contains("load atomic"), "{text}");
-        assert!(body.iter().any(|l| l.contains("musttail call")), "{text}");
-        assert!(
-            body.last().is_some_and(|l| l.trim_start().starts_with("ret ")),
-            "{text}"
-        );
-        assert!(body.len() <= 4, "{text}");
+        with_passed_module(LOOP, |module, machine| {
+            machine.emit_object(module).expect("emits");
+            let text = module.print_to_string().to_string();
+            let tail = text.split("\ntail").nth(1).expect("a split-off tail block");
+            let body: Vec<&str> = tail.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+            assert!(body[0].contains("load atomic"), "{text}");
+            assert!(body.iter().any(|l| l.contains("musttail call")), "{text}");
+            assert!(
+                body.last().is_some_and(|l| l.trim_start().starts_with("ret ")),
+                "{text}"
+            );
+            assert!(body.len() <= 4, "{text}");
+        });
     }
 }
