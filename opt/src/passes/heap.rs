@@ -291,11 +291,16 @@ impl Pass for HeapCache {
             pending: HashMap::default(),
         };
         let mut ends: Vec<Known> = Vec::with_capacity(t.blocks.len());
+        // Whether a substitution was set after uses of its value were rewritten (a
+        // carried field's parameter dropped at the back edge): only then, or when
+        // blocks are not in dominance order, does the final whole-trace pass find work.
+        let mut late = !cfg.in_dominance_order();
         for b in 0..t.blocks.len() {
             let mut carried = Vec::new();
             if let Some((p, true)) = cfg.single_entry(b) {
                 // The peeled loop: one way in, one back edge, from itself.
                 carried = carry_fields(t, &w.subst, &ends[p], p, b);
+                late |= !carried.is_empty();
             }
             w.known = w.entry_facts(t, &cfg, b, &ends);
             for c in &carried {
@@ -323,7 +328,9 @@ impl Pass for HeapCache {
             ends.push(std::mem::take(&mut w.known));
         }
         w.pool.flush(t);
-        w.subst.apply(t);
+        if late {
+            w.subst.apply(t);
+        }
     }
 }
 
