@@ -58,7 +58,6 @@ impl Cfg {
         order
     }
 
-    /// Whether block `a` dominates block `b` (every block dominates itself).
     /// Whether every block's immediate dominator comes before it: then a pass that
     /// rewrites blocks in index order sees each definition before the uses it
     /// dominates.
@@ -66,6 +65,7 @@ impl Cfg {
         self.idom.iter().enumerate().skip(1).all(|(b, &d)| d < b)
     }
 
+    /// Whether block `a` dominates block `b` (every block dominates itself).
     pub fn dominates(&self, a: usize, b: usize) -> bool {
         let ((a_in, a_out), (b_in, b_out)) = (self.interval[a], self.interval[b]);
         a_in <= b_in && b_out <= a_out
