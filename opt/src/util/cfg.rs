@@ -135,3 +135,26 @@ pub fn remove_blocks(t: &mut Trace, dead: &[bool]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Cfg;
+
+    /// A diamond: block 2's immediate dominator is block 0, before it.
+    #[test]
+    fn a_diamond_is_in_dominance_order() {
+        let t = leones_ir::parse(
+            "trace d\n\nblock0(v0: i64, v1: f64):\n    v2 = const 0\n    v3 = ieq v0, v2\n    \
+             br v3, block1(), block2(v1)\n\nblock1():\n    v4 = const 5.0\n    goto block2(v4)\n\n\
+             block2(v5: f64):\n    v6 = fadd v5, v5\n    finish v6\n",
+        )
+        .expect("parses");
+        let mut cfg = Cfg::new(&t);
+        assert_eq!(cfg.idom, vec![0, 0, 0]);
+        assert!(cfg.in_dominance_order());
+        // Were block 1 dominated by block 2 (reachable only through it), a pass
+        // rewriting in index order would meet block 1's uses first.
+        cfg.idom = vec![0, 2, 0];
+        assert!(!cfg.in_dominance_order());
+    }
+}
