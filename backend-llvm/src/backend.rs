@@ -23,7 +23,7 @@ use crate::build::{BuiltUnit, Machines, Prelude, UnitJob};
 use crate::decode::{decode_outcome_with, exit_table, GuardExit, NativeFault};
 use crate::jit::{Jit, Tracker};
 use crate::lower::UnitInfo;
-use crate::passes::{self, Level};
+use crate::passes::Level;
 use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
@@ -574,7 +574,7 @@ impl Backend {
         let ctx = Context::create();
         let (module, machine) = crate::build::lower_verified(&ctx, trace, &info, level, &mut self.machines)?;
         if optimize {
-            passes::run_passes(&module, level, &machine.tm)?;
+            machine.run_passes(&module)?;
         }
         Ok(module.print_to_string().to_string())
     }

@@ -62,32 +62,44 @@ impl Machines {
             Entry::Vacant(e) => e.insert(Machine {
                 codegen: None,
                 tm: passes::target_machine(level)?,
-                level,
+                pipeline: passes::effective_pipeline(level),
+                basic_regalloc: basic_regalloc(level),
+                reuse_codegen: reuse_codegen(),
             }),
         })
     }
 }
 
-/// A level's TargetMachine and the code generator built for it on first use
+/// A level's TargetMachine, its settings (read from the environment once, when the
+/// machine is made) and the code generator built for it on first use
 /// ([`CodegenPipeline`]).
 pub(crate) struct Machine {
     /// Declared first so that it is dropped first: it points at `tm`.
     codegen: Option<CodegenPipeline>,
     pub(crate) tm: TargetMachine,
-    level: Level,
+    /// The IR pass pipeline ([`passes::effective_pipeline`]).
+    pipeline: String,
+    /// LLVM's basic register allocator instead of the greedy one ([`basic_regalloc`]).
+    basic_regalloc: bool,
+    /// One pass manager for every unit ([`reuse_codegen`]).
+    reuse_codegen: bool,
 }
 
 impl Machine {
+    /// Runs the level's IR pass pipeline on `module` (prepared for this machine).
+    pub(crate) fn run_passes(&self, module: &Module<'_>) -> Result<(), BackendError> {
+        passes::run_pipeline(module, &self.pipeline, &self.tm)
+    }
+
     /// Generates code for `module` (prepared for this machine) into an object file,
     /// through the machine's reused pass manager — or one built for this module alone
     /// when reuse is off (`LEONES_LLVM_REUSE_CODEGEN=0`, for comparison).
     pub(crate) fn emit_object(&mut self, module: &Module<'_>) -> Result<ObjectBuffer, BackendError> {
-        let basic = basic_regalloc(self.level);
-        if !reuse_codegen() {
-            return Ok(CodegenPipeline::new(&self.tm, basic)?.emit(module));
+        if !self.reuse_codegen {
+            return Ok(CodegenPipeline::new(&self.tm, self.basic_regalloc)?.emit(module));
         }
         if self.codegen.is_none() {
-            self.codegen = Some(CodegenPipeline::new(&self.tm, basic)?);
+            self.codegen = Some(CodegenPipeline::new(&self.tm, self.basic_regalloc)?);
         }
         Ok(self.codegen.as_mut().expect("just built").emit(module))
     }
@@ -229,7 +241,7 @@ fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -
     let ctx = Context::create();
     let (module, machine) = lower_verified(&ctx, &job.trace, &job.info, job.level, machines)?;
     let t1 = Instant::now();
-    passes::run_passes(&module, job.level, &machine.tm)?;
+    machine.run_passes(&module)?;
     let t2 = Instant::now();
     let obj = machine.emit_object(&module)?;
     let t3 = Instant::now();
@@ -283,7 +295,7 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
         let _ = crate::baseline::emit_object(&trace, &info);
         let ctx = Context::create();
         let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, machine)| {
-            passes::run_passes(&module, level, &machine.tm)?;
+            machine.run_passes(&module)?;
             machine.emit_object(&module).map(drop)
         });
     }

@@ -149,7 +149,7 @@ mod tests {
     use super::CodegenPipeline;
     use crate::build::{lower_verified, Machines};
     use crate::lower::UnitInfo;
-    use crate::passes::{self, Level};
+    use crate::passes::Level;
     use inkwell::context::Context;
 
     /// How a test emits its object.
@@ -167,7 +167,7 @@ mod tests {
         let info = UnitInfo::for_tests("leones_codegen_test");
         let ctx = Context::create();
         let (module, machine) = lower_verified(&ctx, &trace, &info, level, machines).expect("lowers");
-        passes::run_passes(&module, level, &machine.tm).expect("passes");
+        machine.run_passes(&module).expect("passes");
         let obj = match how {
             Emit::Machine => machine.emit_object(&module).expect("emits"),
             Emit::Fresh { basic_regalloc } => CodegenPipeline::new(&machine.tm, basic_regalloc)
@@ -266,7 +266,7 @@ mod tests {
         let ctx = Context::create();
         let mut machines = Machines::default();
         let (module, machine) = lower_verified(&ctx, &trace, &info, Level::Optimized, &mut machines).expect("lowers");
-        passes::run_passes(&module, Level::Optimized, &machine.tm).expect("passes");
+        machine.run_passes(&module).expect("passes");
         f(&module, machine);
     }
 

@@ -272,16 +272,16 @@ pub fn effective_codegen_level(level: Level) -> OptimizationLevel {
     }
 }
 
-/// Runs `level`'s pipeline on the module.
-pub(crate) fn run_passes(module: &Module<'_>, level: Level, tm: &TargetMachine) -> Result<(), BackendError> {
-    let pipeline = effective_pipeline(level);
+/// Runs the pass pipeline `pipeline` (a level's [`effective_pipeline`], which a
+/// [`Machine`](crate::build::Machine) keeps) on the module.
+pub(crate) fn run_pipeline(module: &Module<'_>, pipeline: &str, tm: &TargetMachine) -> Result<(), BackendError> {
     if pipeline.is_empty() {
         return Ok(());
     }
     module
-        .run_passes(&pipeline, tm, PassBuilderOptions::create())
+        .run_passes(pipeline, tm, PassBuilderOptions::create())
         .map_err(|e| BackendError::Passes {
-            pipeline,
+            pipeline: pipeline.to_string(),
             message: e.to_string(),
         })
 }
