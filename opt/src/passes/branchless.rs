@@ -103,8 +103,7 @@
 use crate::context::OptContext;
 use crate::pass::Pass;
 use crate::util::cfg::{remove_blocks, Cfg};
-use crate::util::{const_table, subst::Subst};
-use leones_ir::FastHashMap as HashMap;
+use crate::util::{subst::Subst, ConstTable};
 use leones_ir::{BinaryOp, BlockCall, Const, GuardKind, Inst, Op, Snapshot, SnapshotId, Trace, Type, UnaryOp, Value};
 
 /// Default of [`BranchlessParams::max_arm_cost`]: at most this many instructions
@@ -166,7 +165,7 @@ impl Pass for Branchless {
         let cfg = Cfg::new(t);
         let mut rw = Rewriter {
             params,
-            consts: const_table(t),
+            consts: ConstTable::of(t),
             preds: cfg.preds.clone(),
             cfg,
             dead: vec![false; t.blocks.len()],
@@ -184,7 +183,7 @@ impl Pass for Branchless {
 
 struct Rewriter {
     params: BranchlessParams,
-    consts: HashMap<Value, Const>,
+    consts: ConstTable,
     /// Predecessor edges (block, is forward), kept up to date as diamonds collapse.
     preds: Vec<Vec<(usize, bool)>>,
     /// Dominators of the input; rewriting keeps them for every block that survives.

@@ -32,7 +32,7 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use crate::util::{cfg::Cfg, rewrite_blocks, subst::Subst, ConstPool};
+use crate::util::{cfg::Cfg, rewrite_blocks, subst::Subst, ConstPool, ConstTable};
 use leones_ir::FastHashMap as HashMap;
 use leones_ir::{BinaryOp, CallId, Const, Inst, Op, Trace, UnaryOp, Value};
 
@@ -82,7 +82,7 @@ impl Pass for Cse {
     }
     fn run(&self, t: &mut Trace, ctx: &OptContext) {
         let cfg = Cfg::new(t);
-        let consts = crate::util::const_table(t);
+        let consts = ConstTable::of(t);
         // Every kept value by key, with its block: a value is available where its block
         // dominates (its own block included, as blocks are rewritten in order). At most
         // one candidate of a key dominates any block, or the later one would have been
@@ -139,7 +139,7 @@ fn fold_pure_call(
     ctx: &OptContext,
     c: CallId,
     args: &[Value],
-    consts: &HashMap<Value, Const>,
+    consts: &ConstTable,
     subst: &Subst,
 ) -> Option<Const> {
     let eval = ctx.pure_calls?;

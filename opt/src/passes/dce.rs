@@ -27,7 +27,7 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use crate::util::const_table;
+use crate::util::ConstTable;
 use leones_ir::FastHashSet as HashSet;
 use leones_ir::{BinaryOp, Inst, Op, Trace, Value};
 
@@ -50,7 +50,7 @@ impl Pass for Dce {
         "dce"
     }
     fn run(&self, t: &mut Trace, _ctx: &OptContext) {
-        let consts = const_table(t);
+        let consts = ConstTable::of(t);
         let nonzero = |v: Value| consts.get(&v).is_some_and(|k| k.bits() != 0);
         let mut used: HashSet<Value> = HashSet::default();
         for b in (0..t.blocks.len()).rev() {

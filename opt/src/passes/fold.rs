@@ -31,7 +31,7 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use crate::util::{const_table, eval, rewrite_blocks, subst::Subst, ConstPool};
+use crate::util::{eval, rewrite_blocks, subst::Subst, ConstPool, ConstTable};
 use leones_ir::FastHashMap as HashMap;
 use leones_ir::{BinaryOp, Const, GuardKind, Inst, Op, Trace, UnaryOp, Value};
 
@@ -51,7 +51,7 @@ pub(crate) enum Simple {
 
 /// Simplifies `op` given the constants known so far and the defining ops of values.
 /// Rewrites `op` in place for canonicalization (operand order, guard polarity).
-pub(crate) fn simplify(op: &mut Op, consts: &HashMap<Value, Const>, defs: &HashMap<Value, Op>) -> Simple {
+pub(crate) fn simplify(op: &mut Op, consts: &ConstTable, defs: &HashMap<Value, Op>) -> Simple {
     let k = |v: &Value| consts.get(v).copied();
     match op {
         Op::Unary(u, a) => {
@@ -135,7 +135,7 @@ fn binary(op: BinaryOp, x: Value, y: Value, kx: Option<Const>, ky: Option<Const>
     }
 }
 
-fn guard(kind: &mut GuardKind, consts: &HashMap<Value, Const>, defs: &HashMap<Value, Op>) -> Simple {
+fn guard(kind: &mut GuardKind, consts: &ConstTable, defs: &HashMap<Value, Op>) -> Simple {
     let Some(v) = kind.operand() else { return Simple::Keep };
     if let Some(c) = consts.get(&v) {
         let holds = match kind {
@@ -161,7 +161,7 @@ impl Pass for Fold {
         "fold"
     }
     fn run(&self, t: &mut Trace, _ctx: &OptContext) {
-        let mut consts = const_table(t);
+        let mut consts = ConstTable::of(t);
         let mut defs: HashMap<Value, Op> = HashMap::default();
         let mut subst = Subst::new();
         let mut pool = ConstPool::default();

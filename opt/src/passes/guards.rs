@@ -47,7 +47,7 @@
 use crate::context::{EntryFact, OptContext};
 use crate::pass::Pass;
 use crate::util::range::Range;
-use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
+use crate::util::{cfg::Cfg, subst::Subst, ConstPool, ConstTable};
 use leones_ir::{BinaryOp, Const, GuardKind, Inst, Op, SlotValue, Trace, Type, UnaryOp, Value};
 use leones_ir::{FastHashMap as HashMap, FastHashSet as HashSet};
 
@@ -56,7 +56,7 @@ pub struct Guards;
 /// What is known at a program point.
 #[derive(Default)]
 struct Facts {
-    consts: HashMap<Value, Const>,
+    consts: ConstTable,
     class: HashMap<Value, u64>,
     nonnull: HashSet<Value>,
     ranges: HashMap<Value, Range>,
@@ -83,7 +83,8 @@ impl Facts {
     fn undo_to(&mut self, mark: usize) {
         while self.log.len() > mark {
             match self.log.pop().expect("above the mark") {
-                Undo::Const(v, k) => restore(&mut self.consts, v, k),
+                Undo::Const(v, Some(k)) => drop(self.consts.insert(v, k)),
+                Undo::Const(v, None) => drop(self.consts.remove(&v)),
                 Undo::Class(v, c) => restore(&mut self.class, v, c),
                 Undo::Range(v, r) => restore(&mut self.ranges, v, r),
                 Undo::NonNull(v, was) => {
@@ -331,7 +332,7 @@ impl Pass for Guards {
         let mut w = Walk {
             defs: HashMap::default(),
             facts: Facts {
-                consts: const_table(t),
+                consts: ConstTable::of(t),
                 ..Facts::default()
             },
             pool: ConstPool::default(),
@@ -340,7 +341,7 @@ impl Pass for Guards {
             drop_ovf_guard: None,
             const_vals: HashSet::default(),
         };
-        w.const_vals = w.facts.consts.keys().copied().collect();
+        w.const_vals = w.facts.consts.keys().collect();
         let params = t.blocks.first().map(|b| b.params.clone()).unwrap_or_default();
         for &(i, fact) in ctx.entry_facts {
             let Some(&p) = params.get(i) else { continue };

@@ -59,7 +59,7 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use crate::util::{cfg::Cfg, const_table, subst::Subst, ConstPool};
+use crate::util::{cfg::Cfg, subst::Subst, ConstPool, ConstTable};
 use leones_ir::{ArrayId, Const, EffectInfo, FieldId, GuardKind, Inst, MemType, Op, Trace, Value};
 use leones_ir::{FastHashMap as HashMap, FastHashSet as HashSet};
 
@@ -104,7 +104,7 @@ impl Known {
 struct Walk {
     known: Known,
     fresh: HashSet<Value>,
-    consts: HashMap<Value, Const>,
+    consts: ConstTable,
     subst: Subst,
     pool: ConstPool,
     /// Stores not yet observed: location → index in the block's output.
@@ -285,7 +285,7 @@ impl Pass for HeapCache {
         let mut w = Walk {
             known: Known::default(),
             fresh: HashSet::default(),
-            consts: const_table(t),
+            consts: ConstTable::of(t),
             subst: Subst::new(),
             pool: ConstPool::default(),
             pending: HashMap::default(),

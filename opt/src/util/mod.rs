@@ -10,15 +10,37 @@ pub mod virtuals;
 use leones_ir::FastHashMap as HashMap;
 use leones_ir::{Const, Op, Trace, Value};
 
-/// The constant each `const` op defines, over the whole trace (SSA: valid everywhere).
-pub fn const_table(t: &Trace) -> HashMap<Value, Const> {
-    let mut m = HashMap::default();
-    for inst in t.blocks.iter().flat_map(|b| &b.insts) {
-        if let (Some(r), Op::Const(k)) = (inst.result, &inst.op) {
-            m.insert(r, *k);
-        }
+/// The constant each value holds, by value index: the trace's `const` definitions
+/// ([`Trace::constants`], the table the backends read too; SSA makes them valid
+/// everywhere) and whatever a pass learns on top of them (a folded result, a guarded
+/// value). Values a pass makes grow it.
+#[derive(Clone, Default)]
+pub struct ConstTable(Vec<Option<Const>>);
+
+impl ConstTable {
+    /// The constants `t`'s `const` ops define.
+    pub fn of(t: &Trace) -> ConstTable {
+        ConstTable(t.constants())
     }
-    m
+    /// The constant `v` holds, if known.
+    pub fn get(&self, v: &Value) -> Option<&Const> {
+        self.0.get(v.index())?.as_ref()
+    }
+    /// Records that `v` holds `k`; returns what was recorded before.
+    pub fn insert(&mut self, v: Value, k: Const) -> Option<Const> {
+        if self.0.len() <= v.index() {
+            self.0.resize(v.index() + 1, None);
+        }
+        self.0[v.index()].replace(k)
+    }
+    /// Forgets `v`'s constant; returns it.
+    pub fn remove(&mut self, v: &Value) -> Option<Const> {
+        self.0.get_mut(v.index())?.take()
+    }
+    /// The values with a known constant, in index order.
+    pub fn keys(&self) -> impl Iterator<Item = Value> + '_ {
+        (self.0.iter().enumerate()).filter_map(|(i, k)| k.map(|_| Value::new(i)))
+    }
 }
 
 /// Interns constants as `const` instructions at the start of block 0 (hoisted constants
