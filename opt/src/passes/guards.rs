@@ -239,31 +239,61 @@ impl Walk<'_> {
         true
     }
 
-    fn guard(&mut self, t: &mut Trace, kind: &mut GuardKind, out: &mut [Inst]) -> bool {
+    /// Learns that condition `c` is `want` from here on (a guard on it passed, or the
+    /// block is only entered through that edge of a `br` on it): its value, the
+    /// ranges of its compare's operands, and for an equality with a constant that
+    /// constant, which is returned (a guard on `c` can become a `guard_value`).
+    fn learn_condition(&mut self, t: &Trace, c: Value, want: bool) -> Option<(Value, Const)> {
         let f = &mut self.facts;
+        f.set_const(c, Const::Bool(want));
+        let Some(Op::Binary(op, a, b)) = self.defs.get(&c).cloned() else {
+            return None;
+        };
+        let (ra, rb) = Range::refine(op, want, f.range(a), f.range(b));
+        if t.value_type(a) == Type::I64 {
+            f.set_range(a, ra);
+            f.set_range(b, rb);
+        }
+        let eq = matches!((op, want), (BinaryOp::IEq, true) | (BinaryOp::INe, false));
+        let k = f.consts.get(&b).copied().filter(|_| eq)?;
+        f.set_const(a, k);
+        Some((a, k))
+    }
+
+    /// At the start of block `b`: when its only way in is one edge of a `br` (so the
+    /// `br`'s block is its immediate dominator), the branch condition is known there.
+    /// A merged region's arm starts with its guard's own check again — this removes it.
+    fn learn_edge(&mut self, t: &Trace, cfg: &Cfg, b: usize) {
+        let [(p, true)] = cfg.preds[b][..] else { return };
+        let Some(Op::Br { cond, then_, else_, .. }) = t.blocks[p].insts.last().map(|i| &i.op) else {
+            return;
+        };
+        if then_.block == else_.block || self.facts.consts.get(cond).is_some() {
+            return; // both edges come here, or the other edge is dead: nothing to learn
+        }
+        self.learn_condition(t, *cond, then_.block.index() == b);
+    }
+
+    fn guard(&mut self, t: &mut Trace, kind: &mut GuardKind, out: &mut [Inst]) -> bool {
         match *kind {
             GuardKind::True(c) | GuardKind::False(c) => {
                 let want = matches!(kind, GuardKind::True(_));
-                if let Some(k) = f.consts.get(&c) {
+                if let Some(k) = self.facts.consts.get(&c) {
                     return (k.bits() != 0) != want; // keep only a guard that always fails
                 }
-                f.set_const(c, Const::Bool(want));
-                if let Some(Op::Binary(op, a, b)) = self.defs.get(&c).cloned() {
-                    let (ra, rb) = Range::refine(op, want, f.range(a), f.range(b));
-                    if t.value_type(a) == Type::I64 {
-                        f.set_range(a, ra);
-                        f.set_range(b, rb);
-                    }
-                    let eq = matches!((op, want), (BinaryOp::IEq, true) | (BinaryOp::INe, false));
-                    if eq {
-                        if let Some(k) = f.consts.get(&b).copied() {
-                            *kind = GuardKind::Value(a, k);
-                            f.set_const(a, k);
-                        }
-                    }
+                if let Some((a, k)) = self.learn_condition(t, c, want) {
+                    *kind = GuardKind::Value(a, k);
                 }
                 true
             }
+            _ => self.other_guard(t, kind, out),
+        }
+    }
+
+    fn other_guard(&mut self, t: &mut Trace, kind: &mut GuardKind, out: &mut [Inst]) -> bool {
+        let f = &mut self.facts;
+        match *kind {
+            GuardKind::True(_) | GuardKind::False(_) => true,
             GuardKind::Value(v, k) => {
                 if f.consts.get(&v) == Some(&k) {
                     return false;
@@ -362,6 +392,7 @@ impl Pass for Guards {
         let mut ends = vec![0usize; t.blocks.len()];
         for b in cfg.dominator_preorder() {
             w.facts.undo_to(if b == 0 { globals } else { ends[cfg.idom[b]] });
+            w.learn_edge(t, &cfg, b);
             let insts = std::mem::take(&mut t.blocks[b].insts);
             let mut out: Vec<Inst> = Vec::with_capacity(insts.len());
             for mut inst in insts {
