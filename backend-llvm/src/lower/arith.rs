@@ -61,7 +61,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     /// `r`, with a NaN replaced by the canonical NaN (see the module docs on NaN bit
     /// patterns and `leones_ir::fold::arith_bits`).
     fn canonical_nan(&self, r: FloatValue<'ctx>) -> Result<BasicValueEnum<'ctx>, BackendError> {
-        let is_nan = self.b.build_float_compare(FloatPredicate::UNO, r, r, "")?;
+        // `uno r, 0.0`, LLVM's canonical form of the NaN test (`uno r, r` means the same).
+        let is_nan = self
+            .b
+            .build_float_compare(FloatPredicate::UNO, r, self.tys.f64.const_zero(), "")?;
         let canon = self.tys.f64.const_float(f64::from_bits(leones_ir::fold::CANONICAL_NAN));
         Ok(self.b.build_select(is_nan, canon, r, "")?.as_basic_value_enum())
     }

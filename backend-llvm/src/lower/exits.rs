@@ -26,11 +26,11 @@
 //!   LLVM's passes have no branch and no block to clean up — as in baseline code.
 
 use super::exit_trie::NodeId;
-use super::Lowerer;
+use super::{ExitEntry, Lowerer};
 use crate::abi::{OFF_EXC_PENDING, OFF_GUARD, OFF_INTERRUPT, OFF_TARGET, OFF_UNIT, RET_FINISH};
 use crate::BackendError;
 use inkwell::basic_block::BasicBlock;
-use inkwell::values::{BasicValue, IntValue, LLVMTailCallKind, PhiValue};
+use inkwell::values::{BasicValue, IntValue, LLVMTailCallKind};
 use inkwell::{AtomicOrdering, IntPredicate};
 use leones_ir::{GuardKind, MemType, TargetId, Value};
 
@@ -94,55 +94,59 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         Ok(())
     }
 
-    /// The condition under which a guard holds.
-    fn guard_holds(&mut self, kind: &GuardKind) -> Result<IntValue<'ctx>, BackendError> {
+    /// The condition a guard branches on, with the value it has when the guard holds
+    /// (a negated guard branches on its condition as it is, its edges swapped, so no
+    /// `xor` is left for `instcombine` to fold).
+    fn guard_condition(&mut self, kind: &GuardKind) -> Result<(IntValue<'ctx>, bool), BackendError> {
         let t = self.tys;
         Ok(match *kind {
-            GuardKind::True(v) => self.int(v)?,
-            GuardKind::False(v) => self.b.build_not(self.int(v)?, "")?,
+            GuardKind::True(v) => (self.int(v)?, true),
+            GuardKind::False(v) => (self.int(v)?, false),
             GuardKind::Value(v, k) => {
                 let bits = self.to_bits(self.v(v)?, self.trace.value_type(v))?;
-                self.b
-                    .build_int_compare(IntPredicate::EQ, bits, t.i64.const_int(k.bits(), false), "")?
+                let eq = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, bits, t.i64.const_int(k.bits(), false), "")?;
+                (eq, true)
             }
             GuardKind::Class(v, l) => {
                 let class = self.trace.layout(l).class;
                 let word = self.load_raw(MemType::I64, v, 0)?.into_int_value();
-                match class {
+                let eq = match class {
                     Some(c) => self
                         .b
                         .build_int_compare(IntPredicate::EQ, word, t.i64.const_int(c, false), "")?,
                     None => t.i1.const_zero(),
-                }
+                };
+                (eq, true)
             }
-            GuardKind::NonNull(v) => self.b.build_is_not_null(self.pointer(v)?, "")?,
-            GuardKind::IsNull(v) => self.b.build_is_null(self.pointer(v)?, "")?,
+            GuardKind::NonNull(v) => (self.b.build_is_not_null(self.pointer(v)?, "")?, true),
+            GuardKind::IsNull(v) => (self.b.build_is_null(self.pointer(v)?, "")?, true),
             GuardKind::NoOverflow(v) => {
                 let o = *self
                     .ovf
                     .get(&v)
                     .ok_or_else(|| BackendError::Builder(format!("guard_no_overflow on {v}, not an *_ovf result")))?;
-                self.b.build_not(o, "")?
+                (o, false)
             }
-            GuardKind::NoException => {
-                let e = self.b.build_load(t.i1, self.exc, "")?.into_int_value();
-                self.b.build_not(e, "")?
-            }
+            GuardKind::NoException => (self.b.build_load(t.i1, self.exc, "")?.into_int_value(), false),
             GuardKind::NoInterrupt => {
                 let flag = self.load_state(OFF_INTERRUPT, t.ptr.into())?.into_pointer_value();
                 let w = self.b.build_load(t.i64, flag, "")?;
                 if let Some(i) = w.as_instruction_value() {
                     let _ = i.set_volatile(true);
                 }
-                self.b
-                    .build_int_compare(IntPredicate::EQ, w.into_int_value(), t.i64.const_zero(), "")?
+                let clear = self
+                    .b
+                    .build_int_compare(IntPredicate::EQ, w.into_int_value(), t.i64.const_zero(), "")?;
+                (clear, true)
             }
         })
     }
 
     /// Guard `id`, whose exit list ends at trie node `end`.
     pub(super) fn guard(&mut self, kind: &GuardKind, id: u32, end: NodeId) -> Result<(), BackendError> {
-        let ok = self.guard_holds(kind)?;
+        let (cond, holds) = self.guard_condition(kind)?;
         let here = self.current_block();
         let (exit, guard_id) = match self.exit_entries.get(&end) {
             Some(&entry) => entry,
@@ -152,24 +156,41 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
                 entry
             }
         };
-        guard_id.add_incoming(&[(&self.tys.i64.const_int(id.into(), false), here)]);
+        if let Some(phi) = guard_id {
+            phi.add_incoming(&[(&self.tys.i64.const_int(id.into(), false), here)]);
+        }
         self.b.position_at_end(here);
         let cont = self.new_block("cont");
-        let br = self.b.build_conditional_branch(ok, cont, exit)?;
-        self.set_branch_weights(br, GUARD_LIKELY, 1);
+        if holds {
+            let br = self.b.build_conditional_branch(cond, cont, exit)?;
+            self.set_branch_weights(br, GUARD_LIKELY, 1);
+        } else {
+            let br = self.b.build_conditional_branch(cond, exit, cont)?;
+            self.set_branch_weights(br, 1, GUARD_LIKELY);
+        }
         self.b.position_at_end(cont);
+        if let GuardKind::NonNull(v) | GuardKind::Class(v, _) = *kind {
+            self.nonnull.insert(v); // its loads need no null check of their own
+        }
         Ok(())
     }
 
     /// The block guards whose exit list ends at trie node `end` branch to: a `phi` of
-    /// the guard id (one incoming constant per guard) stored into `state.guard`, then
-    /// the list's stores through the exit trie (see [`exit_trie`](super::exit_trie)).
-    /// Leaves the builder anywhere.
-    fn exit_entry(&mut self, end: NodeId, first_id: u32) -> Result<(BasicBlock<'ctx>, PhiValue<'ctx>), BackendError> {
+    /// the guard id (one incoming constant per guard; the constant itself when only
+    /// guard `first_id` ends there) stored into `state.guard`, then the list's stores
+    /// through the exit trie (see [`exit_trie`](super::exit_trie)). Leaves the builder
+    /// anywhere.
+    fn exit_entry(&mut self, end: NodeId, first_id: u32) -> Result<ExitEntry<'ctx>, BackendError> {
         let entry = self.new_block(&format!("exit_g{first_id}"));
         self.b.position_at_end(entry);
-        let guard_id = self.b.build_phi(self.tys.i64, "guard")?;
-        self.store_state(OFF_GUARD, guard_id.as_basic_value().into_int_value())?;
+        let guard_id = if self.guards_ending_at(end) > 1 {
+            let phi = self.b.build_phi(self.tys.i64, "guard")?;
+            self.store_state(OFF_GUARD, phi.as_basic_value().into_int_value())?;
+            Some(phi)
+        } else {
+            self.store_state(OFF_GUARD, self.tys.i64.const_int(first_id.into(), false))?;
+            None
+        };
         // A list end no longer list passes stores its own segment here; otherwise
         // the node's block (shared with the longer lists) follows.
         let next = if end != 0 && !self.exit_trie.is_prefix(end) {
@@ -181,6 +202,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         self.b.position_at_end(entry);
         self.b.build_unconditional_branch(next)?;
         Ok((entry, guard_id))
+    }
+
+    fn guards_ending_at(&self, end: NodeId) -> u32 {
+        self.guards_per_end.get(&end).copied().unwrap_or(0)
     }
 
     /// Emits node `n`'s stores at the builder's position; returns the node to go on to.
@@ -222,11 +247,11 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         self.store_leave_state()?;
         let t = self.tys;
         let guard = self.load_state(OFF_GUARD, t.i64.into())?.into_int_value();
-        let offset = self.b.build_int_mul(guard, t.i64.const_int(8, false), "")?;
-        let addr = self
-            .b
-            .build_int_add(t.i64.const_int(self.info.exit_table, false), offset, "")?;
-        let slot = self.b.build_int_to_ptr(addr, t.ptr, "")?;
+        // SAFETY (LLVM-level): a plain (not inbounds) GEP is defined for any index.
+        let slot = unsafe {
+            self.b
+                .build_gep(t.i64, self.const_ptr(self.info.exit_table), &[guard], "")?
+        };
         self.tail_call_via(slot)?;
         self.b.position_at_end(here);
         self.dispatch = Some(block);

@@ -36,7 +36,9 @@ use inkwell::builder::Builder;
 use inkwell::context::Context;
 use inkwell::module::{Linkage, Module};
 use inkwell::types::{BasicTypeEnum, FloatType, IntType, PointerType};
-use inkwell::values::{BasicValue, BasicValueEnum, FloatValue, FunctionValue, IntValue, PhiValue, PointerValue};
+use inkwell::values::{
+    BasicValue, BasicValueEnum, FloatValue, FunctionValue, InstructionOpcode, IntValue, PhiValue, PointerValue,
+};
 use inkwell::AddressSpace;
 use leones_ir::{Block, BlockCall, Const, Inst, JumpTarget, Op, Trace, Type, Value};
 use std::collections::{HashMap, HashSet};
@@ -148,6 +150,7 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         dispatch: None,
         exit_trie: ExitTrie::new([]),
         exit_entries: HashMap::new(),
+        guards_per_end: HashMap::new(),
         trie_blocks: HashMap::new(),
         guards: HashMap::new(),
         nonnull: HashSet::new(),
@@ -180,6 +183,10 @@ fn trace_uses_call(trace: &Trace, call: usize) -> bool {
         .any(|i| matches!(&i.op, Op::Call(c, _) if c.index() == call))
 }
 
+/// An exit list's entry block, with its guard-id `phi` when more than one guard
+/// branches there.
+pub(super) type ExitEntry<'ctx> = (BasicBlock<'ctx>, Option<PhiValue<'ctx>>);
+
 /// The state of one lowering.
 pub(crate) struct Lowerer<'a, 'ctx> {
     pub ctx: &'ctx Context,
@@ -208,7 +215,9 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// The unit's exit lists (see [`exit_trie`]).
     exit_trie: ExitTrie,
     /// The entry block of each exit list (by its trie end node), with its guard-id `phi`.
-    exit_entries: HashMap<exit_trie::NodeId, (BasicBlock<'ctx>, PhiValue<'ctx>)>,
+    exit_entries: HashMap<exit_trie::NodeId, ExitEntry<'ctx>>,
+    /// How many guards' exit lists end at each trie node.
+    guards_per_end: HashMap<exit_trie::NodeId, u32>,
     /// The store block of each trie node that has one.
     trie_blocks: HashMap<exit_trie::NodeId, BasicBlock<'ctx>>,
     /// Of each guard, by (block, inst): its ordinal and the exit trie node its exit
@@ -234,15 +243,32 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         for (g, list) in guards.iter().zip(&lists) {
             let end = self.exit_trie.end_of(list).expect("every list is in the trie");
             self.guards.insert((g.block.index(), g.inst), (g.id.0, end));
+            *self.guards_per_end.entry(end).or_default() += 1;
         }
+        // A block0 nothing branches back to (a bridge's, a region's preamble) is the
+        // function's entry block itself, its parameters the loaded inputs: no block of
+        // one-input phis for `simplifycfg` to merge away.
+        let block0_entered = t
+            .blocks
+            .iter()
+            .filter_map(|b| b.insts.last())
+            .any(|i| leones_ir::verify::successors(&i.op).iter().any(|(s, _)| s.index() == 0));
         let entry = self.ctx.append_basic_block(self.func, "entry");
         for (i, _) in t.blocks.iter().enumerate() {
-            self.blocks
-                .push(self.ctx.append_basic_block(self.func, &format!("block{i}")));
+            let block = if i == 0 && !block0_entered {
+                entry
+            } else {
+                self.ctx.append_basic_block(self.func, &format!("block{i}"))
+            };
+            self.blocks.push(block);
         }
         for (i, block) in t.blocks.iter().enumerate() {
             self.b.position_at_end(self.blocks[i]);
             let mut ps = Vec::new();
+            if i == 0 && !block0_entered {
+                self.phis.push(ps);
+                continue;
+            }
             for p in &block.params {
                 let phi = self.b.build_phi(self.tys.of(t.value_type(*p)), &format!("v{}", p.0))?;
                 self.vals[p.index()] = Some(phi.as_basic_value());
@@ -259,10 +285,16 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         for (i, p) in t.blocks[0].params.iter().enumerate() {
             inputs.push(self.load_slot(i, t.value_type(*p))?);
         }
-        for (phi, v) in self.phis[0].iter().zip(&inputs) {
-            phi.add_incoming(&[(v as &dyn BasicValue, entry)]);
+        if block0_entered {
+            for (phi, v) in self.phis[0].iter().zip(&inputs) {
+                phi.add_incoming(&[(v as &dyn BasicValue, entry)]);
+            }
+            self.b.build_unconditional_branch(self.blocks[0])?;
+        } else {
+            for (p, v) in t.blocks[0].params.iter().zip(inputs) {
+                self.vals[p.index()] = Some(v);
+            }
         }
-        self.b.build_unconditional_branch(self.blocks[0])?;
 
         for (bi, block) in t.blocks.iter().enumerate() {
             self.b.position_at_end(self.blocks[bi]);
@@ -394,7 +426,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             Type::I64 => v.into_int_value(),
             Type::F64 => self.b.build_bit_cast(v, self.tys.i64, "")?.into_int_value(),
             Type::Bool => self.b.build_int_z_extend(v.into_int_value(), self.tys.i64, "")?,
-            Type::Ref | Type::Ptr => self.b.build_ptr_to_int(v.into_pointer_value(), self.tys.i64, "")?,
+            Type::Ref | Type::Ptr => match cast_operand(v, InstructionOpcode::IntToPtr) {
+                Some(bits) => bits.into_int_value(),
+                None => self.b.build_ptr_to_int(v.into_pointer_value(), self.tys.i64, "")?,
+            },
         })
     }
 
@@ -409,14 +444,26 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
                     .build_int_compare(inkwell::IntPredicate::NE, bits, zero, "")?
                     .into()
             }
-            Type::Ref | Type::Ptr => self.b.build_int_to_ptr(bits, self.tys.ptr, "")?.into(),
+            Type::Ref | Type::Ptr => match cast_operand(bits.into(), InstructionOpcode::PtrToInt) {
+                Some(p) => p,
+                None => self.b.build_int_to_ptr(bits, self.tys.ptr, "")?.into(),
+            },
         })
     }
 
+    /// Loads `slots[i]` as a value of type `ty`: an `f64` or a pointer is loaded as
+    /// itself (same bytes as its bits, and no cast for `instcombine` to fold away).
     pub fn load_slot(&self, i: usize, ty: Type) -> Result<BasicValueEnum<'ctx>, BackendError> {
         let p = self.offset(self.slots, 8 * i as i64)?;
-        let bits = self.b.build_load(self.tys.i64, p, "")?.into_int_value();
-        self.value_of_bits(bits, ty)
+        Ok(match ty {
+            Type::I64 => self.b.build_load(self.tys.i64, p, "")?,
+            Type::F64 => self.b.build_load(self.tys.f64, p, "")?,
+            Type::Ref | Type::Ptr => self.b.build_load(self.tys.ptr, p, "")?,
+            Type::Bool => {
+                let bits = self.b.build_load(self.tys.i64, p, "")?.into_int_value();
+                self.value_of_bits(bits, ty)?
+            }
+        })
     }
 
     /// Stores IR values into `slots[0..]`, in order.
@@ -428,10 +475,14 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     }
 
     /// Stores IR value `v` into `slots[i]`.
+    /// (Like [`Lowerer::load_slot`], only a `bool` is widened to its word.)
     pub fn store_slot(&self, i: usize, v: Value) -> Result<(), BackendError> {
-        let bits = self.to_bits(self.v(v)?, self.trace.value_type(v))?;
+        let value = match self.trace.value_type(v) {
+            Type::Bool => self.to_bits(self.v(v)?, Type::Bool)?.into(),
+            _ => self.v(v)?,
+        };
         let p = self.offset(self.slots, 8 * i as i64)?;
-        self.b.build_store(p, bits)?;
+        self.b.build_store(p, value)?;
         Ok(())
     }
 
@@ -505,4 +556,14 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     pub fn new_block(&self, name: &str) -> BasicBlock<'ctx> {
         self.ctx.append_basic_block(self.func, name)
     }
+}
+
+/// The operand of `v` when `v` is a cast instruction `opcode`: converting back needs no
+/// instruction (a `ref` made by `i2ref` compared as bits is the word it was made of).
+fn cast_operand<'ctx>(v: BasicValueEnum<'ctx>, opcode: InstructionOpcode) -> Option<BasicValueEnum<'ctx>> {
+    let inst = v.as_instruction_value()?;
+    if inst.get_opcode() != opcode {
+        return None;
+    }
+    inst.get_operand(0)?.value()
 }
