@@ -107,6 +107,9 @@ pub(super) fn entry(t: &mut Trace, w: &mut Walk, cfg: &Cfg, j: usize) -> Virtual
         return Virtuals::default();
     }
     let header = w.loops.get(&j).map(|h| h.may_explode.clone());
+    if let ([e], None) = (&edges[..], &header) {
+        return continue_path(t, w, j, *e);
+    }
     loop {
         let m = Merge::decide(t, w, j, &edges, header.as_deref());
         if m.need.is_empty() {
@@ -130,6 +133,46 @@ pub(super) fn entry(t: &mut Trace, w: &mut Walk, cfg: &Cfg, j: usize) -> Virtual
             t.blocks[p].insts = insts;
         }
     }
+}
+
+/// The entry state of a block (not a loop header) with one forward edge: the
+/// predecessor's path goes on. What [`Merge`] would decide for one edge, without its
+/// per-edge copies (most blocks of a region have one way in): a parameter receiving a
+/// name the path knows (virtual or materialized) is that name; the others stay, passed
+/// as real values; the state keeps what is live from `j` on and what live virtuals'
+/// fields refer to.
+fn continue_path(t: &mut Trace, w: &mut Walk, j: usize, e: Edge) -> Virtuals {
+    let last_use_of_state = calls(&t.blocks[e.pred].insts.last().expect("walked").op)
+        .iter()
+        .all(|bc| bc.block.index() <= j);
+    let mut state = if last_use_of_state {
+        w.exits[e.pred].take().expect("walked")
+    } else {
+        w.exits[e.pred].clone().expect("walked")
+    };
+    let args: Vec<Value> = edge_call(t, e).args.iter().map(|a| w.subst.get(*a)).collect();
+    let (mut params, mut passed) = (Vec::new(), Vec::new());
+    for (&p, &x) in t.blocks[j].params.clone().iter().zip(&args) {
+        if state.knows(x) {
+            w.alias(p, x);
+        } else {
+            params.push(p);
+            passed.push(state.resolve(&w.subst, x));
+        }
+    }
+    t.blocks[j].params = params;
+    set_edge_args(t, e, passed);
+    let mut live: BTreeSet<Value> = state
+        .objs
+        .keys()
+        .chain(state.real.keys())
+        .copied()
+        .filter(|&x| w.live_at(x, j))
+        .collect();
+    close_over_fields(std::slice::from_ref(&state), &mut live, &w.subst);
+    state.objs.retain(|x, _| live.contains(x));
+    state.real.retain(|x, _| live.contains(x));
+    state
 }
 
 /// One round of decisions at a join.
