@@ -99,6 +99,21 @@ impl Virtuals {
     }
 
     /// A copy of `snap` whose references to virtual objects are snapshot virtuals.
+    /// Whether [`Virtuals::encode_snapshot`] would change `snap` beyond the
+    /// substitution (which the pass applies to every snapshot in the end): some value
+    /// of it is virtual or materialized on this path.
+    pub fn touches(&self, subst: &Subst, snap: &Snapshot) -> bool {
+        if self.objs.is_empty() && self.real.is_empty() {
+            return false;
+        }
+        let mut touched = false;
+        snap.for_each_value(|v| {
+            let v = subst.get(v);
+            touched |= self.objs.contains_key(&v) || self.real.contains_key(&v);
+        });
+        touched
+    }
+
     pub fn encode_snapshot(&self, subst: &Subst, snap: &Snapshot) -> Snapshot {
         let mut enc = Encoder {
             v: self,

@@ -198,8 +198,12 @@ impl Walk {
         let (v, subst) = (&self.v, &self.subst);
         inst.op.for_each_arg_mut(|x| *x = v.resolve(subst, *x));
         if let Op::Guard(_, snap) = &mut inst.op {
-            let enc = self.v.encode_snapshot(&self.subst, t.snapshot(*snap));
-            *snap = t.add_snapshot(enc);
+            // A snapshot without virtual or materialized values is kept as it is (the
+            // final substitution rewrites it): no copy per guard.
+            if self.v.touches(&self.subst, t.snapshot(*snap)) {
+                let enc = self.v.encode_snapshot(&self.subst, t.snapshot(*snap));
+                *snap = t.add_snapshot(enc);
+            }
         }
         out.push(inst);
     }
