@@ -1,7 +1,8 @@
 //! # `guards`: guard elimination and strengthening
 //!
 //! **Idea.** Walk the trace in dominance order, learning facts from every guard that
-//! passed and every op: known constants (`guard_value`, `guard_isnull`, a guarded
+//! passed, every `br` edge that is a block's only way in (a merged region's arm
+//! re-checks its guard's condition, known there), and every op: known constants (`guard_value`, `guard_isnull`, a guarded
 //! `ieq`), known classes (`guard_class`, `new`), non-null refs (`guard_nonnull`,
 //! `guard_class`, `new`), known truths of conditions, and integer ranges (constants,
 //! masks, remainders, guarded comparisons, additions that cannot overflow). A guard the
