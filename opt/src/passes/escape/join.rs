@@ -108,7 +108,9 @@ pub(super) fn entry(t: &mut Trace, w: &mut Walk, cfg: &Cfg, j: usize) -> Virtual
     }
     let header = w.loops.get(&j).map(|h| h.may_explode.clone());
     if let ([e], None) = (&edges[..], &header) {
-        return continue_path(t, w, j, *e);
+        if !cfg.is_loop_header(leones_ir::Block::new(j)) {
+            return continue_path(t, w, j, *e);
+        }
     }
     loop {
         let m = Merge::decide(t, w, j, &edges, header.as_deref());
