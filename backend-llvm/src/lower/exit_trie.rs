@@ -13,7 +13,7 @@
 //! stores the values between its nearest block ancestor and itself, then branches to
 //! the ancestor's block (the root's is the shared dispatch). A guard branches to the
 //! block of its list's end node, which also takes the guard id (a `phi`, one incoming
-//! constant per guard) and stores it. If that end node is a prefix of longer lists,
+//! constant per guard; the constant itself when one guard ends there) and stores it. If that end node is a prefix of longer lists,
 //! the guard id gets its own small block in front, so the longer lists' paths do not
 //! pass a `phi` they have no value for.
 //!

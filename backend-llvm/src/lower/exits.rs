@@ -17,7 +17,7 @@
 //!   splits the dispatch off the exit stores above it, see `crate::codegen`);
 //! - `jump @target` is the same tail call through the unit's target table;
 //! - guards whose snapshots store the same values share one exit block, which takes
-//!   the guard id as a `phi` (consecutive guards often have the same live values and
+//!   the guard id as a `phi` (a constant when only one guard ends there; consecutive guards often have the same live values and
 //!   differ only in their resume pc, which the decoder finds by guard id), and lists
 //!   with a common prefix store it in one shared block ([`exit_trie`](super::exit_trie));
 //! - faults share one block per return code and carry no values; a check that

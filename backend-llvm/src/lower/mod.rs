@@ -5,7 +5,10 @@
 //! parameters are `phi`s created up front; a terminator (`jump` back edge, `goto`,
 //! `br`) adds its arguments as incoming values — LLVM's phis are the parallel copy the
 //! IR specifies. A synthetic `entry` block loads the inputs from the slot buffer and
-//! falls into `block0`, so `block0` can be a loop header like any other block.
+//! falls into `block0`, so `block0` can be a loop header like any other block; a
+//! `block0` nothing branches back to is the `entry` block itself (its parameters the
+//! loaded inputs, no one-input phis). Slots are loaded and stored in the values' own
+//! types (only a `bool` is widened), so `instcombine` has no casts to fold.
 //!
 //! Types map one to one: `i64`→`i64`, `f64`→`double`, `bool`→`i1` (a byte in memory),
 //! `ref`/`ptr`→`ptr`. Each op family has its own file: [`arith`] (constants, integer,

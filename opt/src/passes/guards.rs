@@ -265,7 +265,7 @@ impl Walk<'_> {
     /// `br`'s block is its immediate dominator), the branch condition is known there.
     /// A merged region's arm starts with its guard's own check again — this removes it.
     fn learn_edge(&mut self, t: &Trace, cfg: &Cfg, b: usize) {
-        let [(p, true)] = cfg.preds[b][..] else { return };
+        let Some((p, false)) = cfg.single_entry(b) else { return };
         let Some(Op::Br { cond, then_, else_, .. }) = t.blocks[p].insts.last().map(|i| &i.op) else {
             return;
         };

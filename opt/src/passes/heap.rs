@@ -292,9 +292,10 @@ impl Pass for HeapCache {
         };
         let mut ends: Vec<Known> = Vec::with_capacity(t.blocks.len());
         // Whether a substitution was set after uses of its value were rewritten (a
-        // carried field's parameter dropped at the back edge): only then, or when
-        // blocks are not in dominance order, does the final whole-trace pass find work.
-        let mut late = !cfg.in_dominance_order();
+        // carried field's parameter dropped at the back edge): only then does the final
+        // whole-trace pass find work, as blocks go in index order, where every block's
+        // dominators come first (`util::cfg`).
+        let mut late = false;
         for b in 0..t.blocks.len() {
             let mut carried = Vec::new();
             if let Some((p, true)) = cfg.single_entry(b) {

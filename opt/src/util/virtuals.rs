@@ -98,7 +98,6 @@ impl Virtuals {
         m
     }
 
-    /// A copy of `snap` whose references to virtual objects are snapshot virtuals.
     /// Whether [`Virtuals::encode_snapshot`] would change `snap` beyond the
     /// substitution (which the pass applies to every snapshot in the end): some value
     /// of it is virtual or materialized on this path.
@@ -114,6 +113,7 @@ impl Virtuals {
         touched
     }
 
+    /// A copy of `snap` whose references to virtual objects are snapshot virtuals.
     pub fn encode_snapshot(&self, subst: &Subst, snap: &Snapshot) -> Snapshot {
         let mut enc = Encoder {
             v: self,
