@@ -18,7 +18,8 @@
 //! `optimized`, for units that stay hot, is the shortest pipeline that pays —
 //! `instcombine`, `simplifycfg` — with O2 code generation made *lean*
 //! ([`lean_codegen`]): FastISel instead of SelectionDAG (per target machine), no
-//! machine-level LICM, CSE, sinking or scheduling, no CodeGenPrepare, constant
+//! machine-level LICM, CSE, sinking or scheduling (before or after register
+//! allocation), no CodeGenPrepare, constant
 //! hoisting, loop strength reduction or tail merging ([`LEAN_CODEGEN_OPTIONS`]: LLVM
 //! command-line options, so they apply to the
 //! whole process; none of those passes runs at O0), and LLVM's *basic* register
@@ -145,6 +146,12 @@ pub const LEAN_CODEGEN_OPTIONS: &[&str] = &[
     "-disable-machine-sink",
     // Out-of-order x86 cores reorder a trace's short blocks themselves.
     "-enable-misched=false",
+    // The same for the list scheduler after register allocation, which LLVM runs only
+    // for CPUs whose model asks for it — the host's, on AMD Zen: 1 of pythagorean's
+    // 7.5 ms largest region in `llc -mcpu=znver4`, 0 with `-mcpu=x86-64-v3`; in pylite
+    // 8-11% of compile time on the talk's programs, their speed within noise
+    // (session 23, 9 interleaved runs).
+    "-post-RA-scheduler=false",
     // CodeGenPrepare sinks compares and address arithmetic next to their uses for
     // SelectionDAG's block-at-a-time view; FastISel selects most of a unit's blocks,
     // and a trace's guards compare right before their branch already. Constant
