@@ -163,7 +163,8 @@ pub fn run_interp(path: &Path, inputs: &[String], step_limit: u64) -> Result<Run
 
 /// Loads a trace file and optimizes it with the default pipeline or the named passes;
 /// returns the canonical text, followed by per-pass statistics as `;` comments when
-/// `stats` is set.
+/// `stats` is set. The default pipeline keeps a peeled loop only when it pays, as the
+/// engine does ([`leones_opt::PeelPolicy::WhenItPays`]); named passes run as named.
 pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<String, CliError> {
     let loaded = load(path)?;
     let opt_err = |e: leones_opt::OptError| CliError::Opt {
@@ -181,6 +182,10 @@ pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<S
         pure_calls: None,
         verify_each_pass: true,
         entry_facts: &[],
+        peel: match passes {
+            None => leones_opt::PeelPolicy::WhenItPays,
+            Some(_) => leones_opt::PeelPolicy::Always,
+        },
         ..leones_opt::OptContext::default()
     };
     let (trace, st) = leones_opt::optimize(&loaded.trace, &list, &ctx).map_err(opt_err)?;

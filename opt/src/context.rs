@@ -13,6 +13,7 @@
 //! optimized trace wrong: the caller is responsible for them.
 
 use crate::passes::branchless::BranchlessParams;
+use crate::passes::peel::PeelPolicy;
 use leones_ir::{CallDescr, Const, LayoutId};
 
 /// Something true of a `block0` parameter whenever the trace is entered.
@@ -48,6 +49,9 @@ pub struct OptContext<'a> {
     /// Branchless rewriting: on/off and its thresholds (default: on, with the
     /// defaults documented in [`crate::passes::branchless`]).
     pub branchless: BranchlessParams,
+    /// Whether a peeled loop is kept whatever it bought (default), only when its loop
+    /// came out cheaper, or never ([`PeelPolicy`]).
+    pub peel: PeelPolicy,
 }
 
 impl Default for OptContext<'_> {
@@ -57,6 +61,7 @@ impl Default for OptContext<'_> {
             verify_each_pass: cfg!(debug_assertions),
             entry_facts: &[],
             branchless: BranchlessParams::default(),
+            peel: PeelPolicy::Always,
         }
     }
 }

@@ -15,4 +15,5 @@ pub mod util;
 pub use context::{EntryFact, OptContext, PureCallEvaluator};
 pub use pass::{OptError, Pass, PassList, PassStats, Stats};
 pub use passes::branchless::BranchlessParams;
+pub use passes::peel::PeelPolicy;
 pub use pipeline::{default_pipeline, opt_text, optimize, pass_by_name, pass_names, passes_named};

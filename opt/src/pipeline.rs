@@ -10,7 +10,8 @@
 use crate::context::OptContext;
 use crate::pass::{census, OptError, Pass, PassList, PassStats, Stats};
 use crate::passes::{
-    branchless::Branchless, cse::Cse, dce::Dce, escape::Escape, fold::Fold, guards::Guards, heap::HeapCache, peel::Peel,
+    branchless::Branchless, cse::Cse, dce::Dce, escape::Escape, fold::Fold, guards::Guards, heap::HeapCache, peel,
+    peel::Peel, peel::PeelPolicy,
 };
 use leones_ir::{verify, Trace};
 
@@ -60,11 +61,34 @@ pub fn pass_names() -> String {
     ALL_PASSES.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ")
 }
 
-/// Runs `passes` on a copy of `trace`.
+/// Runs `passes` on a copy of `trace`; whether a peeled loop is kept is
+/// [`OptContext::peel`]'s to say ([`PeelPolicy`], the `peel` module's essay).
 pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(Trace, Stats), OptError> {
     verify(trace).map_err(OptError::InvalidInput)?;
     let mut t = trace.clone();
     strip_merge_points(&mut t);
+    let peels = passes.iter().any(|p| p.name() == Peel.name());
+    let unpeeled = || -> PassList { passes.iter().copied().filter(|p| p.name() != Peel.name()).collect() };
+    match ctx.peel {
+        PeelPolicy::Never if peels => run_passes(t, &unpeeled(), ctx),
+        PeelPolicy::WhenItPays if peels => {
+            let (peeled, stats) = run_passes(t.clone(), passes, ctx)?;
+            let Some(start) = peel::loop_start(&peeled).filter(|_| !peel::loop_pays(&peeled)) else {
+                return Ok((peeled, stats));
+            };
+            let (flat, flat_stats) = run_passes(t, &unpeeled(), ctx)?;
+            if peel::work(&flat.blocks) <= peel::work(&peeled.blocks[start..]) {
+                Ok((flat, flat_stats))
+            } else {
+                Ok((peeled, stats))
+            }
+        }
+        _ => run_passes(t, passes, ctx),
+    }
+}
+
+/// Runs `passes` on `t` (verified, merge points stripped).
+fn run_passes(mut t: Trace, passes: &PassList, ctx: &OptContext) -> Result<(Trace, Stats), OptError> {
     let mut stats = Stats::default();
     for pass in passes {
         let before = census(&t);
@@ -101,7 +125,9 @@ pub fn strip_merge_points(t: &mut Trace) {
 
 /// The CLI's entry point: parses `src`, runs `passes` (names; `None` for the default
 /// pipeline) and returns the canonical text of the result, followed by the stats table
-/// as `;` comments when `stats` is set.
+/// as `;` comments when `stats` is set. The default pipeline keeps a peeled loop only
+/// when it pays, as the engine does ([`PeelPolicy::WhenItPays`]); named passes run as
+/// named.
 pub fn opt_text(src: &str, passes: Option<&[&str]>, stats: bool) -> Result<String, OptError> {
     let trace = leones_ir::parse(src).map_err(|e| OptError::Parse(e.to_string()))?;
     let list = match passes {
@@ -110,6 +136,10 @@ pub fn opt_text(src: &str, passes: Option<&[&str]>, stats: bool) -> Result<Strin
     };
     let ctx = OptContext {
         verify_each_pass: true,
+        peel: match passes {
+            None => PeelPolicy::WhenItPays,
+            Some(_) => PeelPolicy::Always,
+        },
         ..OptContext::default()
     };
     let (out, st) = optimize(&trace, &list, &ctx)?;

@@ -9,7 +9,7 @@ mod common;
 
 use common::{differential_config as config, observe, TestHostEval};
 use leones_ir::gen::{arb_case, GenConfig, Shape, TestCase};
-use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList};
+use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PassList, PeelPolicy};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
@@ -21,7 +21,7 @@ fn cases() -> u32 {
         .unwrap_or(1000)
 }
 
-fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
+fn check_case(case: &TestCase, passes: &PassList, peel: PeelPolicy) -> Result<(), TestCaseError> {
     let Ok(before) = observe(case, &case.trace) else {
         return Ok(()); // generated traces do not fault; nothing to compare if one does
     };
@@ -30,6 +30,7 @@ fn check_case(case: &TestCase, passes: &PassList) -> Result<(), TestCaseError> {
         pure_calls: Some(&eval),
         verify_each_pass: true,
         entry_facts: &[],
+        peel,
         ..OptContext::default()
     };
     let (opt, _) = optimize(&case.trace, passes, &ctx).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -63,12 +64,16 @@ fn run(passes: PassList) {
 }
 
 fn run_on(gen: GenConfig, passes: PassList) {
+    run_with(gen, passes, PeelPolicy::Always);
+}
+
+fn run_with(gen: GenConfig, passes: PassList, peel: PeelPolicy) {
     let mut runner = TestRunner::new(Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
     });
-    let result = runner.run(&arb_case(gen), |case| check_case(&case, &passes));
+    let result = runner.run(&arb_case(gen), |case| check_case(&case, &passes, peel));
     if let Err(e) = result {
         panic!("{e}");
     }
@@ -131,6 +136,50 @@ fn peel_preserves_semantics_of_region_loops() {
 #[test]
 fn pipeline_preserves_semantics_of_region_loops() {
     run_on(region_loops(), default_pipeline());
+}
+#[test]
+fn pipeline_preserves_semantics_when_peeling_must_pay() {
+    run_with(config(), default_pipeline(), PeelPolicy::WhenItPays);
+    run_with(region_loops(), default_pipeline(), PeelPolicy::WhenItPays);
+}
+
+/// The test above is only worth something if both outcomes happen: on a fixed seed,
+/// some generated loops keep their peeled loop and some are optimized again unpeeled,
+/// and the unpeeled result is never more work than the peeled loop it replaced.
+#[test]
+fn peeling_that_pays_is_kept_and_the_rest_undone() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = arb_case(region_loops());
+    let pipeline = default_pipeline();
+    let ctx = |peel| OptContext {
+        peel,
+        ..OptContext::default()
+    };
+    let (mut kept, mut undone) = (0, 0);
+    for _ in 0..300 {
+        let case = strategy.new_tree(&mut runner).unwrap().current();
+        let (always, _) = optimize(&case.trace, &pipeline, &ctx(PeelPolicy::Always)).unwrap();
+        let (pays, _) = optimize(&case.trace, &pipeline, &ctx(PeelPolicy::WhenItPays)).unwrap();
+        let Some(start) = leones_opt::passes::peel::loop_start(&always) else {
+            continue;
+        };
+        if leones_ir::print(&pays) == leones_ir::print(&always) {
+            kept += 1;
+        } else {
+            undone += 1;
+            assert_eq!(
+                leones_opt::passes::peel::loop_start(&pays),
+                None,
+                "undone means unpeeled"
+            );
+            let work = leones_opt::passes::peel::work;
+            assert!(work(&pays.blocks) <= work(&always.blocks[start..]));
+        }
+    }
+    assert!(
+        kept >= 10 && undone >= 10,
+        "kept {kept}, undone {undone} of 300 region loops"
+    );
 }
 
 /// The region-loop tests are only worth something if the generator makes multi-block

@@ -3,14 +3,15 @@
 //! Format: the input trace, then a line `; ---- expect ----`, then the expected
 //! canonical text (what `leones_ir::print` writes for the optimized trace). A line
 //! `; passes: a, b, c` anywhere before the marker picks the passes (default: the
-//! directory's name; `pipeline` means the default pipeline). Comparison is exact, up
+//! directory's name; `pipeline` means the default pipeline); a line `; peel:
+//! when-it-pays` (or `never`; default `always`) sets [`PeelPolicy`]. Comparison is exact, up
 //! to trailing white space. Pure calls are evaluated with the generator's test host.
 //! Semantics are covered by the property tests (`differential.rs`); filetests check
 //! the shape of the result.
 
 mod common;
 
-use leones_opt::{default_pipeline, optimize, passes_named, OptContext};
+use leones_opt::{default_pipeline, optimize, passes_named, OptContext, PeelPolicy};
 use std::path::Path;
 
 const MARKER: &str = "; ---- expect ----";
@@ -33,12 +34,23 @@ fn run_file(path: &Path) -> Result<(), String> {
     } else {
         passes_named(&names).map_err(|e| e.to_string())?
     };
+    let peel = match input
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("; peel:"))
+        .map(str::trim)
+    {
+        None | Some("always") => PeelPolicy::Always,
+        Some("when-it-pays") => PeelPolicy::WhenItPays,
+        Some("never") => PeelPolicy::Never,
+        Some(other) => return Err(format!("`; peel: {other}`: expected always, when-it-pays or never")),
+    };
     let trace = leones_ir::parse(input).map_err(|e| format!("input: {e}"))?;
     let eval = common::TestHostEval;
     let ctx = OptContext {
         pure_calls: Some(&eval),
         verify_each_pass: true,
         entry_facts: &[],
+        peel,
         ..OptContext::default()
     };
     let (out, _) = optimize(&trace, &passes, &ctx).map_err(|e| e.to_string())?;

@@ -40,8 +40,8 @@
 
 use leones_backend_llvm::abi::exit_values;
 use leones_ir::{
-    BinaryOp, Const, FieldId, GuardInfo, GuardKind, Inst, LayoutId, MemType, Op, SlotValue, Snapshot, Trace, Type,
-    Value,
+    BinaryOp, Const, FieldId, GuardInfo, GuardKind, Inst, JumpTarget, LayoutId, MemType, Op, SlotValue, Snapshot,
+    Trace, Type, Value,
 };
 use leones_opt::util::{cfg::Cfg, subst::Subst};
 use leones_opt::EntryFact;
@@ -199,6 +199,40 @@ pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> 
     let (insts, y) = increment(trace, counter);
     trace.blocks[block].insts.splice(0..0, insts);
     y
+}
+
+/// Prepends a read of `*(counter as *mut i64)` to block `block` of `trace`; returns the
+/// value read (the two instructions come first).
+pub(crate) fn prepend_counter_read(trace: &mut Trace, block: usize, counter: u64) -> Value {
+    let p = trace.new_value(Type::Ptr);
+    let x = trace.new_value(Type::I64);
+    let insts = [
+        Inst {
+            result: Some(p),
+            op: Op::Const(Const::Ptr(counter)),
+        },
+        Inst {
+            result: Some(x),
+            op: Op::Load(MemType::I64, p, 0),
+        },
+    ];
+    trace.blocks[block].insts.splice(0..0, insts);
+    x
+}
+
+/// Puts `*(counter as *mut i64) += 1` before every `jump block{header}` of `trace`.
+pub(crate) fn count_back_edges(trace: &mut Trace, header: usize, counter: u64) {
+    for b in 0..trace.blocks.len() {
+        let jumps_back = matches!(
+            trace.blocks[b].insts.last().map(|i| &i.op),
+            Some(Op::Jump(JumpTarget::Block(h), _)) if h.index() == header
+        );
+        if jumps_back {
+            let (insts, _) = increment(trace, counter);
+            let at = trace.blocks[b].insts.len() - 1;
+            trace.blocks[b].insts.splice(at..at, insts);
+        }
+    }
 }
 
 /// Puts `*(counter as *mut i64) += 1` right before every guard for which

@@ -158,6 +158,11 @@ impl Engine {
                 enabled: self.params.branchless != 0,
                 ..Default::default()
             },
+            peel: match self.params.peel {
+                0 => leones_opt::PeelPolicy::Never,
+                1 => leones_opt::PeelPolicy::WhenItPays,
+                _ => leones_opt::PeelPolicy::Always,
+            },
             verify_each_pass: cfg!(debug_assertions) || self.inject == Some(InjectFailure::Optimize),
             counters,
             break_after: self.inject == Some(InjectFailure::Backend),

@@ -294,9 +294,12 @@ enum Position {
     AtMerge(usize),
 }
 
-/// Prepends `*counter += 1` to the loop header of `trace` (the block its back edges
-/// jump to), so the engine knows how many iterations native code ran. With `limit`
-/// (the address of a limit word), also a tier guard there,
+/// Counts the iterations native code runs in `*counter`: `+= 1` at the start of a
+/// peeled loop's header (the block its back edges jump to, passed once per iteration
+/// after each entry's first, which the preamble runs), or — when the optimizer left
+/// the loop unpeeled and its header is the entry block, passed once more per entry
+/// than iterations end — before each back edge: the same number either way. With
+/// `limit` (the address of a limit word), also a tier guard at the header,
 /// `guard_true (counter < *limit)`, with the header's state (a copy of the header's
 /// first guard's snapshot, without origin); returns that guard's snapshot.
 pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u64>) -> Option<leones_ir::SnapshotId> {
@@ -305,7 +308,12 @@ pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u6
         _ => None,
     })?;
     let header_snapshot = trace.blocks[h].insts.iter().find_map(|i| i.op.snapshot());
-    let count = super::adapt::prepend_counter(trace, h, counter);
+    let (count, counted) = if h == 0 {
+        super::adapt::count_back_edges(trace, h, counter);
+        (super::adapt::prepend_counter_read(trace, h, counter), 2)
+    } else {
+        (super::adapt::prepend_counter(trace, h, counter), 5)
+    };
     let (limit, snap) = (limit?, header_snapshot?);
     let snapshot = Snapshot {
         origin: None,
@@ -333,7 +341,7 @@ pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u6
             op: Op::Guard(GuardKind::True(below), snap),
         },
     ];
-    trace.blocks[h].insts.splice(5..5, insts);
+    trace.blocks[h].insts.splice(counted..counted, insts);
     Some(snap)
 }
 
@@ -598,5 +606,77 @@ impl Engine {
         if self.log.any() {
             self.emit_log(&format!("; region failed to compile, arms refused: {stage:?}"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loop's two back edges and its header guard, unpeeled (block0 is the header).
+    const LOOP: &str = "trace t
+frame main code 0x1 slots 1
+
+block0(v0: i64):
+    v1 = const 10
+    v2 = ilt v0, v1
+    guard_true v2 [main@1(v0)]
+    v3 = const 1
+    v4 = iadd v0, v3
+    v5 = ieq v4, v1
+    br v5, block1(), block2() weights(50, 50)
+
+block1():
+    jump block0(v4)
+
+block2():
+    jump block0(v4)
+";
+
+    fn counts(block: &leones_ir::BlockData, counter: u64) -> usize {
+        block
+            .insts
+            .iter()
+            .filter(|i| matches!(i.op, Op::Const(leones_ir::Const::Ptr(c)) if c == counter))
+            .count()
+    }
+
+    #[test]
+    fn an_unpeeled_loop_counts_at_its_back_edges_and_a_peeled_one_at_its_header() {
+        let (counter, limit) = (0x1000, 0x2000);
+        let mut t = leones_ir::parse(LOOP).unwrap();
+        count_iterations(&mut t, counter, Some(limit)).expect("a tier guard");
+        leones_ir::verify(&t).expect("verifies");
+        // The header reads the count for the tier guard; each back edge adds one.
+        let header = &t.blocks[0].insts;
+        assert!(matches!(header[1].op, Op::Load(leones_ir::MemType::I64, _, 0)));
+        assert!(
+            !header.iter().any(|i| matches!(i.op, Op::Store(..))),
+            "no increment at the entry"
+        );
+        assert!(
+            matches!(header[5].op, Op::Guard(GuardKind::True(_), _)),
+            "the tier guard"
+        );
+        for b in [1, 2] {
+            let insts = &t.blocks[b].insts;
+            assert_eq!(counts(&t.blocks[b], counter), 1);
+            assert!(
+                matches!(insts[insts.len() - 2].op, Op::Store(..)),
+                "right before the jump"
+            );
+        }
+
+        let original = leones_ir::parse(LOOP).unwrap();
+        let passes = leones_opt::passes_named(&["peel"]).unwrap();
+        let (mut peeled, _) = leones_opt::optimize(&original, &passes, &Default::default()).unwrap();
+        count_iterations(&mut peeled, counter, Some(limit)).expect("a tier guard");
+        leones_ir::verify(&peeled).expect("verifies");
+        // The header copy (block3) increments first thing; nothing else counts.
+        assert!(matches!(peeled.blocks[3].insts[4].op, Op::Store(..)));
+        let counting: Vec<usize> = (0..peeled.blocks.len())
+            .filter(|&b| peeled.blocks[b].insts.iter().any(|i| matches!(i.op, Op::Store(..))))
+            .collect();
+        assert_eq!(counting, vec![3]);
     }
 }

@@ -49,6 +49,8 @@ pub(super) struct Preparation {
     pub pipeline: PassList,
     pub facts: Vec<(usize, EntryFact)>,
     pub branchless: BranchlessParams,
+    /// Whether a peeled loop is kept (the `peel` parameter).
+    pub peel: leones_opt::PeelPolicy,
     pub verify_each_pass: bool,
     pub counters: Counters,
     /// Drop the optimized trace's last instruction (`InjectFailure::Backend`).
@@ -112,6 +114,7 @@ impl Preparation {
             verify_each_pass: self.verify_each_pass,
             entry_facts: &self.facts,
             branchless: self.branchless,
+            peel: self.peel,
         };
         let (opt, _) = leones_opt::optimize(trace, &self.pipeline, &ctx).map_err(|e| match e {
             leones_opt::OptError::InvalidInput(e) => Stage::Verify(e.to_string()),

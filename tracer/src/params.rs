@@ -33,6 +33,7 @@
 //! | `tier_up` | 20000 | units are compiled at the engine's first level first (`EngineConfig::first_level`: baseline in pylite, no LLVM); a loop that then runs this many iterations (a bridge: this many entries) is recompiled at the engine's level and swapped in (0: always the engine's level); a tree that tiered up before waits 4x longer each time | the engine |
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
+//! | `peel` | 1 | loop peeling: 1 keeps a peeled loop only when it came out cheaper than its preamble (else the trace is optimized again unpeeled: the copy would only cost compile time), 2 (or more) always keeps it, 0 (`off`) never peels | the optimizer, through the engine |
 //! | `max_bridges` | 100 | bridges one loop's tree may grow (bridges of bridges included; arms merged into a region are not bridges); past it the tree's hot exits record nothing (0 = no limit) | the engine |
 //! | `give_up_exits` | 5 | a tree at `max_bridges` whose exits to the interpreter stay above this percentage of its native iterations (judged every 1000 iterations) is *given up*: its units are removed and its loop is blacklisted, so the interpreter runs it (0 = never give up) | the engine |
 //! | `short_loop` | 16 | a loop whose native entries ran fewer iterations than this each on average, judged after `short_loop_entries` entries and at each doubling, is given up the same way: a round trip into native code costs more than interpreting a few iterations; also judged over the entries that *left* the loop (the host reached another loop's header next), counted from the tree's start (0 = never) | the engine |
@@ -72,6 +73,7 @@ pub struct Params {
     pub tier_up: u32,
     pub region_cap: u32,
     pub branchless: u32,
+    pub peel: u32,
     pub max_bridges: u32,
     pub give_up_exits: u32,
     pub short_loop: u32,
@@ -103,6 +105,7 @@ impl Default for Params {
             tier_up: 20000,
             region_cap: 8,
             branchless: 1,
+            peel: 1,
             max_bridges: 100,
             give_up_exits: 5,
             short_loop: 16,
@@ -126,7 +129,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 26] = [
+    pub const NAMES: [&'static str; 27] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -149,6 +152,7 @@ impl Params {
         "tier_up",
         "region_cap",
         "branchless",
+        "peel",
         "max_bridges",
         "give_up_exits",
         "short_loop",
@@ -180,6 +184,7 @@ impl Params {
             "tier_up" => (&mut self.tier_up, 0),
             "region_cap" => (&mut self.region_cap, 1),
             "branchless" => (&mut self.branchless, 0),
+            "peel" => (&mut self.peel, 0),
             "max_bridges" => (&mut self.max_bridges, 0),
             "give_up_exits" => (&mut self.give_up_exits, 0),
             "short_loop" => (&mut self.short_loop, 0),
