@@ -73,3 +73,48 @@ fn lowering_leaves_instcombine_little_to_tidy() {
         "{ir}"
     );
 }
+
+#[test]
+fn an_exit_does_not_store_back_what_its_slot_holds_since_the_entry() {
+    let mut backend = Backend::new(Level::Quick).unwrap();
+    // g0's list is the inputs as they came (v0 v1 v2 in slots 0 1 2): nothing to
+    // store. g1's keeps v0 and v1 in place and has v4 in slot 2: one store. A loop on
+    // block0 reloads nothing from the slots, so there every value is stored.
+    let bridge = "trace t\nframe main code 0x1 slots 3\n\n\
+                  block0(v0: f64, v1: ref, v2: i64):\n    \
+                  v3 = const 10\n    v5 = ilt v2, v3\n    guard_true v5 [main@1(v0, v1, v2)]\n    \
+                  v4 = iadd v2, v3\n    v6 = ilt v4, v3\n    guard_false v6 [main@2(v0, v1, v4)]\n    \
+                  finish v4\n";
+    let ir = backend
+        .emit_llvm(&leones_ir::parse(bridge).unwrap(), &UnitOptions::default())
+        .unwrap();
+    let function = &ir[ir.find("define").unwrap()..];
+    assert!(
+        !function.contains("store double") && !function.contains("store ptr"),
+        "{ir}"
+    );
+    // v2 came in as a loaded i64 and goes back nowhere; v4 (the only `add`) is stored
+    // twice: by g1's exit list into slot 2 and by `finish` into slot 0.
+    let loaded = function
+        .lines()
+        .find(|l| l.contains("= load i64, ptr %"))
+        .expect("v2's load");
+    let v2 = loaded.split('=').next().unwrap().trim();
+    assert!(!function.contains(&format!("store i64 {v2},")), "{ir}");
+    let add = function.lines().find(|l| l.contains("= add i64")).expect("v4");
+    let v4 = add.split('=').next().unwrap().trim();
+    assert_eq!(function.matches(&format!("store i64 {v4},")).count(), 2, "{ir}");
+
+    let looping = "trace t\nframe main code 0x1 slots 3\n\n\
+                   block0(v0: f64, v1: ref, v2: i64):\n    \
+                   v3 = const 10\n    v5 = ilt v2, v3\n    guard_true v5 [main@1(v0, v1, v2)]\n    \
+                   v4 = iadd v2, v3\n    jump block0(v0, v1, v4)\n";
+    let ir = backend
+        .emit_llvm(&leones_ir::parse(looping).unwrap(), &UnitOptions::default())
+        .unwrap();
+    let function = &ir[ir.find("define").unwrap()..];
+    assert!(
+        function.contains("store double") && function.contains("store ptr"),
+        "{ir}"
+    );
+}

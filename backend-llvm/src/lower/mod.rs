@@ -158,6 +158,7 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         guards: HashMap::new(),
         nonnull: HashSet::new(),
         consts: trace.constants(),
+        slot_holds: Vec::new(),
     };
     l.run()?;
     Ok(l.module)
@@ -232,6 +233,12 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Each value's constant when an `Op::Const` defines it (`Trace::constants`):
     /// checks that cannot fail on them are left out.
     consts: Vec<Option<Const>>,
+    /// `slots[i]` still holds this value wherever the unit runs: `block0`'s parameter
+    /// `i` when nothing branches back to `block0` (so it is loaded once, on entry) and
+    /// its word is its bits (not a `bool`). Nothing but a way out writes the slot
+    /// buffer, and the engine is not re-entered while the unit runs, so an exit need
+    /// not store it again ([`Lowerer::store_segment`]).
+    pub slot_holds: Vec<Option<Value>>,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -297,6 +304,11 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             for (p, v) in t.blocks[0].params.iter().zip(inputs) {
                 self.vals[p.index()] = Some(v);
             }
+            self.slot_holds = t.blocks[0]
+                .params
+                .iter()
+                .map(|&p| (t.value_type(p) != Type::Bool).then_some(p))
+                .collect();
         }
 
         for (bi, block) in t.blocks.iter().enumerate() {
