@@ -11,10 +11,14 @@ fn peeled(src: &str) -> leones_ir::Trace {
         .0
 }
 
-const DIAMOND_LOOP: &str = "trace diamond
-frame main code 0x1 slots 1
-
-block0(v0: i64, v1: i64):
+/// A loop whose body branches on the parity of `v0`; the arms follow.
+macro_rules! parity_loop {
+    ($name:literal, $arms:literal) => {
+        concat!(
+            "trace ",
+            $name,
+            "\nframe main code 0x1 slots 1\n\n",
+            "block0(v0: i64, v1: i64):
     v2 = ilt v0, v1
     guard_true v2 [main@1(v0)]
     v3 = const 2
@@ -22,7 +26,16 @@ block0(v0: i64, v1: i64):
     v5 = const 0
     v6 = ieq v4, v5
     br v6, block1(), block2() weights(50, 50)
+",
+            $arms
+        )
+    };
+}
 
+/// The arms end the iteration themselves: two back edges.
+const DIAMOND_LOOP: &str = parity_loop!(
+    "diamond",
+    "
 block1():
     v7 = const 1
     v8 = iadd v0, v7
@@ -32,7 +45,8 @@ block2():
     v9 = const 3
     v10 = iadd v0, v9
     jump block0(v10, v1)
-";
+"
+);
 
 #[test]
 fn the_split_is_the_header_copy_and_only_peeled_traces_have_one() {
@@ -51,18 +65,9 @@ fn the_split_is_the_header_copy_and_only_peeled_traces_have_one() {
 fn the_split_survives_block_deletion_after_peeling() {
     // Branchless rewriting turns both copies of the diamond into a `select` and deletes
     // their arms: the header copy moves from block4 to block2.
-    let src = "trace select_loop
-frame main code 0x1 slots 1
-
-block0(v0: i64, v1: i64):
-    v2 = ilt v0, v1
-    guard_true v2 [main@1(v0)]
-    v3 = const 2
-    v4 = irem v0, v3
-    v5 = const 0
-    v6 = ieq v4, v5
-    br v6, block1(), block2() weights(50, 50)
-
+    let src = parity_loop!(
+        "select_loop",
+        "
 block1():
     v7 = const 1
     v8 = iadd v0, v7
@@ -75,7 +80,8 @@ block2():
 
 block3(v11: i64):
     jump block0(v11, v1)
-";
+"
+    );
     assert_eq!(loop_start(&peeled(src)), Some(4));
     let trace = leones_ir::parse(src).unwrap();
     let (opt, _) = optimize(&trace, &leones_opt::default_pipeline(), &OptContext::default()).unwrap();

@@ -204,18 +204,7 @@ pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> 
 /// Prepends a read of `*(counter as *mut i64)` to block `block` of `trace`; returns the
 /// value read (the two instructions come first).
 pub(crate) fn prepend_counter_read(trace: &mut Trace, block: usize, counter: u64) -> Value {
-    let p = trace.new_value(Type::Ptr);
-    let x = trace.new_value(Type::I64);
-    let insts = [
-        Inst {
-            result: Some(p),
-            op: Op::Const(Const::Ptr(counter)),
-        },
-        Inst {
-            result: Some(x),
-            op: Op::Load(MemType::I64, p, 0),
-        },
-    ];
+    let (insts, _, x) = read_counter(trace, counter);
     trace.blocks[block].insts.splice(0..0, insts);
     x
 }
@@ -272,19 +261,11 @@ pub(crate) fn strip_guard_counters(trace: &mut Trace, mut drop: impl FnMut(u64) 
 
 /// `*(counter as *mut i64) += 1` as five instructions, and the new value.
 fn increment(trace: &mut Trace, counter: u64) -> (Vec<Inst>, Value) {
-    let p = trace.new_value(Type::Ptr);
-    let x = trace.new_value(Type::I64);
+    let (read, p, x) = read_counter(trace, counter);
     let one = trace.new_value(Type::I64);
     let y = trace.new_value(Type::I64);
-    let insts = vec![
-        Inst {
-            result: Some(p),
-            op: Op::Const(Const::Ptr(counter)),
-        },
-        Inst {
-            result: Some(x),
-            op: Op::Load(MemType::I64, p, 0),
-        },
+    let mut insts = read.to_vec();
+    insts.extend([
         Inst {
             result: Some(one),
             op: Op::Const(Const::I64(1)),
@@ -297,8 +278,25 @@ fn increment(trace: &mut Trace, counter: u64) -> (Vec<Inst>, Value) {
             result: None,
             op: Op::Store(MemType::I64, p, 0, y),
         },
-    ];
+    ]);
     (insts, y)
+}
+
+/// `p = const counter; x = load.i64 p`, and `p` and `x`.
+fn read_counter(trace: &mut Trace, counter: u64) -> ([Inst; 2], Value, Value) {
+    let p = trace.new_value(Type::Ptr);
+    let x = trace.new_value(Type::I64);
+    let insts = [
+        Inst {
+            result: Some(p),
+            op: Op::Const(Const::Ptr(counter)),
+        },
+        Inst {
+            result: Some(x),
+            op: Op::Load(MemType::I64, p, 0),
+        },
+    ];
+    (insts, p, x)
 }
 
 #[cfg(test)]
