@@ -303,10 +303,21 @@ enum Position {
 /// `guard_true (counter < *limit)`, with the header's state (a copy of the header's
 /// first guard's snapshot, without origin); returns that guard's snapshot.
 pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u64>) -> Option<leones_ir::SnapshotId> {
-    let h = trace.blocks.iter().find_map(|b| match b.insts.last().map(|i| &i.op) {
-        Some(Op::Jump(JumpTarget::Block(h), _)) => Some(h.index()),
-        _ => None,
-    })?;
+    // The loop's header: block0 when a back edge goes there (unpeeled), else the
+    // peeled loop's header copy — not an inner loop's header (a region whose arm
+    // rejoins above its guard has one, in the preamble and in the loop). When the
+    // peeled split is ambiguous, the first back edge's target.
+    let back_edge_targets = || {
+        trace.blocks.iter().filter_map(|b| match b.insts.last().map(|i| &i.op) {
+            Some(Op::Jump(JumpTarget::Block(h), _)) => Some(h.index()),
+            _ => None,
+        })
+    };
+    let h = if back_edge_targets().any(|h| h == 0) {
+        0
+    } else {
+        leones_opt::passes::peel::loop_start(trace).or_else(|| back_edge_targets().next())?
+    };
     let header_snapshot = trace.blocks[h].insts.iter().find_map(|i| i.op.snapshot());
     let (count, counted) = if h == 0 {
         super::adapt::count_back_edges(trace, h, counter);
@@ -678,5 +689,45 @@ block2():
             .filter(|&b| peeled.blocks[b].insts.iter().any(|i| matches!(i.op, Op::Store(..))))
             .collect();
         assert_eq!(counting, vec![3]);
+    }
+
+    #[test]
+    fn a_peeled_loop_with_an_inner_loop_counts_at_the_header_copy() {
+        // block1 is an inner loop; block0 can also skip it, so the peeled split is
+        // unambiguous. The first back edge in block order is the preamble's inner one.
+        let src = "trace t
+frame main code 0x1 slots 1
+
+block0(v0: i64, v1: i64):
+    v2 = ilt v0, v1
+    guard_true v2 [main@1(v0)]
+    v3 = const 0
+    v4 = ieq v1, v3
+    br v4, block1(v0), block3(v0) weights(50, 50)
+
+block1(v5: i64):
+    v6 = const 1
+    v7 = iadd v5, v6
+    v8 = ilt v7, v1
+    br v8, block2(), block3(v7) weights(90, 10)
+
+block2():
+    jump block1(v7)
+
+block3(v9: i64):
+    v10 = const 1
+    v11 = iadd v9, v10
+    jump block0(v11, v1)
+";
+        let original = leones_ir::parse(src).unwrap();
+        let passes = leones_opt::passes_named(&["peel"]).unwrap();
+        let (mut peeled, _) = leones_opt::optimize(&original, &passes, &Default::default()).unwrap();
+        assert_eq!(peeled.blocks.len(), 8);
+        count_iterations(&mut peeled, 0x1000, Some(0x2000)).expect("a tier guard");
+        leones_ir::verify(&peeled).expect("verifies");
+        let counting: Vec<usize> = (0..peeled.blocks.len())
+            .filter(|&b| peeled.blocks[b].insts.iter().any(|i| matches!(i.op, Op::Store(..))))
+            .collect();
+        assert_eq!(counting, vec![4], "{}", leones_ir::print(&peeled));
     }
 }
