@@ -11,7 +11,7 @@
 
 use super::{Emit, Emitter, EXC, STATE};
 use crate::abi::{OFF_EXC_PENDING, OFF_GUARD, OFF_INTERRUPT, OFF_SLOTS, OFF_TARGET, OFF_UNIT, RET_FINISH};
-use crate::lower::exit_trie::{ExitTrie, NodeId};
+use crate::lower::exit_trie::{held_slots, ExitTrie, NodeId};
 use iced_x86::code_asm::*;
 use leones_ir::{GuardKind, Value};
 use std::collections::HashMap;
@@ -131,10 +131,11 @@ impl Emitter<'_> {
     /// The guard stubs, their store sequences, the dispatch sequence and the fault
     /// sequences, after the unit's blocks. The stores go through the LLVM levels'
     /// [`ExitTrie`]: a prefix that several exit lists share is stored by one sequence
-    /// (exit stores would otherwise be most of a region's code).
+    /// (exit stores would otherwise be most of a region's code), and a slot that holds
+    /// its value since the entry is not stored again.
     pub(super) fn cold_code(&mut self) -> Emit {
         let stubs = std::mem::take(&mut self.guard_stubs);
-        let trie = ExitTrie::new(stubs.iter().map(|(_, _, list)| list.as_slice()));
+        let trie = ExitTrie::new(stubs.iter().map(|(_, _, list)| list.as_slice()), held_slots(self.trace));
         let mut dispatch = self.a.create_label();
         let any_guard = !stubs.is_empty();
         // The store sequence of each trie node with a block, made on first use (the

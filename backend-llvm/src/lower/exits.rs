@@ -21,8 +21,8 @@
 //!   differ only in their resume pc, which the decoder finds by guard id), and lists
 //!   with a common prefix store it in one shared block ([`exit_trie`](super::exit_trie));
 //! - an exit does not store a value its slot holds since the entry (`block0`'s
-//!   parameter there, when nothing branches back to `block0`): only ways out write
-//!   the slot buffer;
+//!   parameter there, when nothing branches back to `block0`; see
+//!   [`exit_trie`](super::exit_trie)): only ways out write the slot buffer;
 //! - faults share one block per return code and carry no values; a check that
 //!   cannot fail on a constant (a divisor other than 0 and -1, see `arith.rs`; a
 //!   pointer constant other than null, see `memory.rs`) is not emitted at all, so
@@ -211,15 +211,11 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         self.guards_per_end.get(&end).copied().unwrap_or(0)
     }
 
-    /// Emits node `n`'s stores at the builder's position, but for a value its slot
-    /// holds since the entry (`slot_holds`: a region's preamble and every bridge
-    /// exit with many of their inputs unchanged); returns the node to go on to.
+    /// Emits node `n`'s stores at the builder's position; returns the node to go on to.
     fn store_segment(&mut self, n: NodeId) -> Result<NodeId, BackendError> {
         let segment = self.exit_trie.segment(n);
         for (pos, v) in segment.stores {
-            if self.slot_holds.get(pos) != Some(&Some(v)) {
-                self.store_slot(pos, v)?;
-            }
+            self.store_slot(pos, v)?;
         }
         Ok(segment.next)
     }

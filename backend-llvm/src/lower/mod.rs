@@ -117,6 +117,15 @@ impl<'ctx> Tys<'ctx> {
     }
 }
 
+/// Whether some block of `t` branches to `block0` (a loop on it): then its parameters
+/// are not just the inputs loaded on entry.
+pub(crate) fn block0_is_branched_to(t: &Trace) -> bool {
+    t.blocks
+        .iter()
+        .filter_map(|b| b.insts.last())
+        .any(|i| leones_ir::verify::successors(&i.op).iter().any(|(s, _)| s.index() == 0))
+}
+
 /// Lowers `trace` into a fresh module of `ctx` holding one function, `info.symbol`.
 pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) -> Result<Module<'ctx>, BackendError> {
     check_unit(trace)?;
@@ -151,14 +160,13 @@ pub(crate) fn lower<'ctx>(ctx: &'ctx Context, trace: &Trace, info: &UnitInfo) ->
         phis: Vec::new(),
         faults: HashMap::new(),
         dispatch: None,
-        exit_trie: ExitTrie::new([]),
+        exit_trie: ExitTrie::new([], Vec::new()),
         exit_entries: HashMap::new(),
         guards_per_end: HashMap::new(),
         trie_blocks: HashMap::new(),
         guards: HashMap::new(),
         nonnull: HashSet::new(),
         consts: trace.constants(),
-        slot_holds: Vec::new(),
     };
     l.run()?;
     Ok(l.module)
@@ -233,12 +241,6 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// Each value's constant when an `Op::Const` defines it (`Trace::constants`):
     /// checks that cannot fail on them are left out.
     consts: Vec<Option<Const>>,
-    /// `slots[i]` still holds this value wherever the unit runs: `block0`'s parameter
-    /// `i` when nothing branches back to `block0` (so it is loaded once, on entry) and
-    /// its word is its bits (not a `bool`). Nothing but a way out writes the slot
-    /// buffer, and the engine is not re-entered while the unit runs, so an exit need
-    /// not store it again ([`Lowerer::store_segment`]).
-    pub slot_holds: Vec<Option<Value>>,
 }
 
 impl<'a, 'ctx> Lowerer<'a, 'ctx> {
@@ -249,7 +251,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             .iter()
             .map(|g| crate::abi::exit_values(t.snapshot(g.snapshot)))
             .collect();
-        self.exit_trie = ExitTrie::new(lists.iter().map(Vec::as_slice));
+        self.exit_trie = ExitTrie::new(lists.iter().map(Vec::as_slice), exit_trie::held_slots(t));
         for (g, list) in guards.iter().zip(&lists) {
             let end = self.exit_trie.end_of(list).expect("every list is in the trie");
             self.guards.insert((g.block.index(), g.inst), (g.id.0, end));
@@ -258,11 +260,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         // A block0 nothing branches back to (a bridge's, a region's preamble) is the
         // function's entry block itself, its parameters the loaded inputs: no block of
         // one-input phis for `simplifycfg` to merge away.
-        let block0_entered = t
-            .blocks
-            .iter()
-            .filter_map(|b| b.insts.last())
-            .any(|i| leones_ir::verify::successors(&i.op).iter().any(|(s, _)| s.index() == 0));
+        let block0_entered = block0_is_branched_to(t);
         let entry = self.ctx.append_basic_block(self.func, "entry");
         for (i, _) in t.blocks.iter().enumerate() {
             let block = if i == 0 && !block0_entered {
@@ -304,11 +302,6 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             for (p, v) in t.blocks[0].params.iter().zip(inputs) {
                 self.vals[p.index()] = Some(v);
             }
-            self.slot_holds = t.blocks[0]
-                .params
-                .iter()
-                .map(|&p| (t.value_type(p) != Type::Bool).then_some(p))
-                .collect();
         }
 
         for (bi, block) in t.blocks.iter().enumerate() {
