@@ -190,7 +190,7 @@ impl Tree {
             let Some(&key) = counter_origin(counters, addr).and_then(|o| origins.get(o)) else {
                 return false;
             };
-            let never_failed = !exits.get(&key).is_some_and(|&e| e > 0);
+            let never_failed = exits.get(&key).is_none_or(|&e| e == 0);
             if never_failed {
                 uncounted.insert(key);
             }

@@ -101,7 +101,9 @@ impl Engine {
             }
             self.stats.background_jobs += 1;
             self.in_flight.insert(job.id(), InFlight { then, meta });
-            self.compiler.as_ref().expect("checked").submit(job);
+            if let Some(compiler) = &self.compiler {
+                compiler.submit(job);
+            }
         } else {
             let Some(backend) = self.backend.as_mut() else { return };
             let built = backend.build(job);

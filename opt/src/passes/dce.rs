@@ -58,7 +58,7 @@ impl Pass for Dce {
             let mut keep = vec![true; insts.len()];
             for i in (0..insts.len()).rev() {
                 let inst = &insts[i];
-                let dead = inst.result.map_or(true, |r| !used.contains(&r)) && removable(t, inst, &nonzero);
+                let dead = inst.result.is_none_or(|r| !used.contains(&r)) && removable(t, inst, &nonzero);
                 if dead {
                     keep[i] = false;
                     if matches!(inst.op, Op::Call(..)) && crate::util::followed_by_exc_guard(&insts, i) {

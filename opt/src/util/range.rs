@@ -17,8 +17,8 @@ impl Range {
         Range { lo: k, hi: k }
     }
     fn of(lo: i128, hi: i128) -> Option<Range> {
-        let ok = |x: i128| x >= i64::MIN as i128 && x <= i64::MAX as i128;
-        (ok(lo) && ok(hi)).then(|| Range {
+        let ok = |x: i128| (i64::MIN as i128..=i64::MAX as i128).contains(&x);
+        (ok(lo) && ok(hi)).then_some(Range {
             lo: lo as i64,
             hi: hi as i64,
         })

@@ -227,7 +227,7 @@ impl Merge {
             .collect();
         for k in 0..params.len() {
             let l = per_edge[0][k];
-            let allowed = header.map_or(true, |h| h[k]);
+            let allowed = header.is_none_or(|h| h[k]);
             let fits = l.is_some() && per_edge.iter().all(|e| e[k] == l) && args.iter().all(|a| !live.contains(&a[k]));
             if params[k] == Param::Keep && allowed && fits {
                 params[k] = Param::Explode(l.expect("checked"));
