@@ -182,7 +182,7 @@ pub(crate) fn float_to_int(vm: &mut Vm, f: f64) -> PyResult<i64> {
         return Err(vm.err(ExcType::OverflowError, "cannot convert float infinity to integer"));
     }
     let t = f.trunc();
-    if !(-9.223372036854775808e18..9.223372036854775808e18).contains(&t) {
+    if !(-crate::ops::TWO_POW_63..crate::ops::TWO_POW_63).contains(&t) {
         return Err(vm.overflow());
     }
     Ok(t as i64)

@@ -321,7 +321,7 @@ impl<'v> FnCompiler<'v> {
         self.next_temp = save;
         let d = self.target(dst)?;
         self.line = line;
-        if let Some(_) = star {
+        if star.is_some() {
             if !kwargs.is_empty() {
                 return Err(CompileError::unsupported(
                     line,

@@ -469,7 +469,7 @@ fn pad(body: &str, sp: &Spec, numeric: bool) -> String {
         '<'
     });
     let fill = if sp.zero && sp.align.is_none() { '0' } else { sp.fill };
-    let fills = |n: usize| std::iter::repeat(fill).take(n).collect::<String>();
+    let fills = |n: usize| std::iter::repeat_n(fill, n).collect::<String>();
     match align {
         '<' => format!("{}{}", body, fills(fill_n)),
         '^' => format!("{}{}{}", fills(fill_n / 2), body, fills(fill_n - fill_n / 2)),

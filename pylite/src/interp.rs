@@ -772,9 +772,7 @@ impl Vm {
                 }
             };
             save_pc!();
-            if let Err(e) = self.unwind(exc) {
-                return Err(e);
-            }
+            self.unwind(exc)?;
             continue 'reload;
         }
     }

@@ -14,6 +14,10 @@ use crate::value::*;
 use crate::vm::Vm;
 use std::cmp::Ordering;
 
+/// 2^63 as an `f64` (exact): the first float past `i64::MAX`, and `-TWO_POW_63` is
+/// `i64::MIN`.
+pub(crate) const TWO_POW_63: f64 = (1u64 << 63) as f64;
+
 /// The arithmetic operators handled here.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Arith {
@@ -671,10 +675,10 @@ fn int_float_cmp(i: i64, f: f64) -> Option<Ordering> {
     if f.is_nan() {
         return None;
     }
-    if f >= 9.223372036854775808e18 {
+    if f >= TWO_POW_63 {
         return Some(Ordering::Less);
     }
-    if f < -9.223372036854775808e18 {
+    if f < -TWO_POW_63 {
         return Some(Ordering::Greater);
     }
     let t = f.trunc();

@@ -72,6 +72,8 @@ pub(crate) struct Names {
 pub struct Vm {
     pub(crate) heap: Heap,
     pub(crate) interner: Interner,
+    /// Boxed so a `*const Code` (frames, generators) stays valid when the vector grows.
+    #[allow(clippy::vec_box)]
     pub(crate) codes: Vec<Box<Code>>,
     pub(crate) class_descs: Vec<ClassDesc>,
     pub(crate) globals: Vec<Value>,

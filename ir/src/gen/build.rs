@@ -335,7 +335,7 @@ impl<'c> Builder<'c> {
     /// mostly branch weights (balanced or biased).
     fn short_diamond(&mut self, c: u8, args: u8, weights: u8) {
         let cond = super::ops::condition(self, c);
-        let ty = if args % 2 == 0 { Type::I64 } else { Type::F64 };
+        let ty = if args.is_multiple_of(2) { Type::I64 } else { Type::F64 };
         let saved = self.env.clone();
         let weights = match weights % 4 {
             0 => None,
@@ -456,7 +456,7 @@ impl<'c> Builder<'c> {
                 self.env = env;
                 // Half the time, also pass an object (of a layout the region's start
                 // has, so every arm has one to pass).
-                if sel / 4 % 2 == 0 {
+                if (sel / 4).is_multiple_of(2) {
                     let obj = saved.vals.iter().rev().find(|(_, vk)| matches!(vk, Kind::Obj(_)));
                     k.extend(obj.map(|p| p.1));
                 }
@@ -464,7 +464,7 @@ impl<'c> Builder<'c> {
             }
         };
         // Often, an arm allocates the objects it passes: allocations crossing the join.
-        if sel / 8 % 2 == 0 {
+        if (sel / 8).is_multiple_of(2) {
             for k in &kinds {
                 if let Kind::Obj(l) = *k {
                     self.new_object(l.index() as u8, sel, false);
@@ -585,7 +585,7 @@ impl<'c> Builder<'c> {
     /// (root loops) or `br c, body, exit` (`exit_br`).
     fn loop_header(&mut self, header: Block, params: Vec<(Value, Kind)>, exit_br: Option<()>, sel: SnapSel) {
         self.cur = header;
-        if sel.seed % 2 == 0 {
+        if sel.seed.is_multiple_of(2) {
             self.guard(GuardKind::NoInterrupt, sel);
         }
         let one = self.konst(Const::I64(1));
@@ -645,7 +645,7 @@ impl<'c> Builder<'c> {
 
     fn open_loop(&mut self, c: u8, args: u8) {
         let mut rng = Rng(u64::from(c) << 8 | u64::from(args));
-        let init = if c % 2 == 0 {
+        let init = if c.is_multiple_of(2) {
             self.konst(Const::I64(i64::from(c / 2 % (self.cfg.max_loop_iters + 2))))
         } else {
             self.scalar(Type::I64, c / 2)

@@ -77,7 +77,7 @@ fn bump(s: SnapSel, by: u32) -> SnapSel {
 
 /// A `bool` to branch or guard on: one from the environment, or a fresh comparison.
 pub(crate) fn condition(b: &mut Builder, sel: u8) -> Value {
-    if sel % 3 != 0 {
+    if !sel.is_multiple_of(3) {
         if let Some((v, _)) = b.pick(sel / 3, |k| k == Kind::Bool) {
             return v;
         }
@@ -268,7 +268,7 @@ impl Builder<'_> {
             0 | 1 => {
                 let c = condition(self, a);
                 self.guard(
-                    if kind % 7 == 0 {
+                    if kind.is_multiple_of(7) {
                         GuardKind::True(c)
                     } else {
                         GuardKind::False(c)
@@ -314,13 +314,22 @@ impl Builder<'_> {
             }
             5 => {
                 let v = match self.pick(a, |k| matches!(k, Kind::MaybeObj | Kind::NullPtr)) {
-                    Some((v, _)) if k % 4 != 0 => v,
+                    Some((v, _)) if !k.is_multiple_of(4) => v,
                     _ => {
-                        let n = if k % 2 == 0 { Const::Ref(0) } else { Const::Ptr(0) };
+                        let n = if k.is_multiple_of(2) {
+                            Const::Ref(0)
+                        } else {
+                            Const::Ptr(0)
+                        };
                         let v = self.konst(n);
-                        self.env
-                            .vals
-                            .push((v, if k % 2 == 0 { Kind::MaybeObj } else { Kind::NullPtr }));
+                        self.env.vals.push((
+                            v,
+                            if k.is_multiple_of(2) {
+                                Kind::MaybeObj
+                            } else {
+                                Kind::NullPtr
+                            },
+                        ));
                         v
                     }
                 };
@@ -334,7 +343,7 @@ impl Builder<'_> {
         let l = LayoutId::new(layout as usize % self.t.layouts.len());
         let o = self.emit(Op::New(l), Some(Type::Ref)).expect("new");
         for (i, f) in fields_of(self, l).into_iter().enumerate() {
-            if init >> i & 1 == 1 || (f == world::F_A_ID && init % 2 == 0) {
+            if init >> i & 1 == 1 || (f == world::F_A_ID && init.is_multiple_of(2)) {
                 let v = store_value(self, self.t.field(f).ty, init.rotate_left(i as u32));
                 self.emit(Op::SetField(o, f, v), None);
             }
@@ -361,7 +370,7 @@ impl Builder<'_> {
             }
             _ => {
                 let mut x = self.scalar(Type::I64, idx);
-                if idx % 4 != 0 {
+                if !idx.is_multiple_of(4) {
                     let seven = self.konst(Const::I64(7));
                     x = self.def(Op::Binary(BinaryOp::IAnd, x, seven), Kind::I64);
                 }
@@ -413,7 +422,7 @@ impl Builder<'_> {
             0 | 1 => {
                 let m = RAW_MT[mt as usize % RAW_MT.len()];
                 let Some(o) = place(m.size(), off) else { return };
-                if mode % 5 == 0 {
+                if mode.is_multiple_of(5) {
                     self.def(Op::Load(m, p, o), Kind::scalar(m.value_type()));
                 } else {
                     let v = self.scalar(m.value_type(), val);
@@ -436,7 +445,7 @@ impl Builder<'_> {
                     .emit(Op::Binary(BinaryOp::IAdd, i, d), Some(Type::I64))
                     .expect("iadd");
                 let q = self.def(Op::Unary(UnaryOp::I2Ptr, j), Kind::Raw(b, (o + i64::from(at)) as u32));
-                if val % 2 == 0 {
+                if val.is_multiple_of(2) {
                     let i2 = self.emit(Op::Unary(UnaryOp::Ptr2I, q), Some(Type::I64)).expect("ptr2i");
                     let diff = self.def(Op::Binary(BinaryOp::ISub, i2, i), Kind::I64);
                     self.known.insert(diff, o);

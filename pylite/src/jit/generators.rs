@@ -265,7 +265,9 @@ impl Rec<'_> {
             (Some(t), Some(c)) if t.kind == FrameKind::Gen && !t.entry => (*t, *c),
             _ => return Err(unsupported("a generator frame not resumed by a for loop")),
         };
-        // SAFETY: VM-owned code; the caller saved its pc past the `ForIter`.
+        // SAFETY: VM-owned code; the caller saved its pc past the `ForIter`. The borrow
+        // is explicit: an implicit one of a raw pointer's target is an error lint.
+        #[allow(clippy::needless_borrow)]
         let ins = unsafe {
             (&(*caller.code).instrs)
                 .get((caller.pc as usize).wrapping_sub(1))
