@@ -529,8 +529,9 @@ impl<'v> FnCompiler<'v> {
             self.next_temp = self.floor;
             self.body(body)?;
             states.push(self.snapshot());
-            let last = i == arms.len() - 1;
-            if !(last && orelse.is_none()) && !self.dead {
+            // Another arm or an `else` follows: this arm jumps past them.
+            let more_follows = i + 1 < arms.len() || orelse.is_some();
+            if more_follows && !self.dead {
                 end_jumps.push(self.emit(Instr::Jump { t: 0 }));
             }
         }

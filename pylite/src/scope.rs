@@ -322,10 +322,8 @@ pub fn class_slots(body: &[Stmt]) -> Vec<String> {
             let mut stack = vec![t];
             while let Some(t) = stack.pop() {
                 match &t.kind {
-                    ExprKind::Attr(o, n) if matches!(&o.kind, ExprKind::Name(x) if x == me) => {
-                        if !out.contains(n) {
-                            out.push(n.clone())
-                        }
+                    ExprKind::Attr(o, n) if matches!(&o.kind, ExprKind::Name(x) if x == me) && !out.contains(n) => {
+                        out.push(n.clone())
                     }
                     ExprKind::Tuple(items) | ExprKind::List(items) => stack.extend(items.iter().rev()),
                     _ => {}
