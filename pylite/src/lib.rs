@@ -34,6 +34,7 @@ pub mod bench;
 pub mod builtins;
 pub mod bytecode;
 mod call;
+mod compile_def;
 mod compile_expr;
 mod compile_try;
 pub mod compiler;
