@@ -131,10 +131,11 @@ impl Engine {
     /// was given up.
     pub(super) fn judge_exit(&mut self, root: Location) -> bool {
         let params = &self.params;
+        let growing = self.in_flight.values().any(|job| job.meta.root == root);
         let Some(tree) = self.trees.get_mut(&root) else {
             return false;
         };
-        let Some(verdict) = capped_verdict(tree, params).or_else(|| short_verdict(tree, params)) else {
+        let Some(verdict) = capped_verdict(tree, params).or_else(|| short_verdict(tree, params, growing)) else {
             return false;
         };
         if self.log.any() {
@@ -227,11 +228,15 @@ fn capped_verdict(tree: &mut Tree, params: &Params) -> Option<GiveUp> {
 /// A loop's native iterations per entry since a unit of its tree was last installed,
 /// judged when those entries reach `short_loop_entries` or a doubling of it (see the
 /// module docs). A tree still growing (bridges, arms, regions landing) keeps
-/// restarting its window, and one with arms pending is not judged: its early exit
-/// storms are growing pains that merging is about to remove.
-fn short_verdict(tree: &Tree, params: &Params) -> Option<GiveUp> {
+/// restarting its window, and one with arms pending or a unit of it on the compiler
+/// thread (`growing`: a bridge for the exit that storms, a region, a tier-up) is not
+/// judged: its early exit storms are growing pains that the next unit is about to
+/// remove. (pythagorean at the demo's size lost its generator loop to the interpreter
+/// in ~3 runs of 10: 995 iterations in 256 entries, every time while a bridge and a
+/// tier-up of the tree were being built.)
+fn short_verdict(tree: &Tree, params: &Params, growing: bool) -> Option<GiveUp> {
     let (min, first) = (u64::from(params.short_loop), u64::from(params.short_loop_entries));
-    if min == 0 || tree.arms.len() > tree.merged || tree.reforming.is_some() {
+    if min == 0 || growing || tree.arms.len() > tree.merged || tree.reforming.is_some() {
         return None;
     }
     let (entries_then, iterations_then) = tree.short_since;
@@ -247,4 +252,45 @@ fn short_verdict(tree: &Tree, params: &Params) -> Option<GiveUp> {
 /// doubling of it.
 fn judged_at(entries: u64, first: u64) -> bool {
     entries >= first && entries.is_multiple_of(first) && (entries / first).is_power_of_two()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use leones_tracer::recorder::{Recorded, Shape, UnitKind};
+
+    /// A tree entered `entries` times since its last unit landed, `ran` native
+    /// iterations in all.
+    fn tree(entries: u64, ran: u64) -> Tree {
+        let trace = leones_ir::parse("trace t\nblock0(v0: i64):\n    jump block0(v0)\n").unwrap();
+        let mut t = Tree::new(Recorded {
+            trace,
+            kind: UnitKind::Loop,
+            location: Location(1),
+            entry: Shape { frames: Vec::new() },
+            merge_points: Vec::new(),
+            rejoined: None,
+        });
+        t.entries = entries;
+        t.iterations.store(ran - entries, std::sync::atomic::Ordering::Relaxed);
+        t
+    }
+
+    #[test]
+    fn a_short_loop_is_judged_only_when_nothing_of_its_tree_is_being_built() {
+        let params = Params::default();
+        let first = u64::from(params.short_loop_entries);
+        // ~4 iterations an entry, at the first judgement.
+        let storm = tree(first, 4 * first);
+        assert!(matches!(
+            short_verdict(&storm, &params, false),
+            Some(GiveUp::Short { .. })
+        ));
+        assert!(
+            short_verdict(&storm, &params, true).is_none(),
+            "a unit of it is on its way"
+        );
+        // Long entries are never short, growing or not.
+        assert!(short_verdict(&tree(first, 100 * first), &params, false).is_none());
+    }
 }
