@@ -48,8 +48,9 @@
 //! never judged; an outer loop's trace goes through the inner loop's iterations itself.
 //!
 //! That window restarts whenever a unit of the tree lands, and a tree with arms
-//! pending is not judged by it: a loop whose entries exit early because its region is
-//! still forming must not be given up for it (the talk's `fn(*row)` loop exits on
+//! pending, or with a unit on the compiler thread, is not judged by it: a loop whose
+//! entries exit early because its region is still forming, or its bridge is being
+//! built, must not be given up for it (the talk's `fn(*row)` loop exits on
 //! almost every row until its arms are merged, then runs thousands of rows per entry).
 //! But an inner loop over a 9-item row forms regions too (its `if x is None` arms),
 //! so by that window it was never judged while it mattered: on `data_driven.py` at a
