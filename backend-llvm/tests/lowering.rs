@@ -118,3 +118,21 @@ fn an_exit_does_not_store_back_what_its_slot_holds_since_the_entry() {
         "{ir}"
     );
 }
+
+#[test]
+fn an_object_checked_in_a_dominating_block_is_not_checked_again() {
+    let mut backend = Backend::new(Level::Quick).unwrap();
+    // v0 is null-checked by its guard in block0; both arms load from it.
+    let text = "trace t\nlayout P size 16 class 0x51\nfield P.x: f64 @8\nframe main code 0x1 slots 2\n\n\
+                block0(v0: ref, v1: i64):\n    \
+                guard_nonnull v0 [main@1(v0, v1)]\n    v2 = const 10\n    v3 = ilt v1, v2\n    \
+                br v3, block1(), block2() weights(50, 50)\n\n\
+                block1():\n    v4 = getfield v0, P.x\n    finish v4\n\n\
+                block2():\n    v5 = getfield v0, P.x\n    v6 = fadd v5, v5\n    finish v6\n";
+    let ir = backend
+        .emit_llvm(&leones_ir::parse(text).unwrap(), &UnitOptions::default())
+        .unwrap();
+    let function = &ir[ir.find("define").unwrap()..];
+    let null_checks = function.matches("icmp eq ptr").count() + function.matches("icmp ne ptr").count();
+    assert_eq!(null_checks, 1, "the guard's only:\n{ir}");
+}

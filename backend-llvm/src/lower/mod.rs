@@ -236,7 +236,8 @@ pub(crate) struct Lowerer<'a, 'ctx> {
     /// list ends at.
     guards: HashMap<(usize, usize), (u32, exit_trie::NodeId)>,
     /// Values known non-null in the current IR block (checked, allocated or guarded
-    /// earlier in it), so each object is null-checked once per block.
+    /// earlier in it or in a block that dominates it), so each object is null-checked
+    /// once on each path.
     pub nonnull: HashSet<Value>,
     /// Each value's constant when an `Op::Const` defines it (`Trace::constants`):
     /// checks that cannot fail on them are left out.
@@ -304,12 +305,20 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             }
         }
 
+        // A value checked (allocated, guarded) in a block is non-null in every block
+        // that block dominates: each block starts from its immediate dominator's set.
+        let idom = leones_ir::verify::forward_idoms(t);
+        let mut nonnull_at_end: Vec<HashSet<Value>> = Vec::with_capacity(t.blocks.len());
         for (bi, block) in t.blocks.iter().enumerate() {
             self.b.position_at_end(self.blocks[bi]);
-            self.nonnull.clear();
+            self.nonnull = match bi {
+                0 => HashSet::new(),
+                _ => nonnull_at_end[idom[bi]].clone(),
+            };
             for (ii, inst) in block.insts.iter().enumerate() {
                 self.inst(bi, ii, inst)?;
             }
+            nonnull_at_end.push(std::mem::take(&mut self.nonnull));
         }
         Ok(())
     }

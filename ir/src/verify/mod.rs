@@ -476,6 +476,50 @@ impl<'t> Verifier<'t> {
     }
 }
 
+/// The immediate dominator of every block of a verified trace (block 0's is itself),
+/// from its forward predecessors in block order: forward edges form a DAG in block
+/// order and back edges only reach loop headers from blocks they dominate, so one
+/// pass gives the dominator tree (Cooper–Harvey–Kennedy's intersection, one round).
+/// Shared by the optimizer's CFG and the LLVM lowering's null-check elision.
+pub fn forward_idoms(t: &Trace) -> Vec<usize> {
+    let n = t.blocks.len();
+    let mut forward_preds = vec![Vec::new(); n];
+    for (b, bd) in t.blocks.iter().enumerate() {
+        if let Some(last) = bd.insts.last() {
+            for (s, fwd) in successors(&last.op) {
+                if fwd && b < s.index() {
+                    forward_preds[s.index()].push(b);
+                }
+            }
+        }
+    }
+    let mut idom = vec![0usize; n];
+    for b in 1..n {
+        let mut cur: Option<usize> = None;
+        for &p in &forward_preds[b] {
+            cur = Some(match cur {
+                None => p,
+                Some(c) => intersect(&idom, c, p),
+            });
+        }
+        idom[b] = cur.unwrap_or(0);
+    }
+    idom
+}
+
+/// The nearest common dominator of `a` and `b` (block indices, dominators first).
+fn intersect(idom: &[usize], mut a: usize, mut b: usize) -> usize {
+    while a != b {
+        while a > b {
+            a = idom[a];
+        }
+        while b > a {
+            b = idom[b];
+        }
+    }
+    a
+}
+
 /// Entry and exit times of each block in a depth-first walk of the dominator tree of
 /// `n` blocks rooted at block 0, given each other block's immediate dominator (`None`:
 /// unreachable, left out). Block `a` dominates `b` iff `b`'s interval nests in `a`'s,

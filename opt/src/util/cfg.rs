@@ -4,7 +4,7 @@
 //! Blocks are in an order where forward edges (`goto`, `br`) go to later blocks and
 //! `jump`s go back to loop headers, so every block's dominators come before it.
 
-use leones_ir::verify::{dominator_intervals, successors};
+use leones_ir::verify::{dominator_intervals, forward_idoms, successors};
 use leones_ir::{Block, JumpTarget, Op, Trace};
 
 pub struct Cfg {
@@ -28,23 +28,7 @@ impl Cfg {
                 }
             }
         }
-        // Forward edges form a DAG in block order and back edges only reach loop
-        // headers from blocks they dominate, so one pass in block order over the
-        // forward predecessors gives the dominator tree.
-        let mut idom = vec![0usize; n];
-        for b in 1..n {
-            let mut cur: Option<usize> = None;
-            for &(p, fwd) in &preds[b] {
-                if !fwd || p >= b {
-                    continue;
-                }
-                cur = Some(match cur {
-                    None => p,
-                    Some(c) => intersect(&idom, c, p),
-                });
-            }
-            idom[b] = cur.unwrap_or(0);
-        }
+        let idom = forward_idoms(t);
         let interval = dominator_intervals(n, |b| Some(idom[b]));
         Cfg { preds, idom, interval }
     }
@@ -85,18 +69,6 @@ impl Cfg {
     pub fn is_loop_header(&self, b: Block) -> bool {
         self.preds[b.index()].iter().any(|&(_, fwd)| !fwd)
     }
-}
-
-fn intersect(idom: &[usize], mut a: usize, mut b: usize) -> usize {
-    while a != b {
-        while a > b {
-            a = idom[a];
-        }
-        while b > a {
-            b = idom[b];
-        }
-    }
-    a
 }
 
 /// Deletes the blocks marked `dead` (which nothing live may branch to) and renumbers
