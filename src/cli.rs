@@ -182,10 +182,7 @@ pub fn optimize_file(path: &Path, passes: Option<&str>, stats: bool) -> Result<S
         pure_calls: None,
         verify_each_pass: true,
         entry_facts: &[],
-        peel: match passes {
-            None => leones_opt::PeelPolicy::WhenItPays,
-            Some(_) => leones_opt::PeelPolicy::Always,
-        },
+        peel: leones_opt::PeelPolicy::for_pipeline(passes.is_some()),
         ..leones_opt::OptContext::default()
     };
     let (trace, st) = leones_opt::optimize(&loaded.trace, &list, &ctx).map_err(opt_err)?;

@@ -73,7 +73,7 @@ pub fn optimize(trace: &Trace, passes: &PassList, ctx: &OptContext) -> Result<(T
         PeelPolicy::Never if peels => run_passes(t, &unpeeled(), ctx),
         PeelPolicy::WhenItPays if peels => {
             let (peeled, stats) = run_passes(t.clone(), passes, ctx)?;
-            let Some(start) = peel::loop_start(&peeled).filter(|_| !peel::loop_pays(&peeled)) else {
+            let Some(start) = peel::unpaid_loop_start(&peeled) else {
                 return Ok((peeled, stats));
             };
             let (flat, flat_stats) = run_passes(t, &unpeeled(), ctx)?;
@@ -136,10 +136,7 @@ pub fn opt_text(src: &str, passes: Option<&[&str]>, stats: bool) -> Result<Strin
     };
     let ctx = OptContext {
         verify_each_pass: true,
-        peel: match passes {
-            None => PeelPolicy::WhenItPays,
-            Some(_) => PeelPolicy::Always,
-        },
+        peel: PeelPolicy::for_pipeline(passes.is_some()),
         ..OptContext::default()
     };
     let (out, st) = optimize(&trace, &list, &ctx)?;

@@ -1,7 +1,7 @@
 //! `peel::loop_start`: where the peeled loop begins in an optimized trace, which the
 //! peeling decision (`PeelPolicy::WhenItPays`) measures against the preamble.
 
-use leones_opt::passes::peel::{loop_pays, loop_start, work};
+use leones_opt::passes::peel::{loop_start, unpaid_loop_start, work};
 use leones_opt::{optimize, passes_named, OptContext};
 
 fn peeled(src: &str) -> leones_ir::Trace {
@@ -55,10 +55,10 @@ fn the_split_is_the_header_copy_and_only_peeled_traces_have_one() {
     assert_eq!(loop_start(&t), Some(3), "{}", leones_ir::print(&t));
     // Peel alone leaves the loop as long as the preamble: it did not pay.
     assert_eq!(work(&t.blocks[..3]), work(&t.blocks[3..]));
-    assert!(!loop_pays(&t));
+    assert_eq!(unpaid_loop_start(&t), Some(3));
     let unpeeled = leones_ir::parse(DIAMOND_LOOP).unwrap();
     assert_eq!(loop_start(&unpeeled), None);
-    assert!(loop_pays(&unpeeled), "nothing to undo");
+    assert_eq!(unpaid_loop_start(&unpeeled), None, "nothing to undo");
 }
 
 #[test]
@@ -115,5 +115,5 @@ block3():
     let t = peeled(src);
     assert_eq!(t.blocks.len(), 8, "{}", leones_ir::print(&t));
     assert_eq!(loop_start(&t), None, "{}", leones_ir::print(&t));
-    assert!(loop_pays(&t), "an ambiguous split is kept");
+    assert_eq!(unpaid_loop_start(&t), None, "an ambiguous split is kept");
 }

@@ -132,7 +132,9 @@ impl Engine {
     /// was given up.
     pub(super) fn judge_exit(&mut self, root: Location) -> bool {
         let params = &self.params;
-        let growing = self.in_flight.values().any(|job| job.meta.root == root);
+        // Asked only when the window is judged (at its entry counts), not on every exit.
+        let in_flight = &self.in_flight;
+        let growing = || in_flight.values().any(|job| job.meta.root == root);
         let Some(tree) = self.trees.get_mut(&root) else {
             return false;
         };
@@ -235,14 +237,14 @@ fn capped_verdict(tree: &mut Tree, params: &Params) -> Option<GiveUp> {
 /// remove. (pythagorean at the demo's size lost its generator loop to the interpreter
 /// in ~3 runs of 10: 995 iterations in 256 entries, every time while a bridge and a
 /// tier-up of the tree were being built.)
-fn short_verdict(tree: &Tree, params: &Params, growing: bool) -> Option<GiveUp> {
+fn short_verdict(tree: &Tree, params: &Params, growing: impl FnOnce() -> bool) -> Option<GiveUp> {
     let (min, first) = (u64::from(params.short_loop), u64::from(params.short_loop_entries));
-    if min == 0 || growing || tree.arms.len() > tree.merged || tree.reforming.is_some() {
+    if min == 0 || tree.arms.len() > tree.merged || tree.reforming.is_some() {
         return None;
     }
     let (entries_then, iterations_then) = tree.short_since;
     let entries = tree.entries - entries_then;
-    if !judged_at(entries, first) {
+    if !judged_at(entries, first) || growing() {
         return None;
     }
     let ran = tree.iterations() - iterations_then;
@@ -284,14 +286,14 @@ mod tests {
         // ~4 iterations an entry, at the first judgement.
         let storm = tree(first, 4 * first);
         assert!(matches!(
-            short_verdict(&storm, &params, false),
+            short_verdict(&storm, &params, || false),
             Some(GiveUp::Short { .. })
         ));
         assert!(
-            short_verdict(&storm, &params, true).is_none(),
+            short_verdict(&storm, &params, || true).is_none(),
             "a unit of it is on its way"
         );
         // Long entries are never short, growing or not.
-        assert!(short_verdict(&tree(first, 100 * first), &params, false).is_none());
+        assert!(short_verdict(&tree(first, 100 * first), &params, || false).is_none());
     }
 }

@@ -11,6 +11,7 @@
 
 use super::{Emit, Emitter, EXC, STATE};
 use crate::abi::{OFF_EXC_PENDING, OFF_GUARD, OFF_INTERRUPT, OFF_SLOTS, OFF_TARGET, OFF_UNIT, RET_FINISH};
+use crate::lower::block0_is_branched_to;
 use crate::lower::exit_trie::{held_slots, ExitTrie, NodeId};
 use iced_x86::code_asm::*;
 use leones_ir::{GuardKind, Value};
@@ -135,7 +136,10 @@ impl Emitter<'_> {
     /// its value since the entry is not stored again.
     pub(super) fn cold_code(&mut self) -> Emit {
         let stubs = std::mem::take(&mut self.guard_stubs);
-        let trie = ExitTrie::new(stubs.iter().map(|(_, _, list)| list.as_slice()), held_slots(self.trace));
+        let trie = ExitTrie::new(
+            stubs.iter().map(|(_, _, list)| list.as_slice()),
+            held_slots(self.trace, block0_is_branched_to(self.trace)),
+        );
         let mut dispatch = self.a.create_label();
         let any_guard = !stubs.is_empty();
         // The store sequence of each trie node with a block, made on first use (the

@@ -57,12 +57,14 @@ pub(crate) struct ExitTrie {
 }
 
 /// What `slots[i]` holds wherever a unit of `t` runs: `block0`'s parameter `i` when
-/// nothing branches back to `block0` (the unit loads its inputs once, on entry) and
+/// nothing branches back to `block0` (`!block0_entered`, see
+/// [`block0_is_branched_to`](super::block0_is_branched_to): the unit loads its inputs
+/// once, on entry) and
 /// the parameter's slot word is its bits (not a `bool`, whose word is only
 /// "non-zero"). Empty when `block0` is a loop header.
-pub(crate) fn held_slots(t: &Trace) -> Vec<Option<Value>> {
+pub(crate) fn held_slots(t: &Trace, block0_entered: bool) -> Vec<Option<Value>> {
     match t.blocks.first() {
-        Some(b0) if !super::block0_is_branched_to(t) => b0
+        Some(b0) if !block0_entered => b0
             .params
             .iter()
             .map(|&p| (t.value_type(p) != Type::Bool).then_some(p))
@@ -247,14 +249,16 @@ mod tests {
 
     #[test]
     fn only_a_block0_nothing_branches_back_to_holds_its_inputs() {
+        use crate::lower::block0_is_branched_to;
         let bridge = "trace t\nframe main code 0x1 slots 3\n\nblock0(v0: i64, v1: bool, v2: ref):\n    finish v0\n";
         let t = leones_ir::parse(bridge).unwrap();
         assert_eq!(
-            held_slots(&t),
+            held_slots(&t, block0_is_branched_to(&t)),
             vec![Some(Value(0)), None, Some(Value(2))],
             "not the bool"
         );
         let looping = "trace t\nframe main code 0x1 slots 1\n\nblock0(v0: i64):\n    v1 = const 1\n    v2 = iadd v0, v1\n    jump block0(v2)\n";
-        assert_eq!(held_slots(&leones_ir::parse(looping).unwrap()), vec![]);
+        let looping = leones_ir::parse(looping).unwrap();
+        assert_eq!(held_slots(&looping, block0_is_branched_to(&looping)), vec![]);
     }
 }

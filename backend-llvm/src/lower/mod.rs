@@ -252,16 +252,21 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             .iter()
             .map(|g| crate::abi::exit_values(t.snapshot(g.snapshot)))
             .collect();
-        self.exit_trie = ExitTrie::new(lists.iter().map(Vec::as_slice), exit_trie::held_slots(t));
+        let preds = leones_ir::verify::predecessors(t);
+        // A block0 nothing branches back to (a bridge's, a region's preamble) is the
+        // function's entry block itself, its parameters the loaded inputs: no block of
+        // one-input phis for `simplifycfg` to merge away, and no exit stores again
+        // what its slots hold (`exit_trie::held_slots`).
+        let block0_entered = !preds[0].is_empty();
+        self.exit_trie = ExitTrie::new(
+            lists.iter().map(Vec::as_slice),
+            exit_trie::held_slots(t, block0_entered),
+        );
         for (g, list) in guards.iter().zip(&lists) {
             let end = self.exit_trie.end_of(list).expect("every list is in the trie");
             self.guards.insert((g.block.index(), g.inst), (g.id.0, end));
             *self.guards_per_end.entry(end).or_default() += 1;
         }
-        // A block0 nothing branches back to (a bridge's, a region's preamble) is the
-        // function's entry block itself, its parameters the loaded inputs: no block of
-        // one-input phis for `simplifycfg` to merge away.
-        let block0_entered = block0_is_branched_to(t);
         let entry = self.ctx.append_basic_block(self.func, "entry");
         for (i, _) in t.blocks.iter().enumerate() {
             let block = if i == 0 && !block0_entered {
@@ -307,7 +312,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
 
         // A value checked (allocated, guarded) in a block is non-null in every block
         // that block dominates: each block starts from its immediate dominator's set.
-        let idom = leones_ir::verify::forward_idoms(t);
+        let idom = leones_ir::verify::forward_idoms(&preds);
         let mut nonnull_at_end: Vec<HashSet<Value>> = Vec::with_capacity(t.blocks.len());
         for (bi, block) in t.blocks.iter().enumerate() {
             self.b.position_at_end(self.blocks[bi]);

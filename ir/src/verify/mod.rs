@@ -476,27 +476,34 @@ impl<'t> Verifier<'t> {
     }
 }
 
-/// The immediate dominator of every block of a verified trace (block 0's is itself),
-/// from its forward predecessors in block order: forward edges form a DAG in block
-/// order and back edges only reach loop headers from blocks they dominate, so one
-/// pass gives the dominator tree (Cooper–Harvey–Kennedy's intersection, one round).
-/// Shared by the optimizer's CFG and the LLVM lowering's null-check elision.
-pub fn forward_idoms(t: &Trace) -> Vec<usize> {
-    let n = t.blocks.len();
-    let mut forward_preds = vec![Vec::new(); n];
+/// Each block's predecessors, with whether the edge into it is forward (`goto`, `br`)
+/// rather than a `jump` back to a loop header.
+pub fn predecessors(t: &Trace) -> Vec<Vec<(usize, bool)>> {
+    let mut preds = vec![Vec::new(); t.blocks.len()];
     for (b, bd) in t.blocks.iter().enumerate() {
         if let Some(last) = bd.insts.last() {
             for (s, fwd) in successors(&last.op) {
-                if fwd && b < s.index() {
-                    forward_preds[s.index()].push(b);
-                }
+                preds[s.index()].push((b, fwd));
             }
         }
     }
-    let mut idom = vec![0usize; n];
-    for b in 1..n {
+    preds
+}
+
+/// The immediate dominator of every block of a verified trace (block 0's is itself),
+/// given its [`predecessors`]: forward edges form a DAG in block order and back edges
+/// only reach loop headers from blocks they dominate, so one pass over the forward
+/// predecessors in block order gives the dominator tree (Cooper–Harvey–Kennedy's
+/// intersection, one round). Shared by the optimizer's CFG and the LLVM lowering's
+/// null-check elision.
+pub fn forward_idoms(preds: &[Vec<(usize, bool)>]) -> Vec<usize> {
+    let mut idom = vec![0usize; preds.len()];
+    for b in 1..preds.len() {
         let mut cur: Option<usize> = None;
-        for &p in &forward_preds[b] {
+        for &(p, fwd) in &preds[b] {
+            if !fwd || p >= b {
+                continue;
+            }
             cur = Some(match cur {
                 None => p,
                 Some(c) => intersect(&idom, c, p),

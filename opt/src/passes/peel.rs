@@ -56,8 +56,9 @@
 //! optimizer (LLVM above all) pays for the copy. On many loops the copy buys nothing:
 //! every value the loop uses changes per iteration, so the loop comes out exactly as
 //! long as the preamble. Under [`PeelPolicy::WhenItPays`] (the engine's default)
-//! [`crate::optimize`] therefore checks the optimized trace ([`loop_pays`]): if its loop
-//! is not cheaper than its preamble, the trace is optimized again without peeling, and
+//! [`crate::optimize`] therefore checks the optimized trace ([`unpaid_loop_start`]):
+//! if its loop is not cheaper than its preamble, the trace is optimized again without
+//! peeling, and
 //! that version is kept unless its one loop costs more than the peeled loop did (a
 //! value the preamble kept virtual across the back edge, say, now allocated every
 //! iteration). The cost is [`work`]: instructions other than constants, which become
@@ -90,6 +91,19 @@ pub enum PeelPolicy {
     WhenItPays,
     /// Run the pipeline without `peel`.
     Never,
+}
+
+impl PeelPolicy {
+    /// For a tool that runs the default pipeline or passes it was given by name
+    /// (`leones opt`): the default pipeline keeps a peeled loop only when it pays, as
+    /// the engine does; named passes run as named.
+    pub fn for_pipeline(named_passes: bool) -> PeelPolicy {
+        if named_passes {
+            PeelPolicy::Always
+        } else {
+            PeelPolicy::WhenItPays
+        }
+    }
 }
 
 pub struct Peel;
@@ -262,8 +276,8 @@ pub fn loop_start(t: &Trace) -> Option<usize> {
     }
 }
 
-/// Whether a peeled trace's loop is cheaper than its preamble ([`work`]); `true` for a
-/// trace that was not peeled (nothing to undo).
-pub fn loop_pays(t: &Trace) -> bool {
-    loop_start(t).is_none_or(|s| work(&t.blocks[s..]) < work(&t.blocks[..s]))
+/// Where the loop of a peeled trace starts ([`loop_start`]) when it is not cheaper
+/// than its preamble ([`work`]); `None` when it is, or when the trace was not peeled.
+pub fn unpaid_loop_start(t: &Trace) -> Option<usize> {
+    loop_start(t).filter(|&s| work(&t.blocks[s..]) >= work(&t.blocks[..s]))
 }

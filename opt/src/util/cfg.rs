@@ -4,7 +4,7 @@
 //! Blocks are in an order where forward edges (`goto`, `br`) go to later blocks and
 //! `jump`s go back to loop headers, so every block's dominators come before it.
 
-use leones_ir::verify::{dominator_intervals, forward_idoms, successors};
+use leones_ir::verify::{dominator_intervals, forward_idoms, predecessors};
 use leones_ir::{Block, JumpTarget, Op, Trace};
 
 pub struct Cfg {
@@ -20,15 +20,8 @@ pub struct Cfg {
 impl Cfg {
     pub fn new(t: &Trace) -> Cfg {
         let n = t.blocks.len();
-        let mut preds = vec![Vec::new(); n];
-        for (b, bd) in t.blocks.iter().enumerate() {
-            if let Some(last) = bd.insts.last() {
-                for (s, fwd) in successors(&last.op) {
-                    preds[s.index()].push((b, fwd));
-                }
-            }
-        }
-        let idom = forward_idoms(t);
+        let preds = predecessors(t);
+        let idom = forward_idoms(&preds);
         let interval = dominator_intervals(n, |b| Some(idom[b]));
         Cfg { preds, idom, interval }
     }
