@@ -19,11 +19,11 @@
 //!   the entered unit's `block0` parameters, type for type.
 
 use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, JitState, UnitFn};
-use crate::build::{BuiltUnit, Machines, Prelude, UnitJob};
+use crate::build::{BuiltUnit, LoopPart, Machines, Prelude, UnitJob};
 use crate::decode::{decode_outcome_with, exit_table, GuardExit, NativeFault};
 use crate::jit::{Jit, Tracker};
 use crate::lower::UnitInfo;
-use crate::passes::Level;
+use crate::passes::{Level, ObjectBuffer};
 use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
@@ -53,6 +53,12 @@ pub struct UnitOptions {
     /// A human name for the unit in profilers (the perf map): `None` means the trace's
     /// name. The entry's symbol stays `leones_unitN` either way.
     pub label: Option<String>,
+    /// At the optimized level, build a peeled loop's preamble (blocks before
+    /// [`loop_start`](leones_ir::cfg::loop_start)) as baseline code and only the loop
+    /// as optimized code, the preamble jumping into the loop. The preamble runs once
+    /// per entry; LLVM's code generation is most of an optimized unit's cost. Off by
+    /// default; no effect at other levels or on traces without a loop start.
+    pub split_preamble: bool,
 }
 
 impl Default for UnitOptions {
@@ -61,6 +67,7 @@ impl Default for UnitOptions {
             level: None,
             checks: true,
             label: None,
+            split_preamble: false,
         }
     }
 }
@@ -266,6 +273,9 @@ impl Backend {
             target_table: 0,
             checks: opts.checks,
             unwind_tables: self.debugger,
+            guard_base: 0,
+            block_base: 0,
+            exception_from_state: false,
         };
         UnitJob {
             id,
@@ -279,6 +289,7 @@ impl Backend {
             prelude,
             deferrable: false,
             wake: None,
+            split_preamble: opts.split_preamble,
         }
     }
 
@@ -298,6 +309,7 @@ impl Backend {
         let BuiltUnit {
             job,
             object,
+            loop_part,
             mut timings,
             ..
         } = built;
@@ -308,22 +320,20 @@ impl Backend {
                 return Err(e);
             }
         };
-        let object_bytes = obj.object_size();
+        let mut object_bytes = obj.object_size();
         let sizes = obj.code_sizes(&job.info.symbol);
-        let code_bytes = sizes.map_or(object_bytes, |s| s.text);
+        let mut code_bytes = sizes.map_or(object_bytes, |s| s.text);
         let entry_bytes = sizes.and_then(|s| s.entry).unwrap_or(code_bytes);
+        // A split unit's loop part: its sizes, read before ORC takes the object.
+        let part_sizes = loop_part.as_ref().map(|p| {
+            let bytes = p.object.object_size();
+            let sizes = p.object.code_sizes(&p.symbol);
+            let entry = sizes.and_then(|s| s.entry.or(Some(s.text))).unwrap_or(bytes);
+            (bytes, sizes.map_or(bytes, |s| s.text), entry, p.slots)
+        });
         let t3 = Instant::now();
-        let linked = self
-            .jit
-            .add_object(obj)
-            .and_then(|tracker| match self.jit.lookup(&job.info.symbol) {
-                Ok(a) => Ok((tracker, a)),
-                Err(e) => {
-                    let _ = tracker.remove();
-                    Err(e)
-                }
-            });
-        let (tracker, entry) = match linked {
+        let linked = self.link(obj, &job, loop_part);
+        let (tracker, entry, loop_entry) = match linked {
             Ok(x) => x,
             Err(e) => {
                 self.free_names.push(job.name);
@@ -337,12 +347,21 @@ impl Backend {
         if self.perf_map {
             perfmap::record_in_process_map(entry as usize as u64, entry_bytes, &label);
         }
+        let mut slots = slots_needed(&job.trace);
+        if let (Some((object, code, entry, part_slots)), Some(addr)) = (part_sizes, loop_entry) {
+            object_bytes += object;
+            code_bytes += code;
+            if self.perf_map {
+                perfmap::record_in_process_map(addr, entry, &format!("{label} loop"));
+            }
+            slots = slots.max(part_slots);
+        }
         let compiled = CompiledUnit {
             id: job.id,
             entry,
             exit_slots: job.exit_slots.as_ptr(),
             guards: job.trace.guards().len(),
-            slots_needed: slots_needed(&job.trace),
+            slots_needed: slots,
             level: job.level,
             symbol: job.info.symbol,
             timings,
@@ -366,14 +385,52 @@ impl Backend {
         Ok(compiled)
     }
 
+    /// Adds a built unit's object(s) to ORC and looks up the entry. A split unit's loop
+    /// part (`(symbol, hand-off target)`) goes first, under the same tracker, and the
+    /// preamble's hand-off target is pointed at it before the preamble is linked, so
+    /// the unit is whole before anyone can enter it. Returns the tracker, the entry and
+    /// the loop part's address.
+    fn link(
+        &mut self,
+        obj: ObjectBuffer,
+        job: &UnitJob,
+        loop_part: Option<LoopPart>,
+    ) -> Result<(Tracker, u64, Option<u64>), BackendError> {
+        let (tracker, loop_entry) = match loop_part {
+            None => (self.jit.add_object(obj)?, None),
+            Some(part) => {
+                let tracker = self.jit.add_object(part.object)?;
+                let linked = self.jit.lookup(&part.symbol).and_then(|addr| {
+                    job.target_slots[part.handoff.index()].store(addr, Ordering::Release);
+                    self.jit.add_object_to(&tracker, obj).map(|()| addr)
+                });
+                match linked {
+                    Ok(addr) => (tracker, Some(addr)),
+                    Err(e) => {
+                        let _ = tracker.remove();
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        match self.jit.lookup(&job.info.symbol) {
+            Ok(entry) => Ok((tracker, entry, loop_entry)),
+            Err(e) => {
+                let _ = tracker.remove();
+                Err(e)
+            }
+        }
+    }
+
     /// Puts unit `new` everywhere `old` is: every slot that enters `old` now enters
     /// `new`, and `new`'s exit and target slots point where `old`'s do. Both must be
     /// compiled from the same trace (a recompilation at another level, say) — same
     /// guards, same targets, same entry types; `old` is left unreferenced (remove it).
     pub fn replace(&mut self, old: UnitId, new: UnitId) -> Result<(), BackendError> {
         let (o, n) = (self.record(old)?, self.record(new)?);
+        // Target counts by trace: a split unit's table has one more entry, its own.
         if o.exit_slots.len() != n.exit_slots.len()
-            || o.target_slots.len() != n.target_slots.len()
+            || o.trace.targets.len() != n.trace.targets.len()
             || self.block0_types(old)? != self.block0_types(new)?
         {
             return Err(BackendError::Signature(format!(
@@ -570,6 +627,9 @@ impl Backend {
             target_table: 0,
             checks: opts.checks,
             unwind_tables: self.debugger,
+            guard_base: 0,
+            block_base: 0,
+            exception_from_state: false,
         };
         let ctx = Context::create();
         let (module, machine) = crate::build::lower_verified(&ctx, trace, &info, level, &mut self.machines)?;

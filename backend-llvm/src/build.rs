@@ -38,6 +38,7 @@ use crate::backend::UnitId;
 use crate::codegen::{basic_regalloc, reuse_codegen, CodegenPipeline};
 use crate::lower::{lower, UnitInfo};
 use crate::passes::{self, Level, ObjectBuffer};
+use crate::split::{split_preamble, SplitUnit};
 use crate::{BackendError, Timings};
 use inkwell::context::Context;
 use inkwell::module::Module;
@@ -133,6 +134,20 @@ pub struct UnitJob {
     pub(crate) deferrable: bool,
     /// Stored 0 once the job is built (see [`UnitJob::wake_when_built`]).
     pub(crate) wake: Option<Arc<AtomicU64>>,
+    /// Build a peeled loop's preamble apart from its loop
+    /// ([`UnitOptions::split_preamble`](crate::UnitOptions::split_preamble)).
+    pub(crate) split_preamble: bool,
+}
+
+/// The loop part of a split unit, built at the optimized level (see `crate::split`).
+pub(crate) struct LoopPart {
+    pub object: ObjectBuffer,
+    /// Its function's symbol.
+    pub symbol: String,
+    /// The preamble's target that enters it.
+    pub handoff: leones_ir::TargetId,
+    /// Slot words the hand-off writes.
+    pub slots: usize,
 }
 
 impl UnitJob {
@@ -171,9 +186,19 @@ impl UnitJob {
     pub(crate) fn build(mut self, machines: &mut Machines) -> BuiltUnit {
         let mut timings = Timings::default();
         let (prepared, payload) = self.run_prelude();
+        let mut loop_part = None;
         let object = prepared.and_then(|()| {
-            self.allocate_tables();
-            build_object(&self, machines, &mut timings)
+            let split = (self.split_preamble && self.level == Level::Optimized)
+                .then(|| split_preamble(&self.trace))
+                .flatten();
+            self.allocate_tables(split.is_some());
+            match split {
+                Some(split) => build_split(&self, &split, machines, &mut timings).map(|(preamble, part)| {
+                    loop_part = Some(part);
+                    preamble
+                }),
+                None => build_object(&self.trace, &self.info, self.level, machines, &mut timings),
+            }
         });
         if let Some(w) = &self.wake {
             w.store(0, Ordering::Release);
@@ -181,6 +206,7 @@ impl UnitJob {
         BuiltUnit {
             job: self,
             object,
+            loop_part,
             timings,
             payload,
         }
@@ -202,13 +228,14 @@ impl UnitJob {
     }
 
     /// The exit-slot and jump-target tables for the trace to build, their addresses
-    /// in `info` for the lowering.
-    fn allocate_tables(&mut self) {
+    /// in `info` for the lowering. A split unit's target table has one more entry,
+    /// after the trace's own: the preamble's jump into the loop part.
+    fn allocate_tables(&mut self, split: bool) {
         fn table(n: usize, f: UnitFn) -> Box<[AtomicU64]> {
             (0..n.max(1)).map(|_| AtomicU64::new(f as usize as u64)).collect()
         }
         self.exit_slots = table(self.trace.guards().len(), leones_exit_default);
-        self.target_slots = table(self.trace.targets.len(), leones_jump_default);
+        self.target_slots = table(self.trace.targets.len() + usize::from(split), leones_jump_default);
         self.info.exit_table = self.exit_slots.as_ptr() as u64;
         self.info.target_table = self.target_slots.as_ptr() as u64;
     }
@@ -230,25 +257,66 @@ pub(crate) fn lower_verified<'ctx, 'm>(
     Ok((module, machine))
 }
 
-fn build_object(job: &UnitJob, machines: &mut Machines, timings: &mut Timings) -> Result<ObjectBuffer, BackendError> {
+/// Builds `trace`'s object at `level`, adding the phases' times to `timings`.
+fn build_object(
+    trace: &Trace,
+    info: &UnitInfo,
+    level: Level,
+    machines: &mut Machines,
+    timings: &mut Timings,
+) -> Result<ObjectBuffer, BackendError> {
     let t0 = Instant::now();
-    if !job.level.uses_llvm() {
-        let bytes = crate::baseline::emit_object(&job.trace, &job.info)?;
-        let obj = ObjectBuffer::from_bytes(&bytes, &job.info.symbol);
-        timings.codegen_us = t0.elapsed().as_micros() as u64;
+    if !level.uses_llvm() {
+        let bytes = crate::baseline::emit_object(trace, info)?;
+        let obj = ObjectBuffer::from_bytes(&bytes, &info.symbol);
+        timings.codegen_us += t0.elapsed().as_micros() as u64;
         return Ok(obj);
     }
     let ctx = Context::create();
-    let (module, machine) = lower_verified(&ctx, &job.trace, &job.info, job.level, machines)?;
+    let (module, machine) = lower_verified(&ctx, trace, info, level, machines)?;
     let t1 = Instant::now();
     machine.run_passes(&module)?;
     let t2 = Instant::now();
     let obj = machine.emit_object(&module)?;
     let t3 = Instant::now();
-    timings.lower_us = (t1 - t0).as_micros() as u64;
-    timings.passes_us = (t2 - t1).as_micros() as u64;
-    timings.codegen_us = (t3 - t2).as_micros() as u64;
+    timings.lower_us += (t1 - t0).as_micros() as u64;
+    timings.passes_us += (t2 - t1).as_micros() as u64;
+    timings.codegen_us += (t3 - t2).as_micros() as u64;
     Ok(obj)
+}
+
+/// Builds a split unit: the preamble at the baseline level (the quick one when the
+/// unit needs unwind tables: baseline code has none) under the unit's symbol, the
+/// loop part at the job's level under its own. See `crate::split`.
+fn build_split(
+    job: &UnitJob,
+    split: &SplitUnit,
+    machines: &mut Machines,
+    timings: &mut Timings,
+) -> Result<(ObjectBuffer, LoopPart), BackendError> {
+    let preamble_level = if job.info.unwind_tables {
+        Level::Quick
+    } else {
+        Level::Baseline
+    };
+    let preamble = build_object(&split.preamble, &job.info, preamble_level, machines, timings)?;
+    let info = UnitInfo {
+        symbol: format!("{}_loop", job.info.symbol),
+        guard_base: split.guard_base,
+        block_base: split.block_base,
+        exception_from_state: true,
+        ..job.info.clone()
+    };
+    let object = build_object(&split.body, &info, job.level, machines, timings)?;
+    Ok((
+        preamble,
+        LoopPart {
+            object,
+            symbol: info.symbol,
+            handoff: split.handoff,
+            slots: split.slots,
+        },
+    ))
 }
 
 /// A small loop trace touching what real units use — integer arithmetic with an
@@ -291,6 +359,9 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
             target_table: 0,
             checks: true,
             unwind_tables: false,
+            guard_base: 0,
+            block_base: 0,
+            exception_from_state: false,
         };
         let _ = crate::baseline::emit_object(&trace, &info);
         let ctx = Context::create();
@@ -306,7 +377,10 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
 /// [`Backend::install`](crate::Backend::install).
 pub struct BuiltUnit {
     pub(crate) job: UnitJob,
+    /// The unit's object: the whole trace, or a split unit's preamble.
     pub(crate) object: Result<ObjectBuffer, BackendError>,
+    /// A split unit's loop part.
+    pub(crate) loop_part: Option<LoopPart>,
     pub(crate) timings: Timings,
     pub(crate) payload: Option<Payload>,
 }

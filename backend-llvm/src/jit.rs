@@ -69,12 +69,17 @@ impl Jit {
     pub(crate) fn add_object(&self, obj: ObjectBuffer) -> Result<Tracker, BackendError> {
         // SAFETY: valid dylib; the new tracker is ours to release.
         let rt = Tracker(unsafe { LLVMOrcJITDylibCreateResourceTracker(self.dylib) });
-        // SAFETY: ORC takes ownership of the buffer, success or not.
+        self.add_object_to(&rt, obj)?;
+        Ok(rt)
+    }
+
+    /// Adds an object file under an existing tracker (a split unit's second object:
+    /// removing the tracker removes both).
+    pub(crate) fn add_object_to(&self, rt: &Tracker, obj: ObjectBuffer) -> Result<(), BackendError> {
+        // SAFETY: valid JIT and live tracker; ORC takes ownership of the buffer,
+        // success or not.
         let err = unsafe { LLVMOrcLLJITAddObjectFileWithRT(self.jit, rt.0, obj.into_raw()) };
-        match take_error(err) {
-            Some(e) => Err(BackendError::Jit(e)),
-            None => Ok(rt),
-        }
+        take_error(err).map_or(Ok(()), |e| Err(BackendError::Jit(e)))
     }
 
     /// The address of `symbol` (links its object if not yet linked).

@@ -18,6 +18,8 @@
 //! - [`decode`]: native outcome → the interpreter's [`Outcome`](leones_ir::interp::Outcome);
 //! - `backend`: the [`Backend`] API; `run`: the run helper and CLI entry points;
 //! - [`build`]: a unit's object file built on any thread ([`UnitJob`] → [`BuiltUnit`]);
+//! - `split`: a peeled loop's preamble cut from its loop, so the preamble is built at
+//!   the baseline level and only the loop at the optimized one;
 //! - `worker`: the [`Compiler`] thread that builds jobs in the background;
 //! - `error`: [`BackendError`].
 //!
@@ -64,6 +66,7 @@ mod lower;
 pub mod passes;
 pub mod perfmap;
 mod run;
+mod split;
 mod worker;
 
 pub use abi::{JitState, UnitFn};

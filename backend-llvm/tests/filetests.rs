@@ -1,13 +1,14 @@
 //! Differential test over the repository's filetests: every valid
 //! `tests/filetests/*.ir` with every `; run:` line gives the same outcome (finish
 //! values, exit guard, exit frames, virtuals, exception flag, reachable heap) under
-//! the reference interpreter and natively at both levels. The filetest runner's host
+//! the reference interpreter and natively at every level (a peeled loop also with
+//! its preamble split off at the optimized level). The filetest runner's host
 //! functions (`add hypot check getx tick`) are mirrored as `extern "C"` functions.
 
 mod common;
 
-use common::{backends, differential, Verdict};
-use leones_backend_llvm::HostHooks;
+use common::{backends, differential_with, Verdict};
+use leones_backend_llvm::{HostHooks, Level, UnitOptions};
 use leones_ir::interp::{CallResult, Fault, FnTable, Heap, Val};
 use leones_ir::{Const, MemType, Trace, Type};
 use std::cell::Cell;
@@ -147,7 +148,7 @@ fn every_filetest_agrees_with_the_interpreter_at_both_levels() {
         take_exception: Some(n_take_exception),
         interrupt: None,
     };
-    let (mut compared, mut skipped) = (0, 0);
+    let (mut compared, mut skipped, mut split_runs) = (0, 0, 0);
     let mut failures = Vec::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
@@ -156,18 +157,33 @@ fn every_filetest_agrees_with_the_interpreter_at_both_levels() {
         for c in &mut native.calls {
             c.addr = native_addr(&c.name);
         }
+        // A peeled loop is also built split at the optimized level: preamble as
+        // baseline code, loop apart (`UnitOptions::split_preamble`).
+        let split = leones_ir::cfg::loop_start(&trace).is_some();
         for run in run_lines(&text) {
             for b in &mut backends {
-                let inputs = |h: &mut Heap| build_inputs(&trace, h, &run);
-                match differential(b, &trace, &native, &inputs, host(), &hooks, 1_000_000) {
-                    Ok(Verdict::Same(_)) => compared += 1,
-                    Ok(Verdict::Skipped(_)) => skipped += 1,
-                    Err(e) => failures.push(format!("{} {run:?}: {e}", path.display())),
+                let mut options = vec![UnitOptions::default()];
+                if split && b.level() == Level::Optimized {
+                    options.push(UnitOptions {
+                        split_preamble: true,
+                        ..UnitOptions::default()
+                    });
+                    split_runs += 1;
+                }
+                for opts in &options {
+                    let inputs = |h: &mut Heap| build_inputs(&trace, h, &run);
+                    match differential_with(b, opts, &trace, &native, &inputs, host(), &hooks, 1_000_000) {
+                        Ok(Verdict::Same(_)) => compared += 1,
+                        Ok(Verdict::Skipped(_)) => skipped += 1,
+                        Err(e) => failures.push(format!("{} {run:?}: {e}", path.display())),
+                    }
                 }
             }
         }
     }
-    eprintln!("filetests: {compared} runs compared, {skipped} skipped (interpreter memory faults)");
+    eprintln!(
+        "filetests: {compared} runs compared ({split_runs} with a split preamble), {skipped} skipped (interpreter memory faults)"
+    );
     assert!(
         failures.is_empty(),
         "{} failures:\n{}",
@@ -175,4 +191,5 @@ fn every_filetest_agrees_with_the_interpreter_at_both_levels() {
         failures.join("\n\n")
     );
     assert!(compared > 80);
+    assert!(split_runs >= 3, "no filetest was built with a split preamble");
 }

@@ -55,6 +55,7 @@
 //! assert_eq!(exit.frames[0].slots[2], leones_ir::interp::ExitValue::Val(Val::F64(1.0 - 1.0 / 3.0 + 1.0 / 5.0)));
 //! ```
 
+pub mod cfg;
 pub mod descr;
 pub mod entity;
 pub mod fasthash;

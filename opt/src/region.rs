@@ -60,7 +60,7 @@
 //! partial evaluation and HotSpot's C2 build regions with merges from profiles.
 
 use crate::util::import::DescrMap;
-use leones_ir::verify::successors;
+use leones_ir::cfg::successors;
 use leones_ir::FastHashMap as HashMap;
 use leones_ir::{
     BinaryOp, Block, BlockCall, BlockData, Const, GuardKind, Inst, JumpTarget, Op, SlotValue, Snapshot, Trace, Type,

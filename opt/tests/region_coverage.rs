@@ -11,8 +11,8 @@
 
 mod common;
 
+use leones_ir::cfg::successors;
 use leones_ir::gen::arb_case;
-use leones_ir::verify::successors;
 use leones_ir::{Op, Trace, Value};
 use leones_opt::{optimize, passes_named, OptContext};
 use proptest::test_runner::{Config, TestRunner};

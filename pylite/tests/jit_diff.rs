@@ -1,10 +1,11 @@
 //! # Differential test: the JIT must not change what a program does
 //!
 //! Generates `PROGRAMS` small random programs (`progen`, seeds `0..PROGRAMS`) and runs
-//! each three times in-process: interpreter only, and with the JIT at two settings —
+//! each four times in-process: interpreter only, and with the JIT at three settings —
 //! `threshold=2, bridge_threshold=2` (everything hot at once: traces, bridges and
-//! guard failures everywhere) and `threshold=7, bridge_threshold=3` at LLVM's quick
-//! level (later compilation, partly warmed-up state). Standard output must be
+//! guard failures everywhere), `threshold=7, bridge_threshold=3` at LLVM's quick
+//! level (later compilation, partly warmed-up state), and the first setting straight
+//! at the optimized level with peeled loops' preambles split off (`split_preamble`). Standard output must be
 //! byte-identical and the outcome identical — the same `Ok`, or the same exception
 //! with the same traceback.
 //!
@@ -47,11 +48,25 @@ fn jit_configs() -> Vec<(String, JitConfig)> {
         ..Default::default()
     });
     later.level = Level::Quick;
+    // Straight to the optimized level, peeled loops built with their preamble split
+    // off (baseline preamble, optimized loop).
+    let split = JitConfig::with_params(Params {
+        threshold: 2,
+        bridge_threshold: 2,
+        tier_up: 0,
+        split_preamble: 1,
+        background: 0,
+        ..Default::default()
+    });
     vec![
         ("jit threshold=2 bridge_threshold=2 background=off".to_string(), eager),
         (
             "jit threshold=7 bridge_threshold=3 level=quick background=on".to_string(),
             later,
+        ),
+        (
+            "jit threshold=2 bridge_threshold=2 tier_up=0 split_preamble=on background=off".to_string(),
+            split,
         ),
     ]
 }

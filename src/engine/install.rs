@@ -170,6 +170,7 @@ impl Engine {
         };
         let mut opts = UnitOptions {
             level,
+            split_preamble: self.params.split_preamble != 0,
             ..UnitOptions::default()
         };
         opts.label = Some(self.unit_label(kind, root, &trace.name, opts.level));

@@ -414,6 +414,7 @@ impl Engine {
             &UnitOptions {
                 level,
                 label,
+                split_preamble: self.params.split_preamble != 0,
                 ..UnitOptions::default()
             },
         );

@@ -34,6 +34,7 @@
 //! | `region_cap` | 8 | a region's recorded size (root plus arms, in instructions) stays under this multiple of the root's; past it, hot exits stay plain bridges | the engine |
 //! | `branchless` | 1 (`on`) | rewrite short diamonds on unpredictable conditions into `select`s | the optimizer, through the engine |
 //! | `peel` | 1 | loop peeling: 1 keeps a peeled loop only when it came out cheaper than its preamble (else the trace is optimized again unpeeled: the copy would only cost compile time), 2 (or more) always keeps it, 0 (`off`) never peels | the optimizer, through the engine |
+//! | `split_preamble` | 0 (`off`) | at the optimized level, a peeled loop's preamble (it runs once per entry) is built as baseline code apart from its loop, and only the loop by LLVM's optimizing pipeline: code generation is most of an optimized unit's cost (0 = one optimized function) | the backend, through the engine |
 //! | `max_bridges` | 100 | bridges one loop's tree may grow (bridges of bridges included; arms merged into a region are not bridges); past it the tree's hot exits record nothing (0 = no limit) | the engine |
 //! | `give_up_exits` | 5 | a tree at `max_bridges` whose exits to the interpreter stay above this percentage of its native iterations (judged every 1000 iterations) is *given up*: its units are removed and its loop is blacklisted, so the interpreter runs it (0 = never give up) | the engine |
 //! | `short_loop` | 16 | a loop whose native entries ran fewer iterations than this each on average, judged after `short_loop_entries` entries and at each doubling, is given up the same way: a round trip into native code costs more than interpreting a few iterations; also judged over the entries that *left* the loop (the host reached another loop's header next), counted from the tree's start (0 = never) | the engine |
@@ -74,6 +75,7 @@ pub struct Params {
     pub region_cap: u32,
     pub branchless: u32,
     pub peel: u32,
+    pub split_preamble: u32,
     pub max_bridges: u32,
     pub give_up_exits: u32,
     pub short_loop: u32,
@@ -106,6 +108,7 @@ impl Default for Params {
             region_cap: 8,
             branchless: 1,
             peel: 1,
+            split_preamble: 0,
             max_bridges: 100,
             give_up_exits: 5,
             short_loop: 16,
@@ -129,7 +132,7 @@ pub enum ParamError {
 
 impl Params {
     /// Every parameter name, in table order.
-    pub const NAMES: [&'static str; 27] = [
+    pub const NAMES: [&'static str; 28] = [
         "threshold",
         "bridge_threshold",
         "trace_limit",
@@ -153,6 +156,7 @@ impl Params {
         "region_cap",
         "branchless",
         "peel",
+        "split_preamble",
         "max_bridges",
         "give_up_exits",
         "short_loop",
@@ -185,6 +189,7 @@ impl Params {
             "region_cap" => (&mut self.region_cap, 1),
             "branchless" => (&mut self.branchless, 0),
             "peel" => (&mut self.peel, 0),
+            "split_preamble" => (&mut self.split_preamble, 0),
             "max_bridges" => (&mut self.max_bridges, 0),
             "give_up_exits" => (&mut self.give_up_exits, 0),
             "short_loop" => (&mut self.short_loop, 0),

@@ -21,7 +21,8 @@
 //!   value is always lowered before its first use (blocks are visited in index order,
 //!   and a definition dominates its uses);
 //! - the exception flag of the interpreter is an `alloca i1` (promoted to SSA by
-//!   `mem2reg`), false on entry, set after each call;
+//!   `mem2reg`), false on entry (or what the entering jump stored, for a split unit's
+//!   loop part: `UnitInfo::exception_from_state`), set after each call;
 //! - nothing here touches ORC or the target: the result is a verified-able module
 //!   with one external function named by the caller.
 
@@ -30,7 +31,7 @@ pub(crate) mod exit_trie;
 mod exits;
 mod memory;
 
-use crate::abi::OFF_SLOTS;
+use crate::abi::{OFF_EXC_PENDING, OFF_SLOTS};
 use crate::BackendError;
 use exit_trie::ExitTrie;
 use inkwell::attributes::{Attribute, AttributeLoc};
@@ -62,6 +63,15 @@ pub(crate) struct UnitInfo {
     /// Emit an unwind table (call-frame information), so a debugger can walk the
     /// stack through the unit.
     pub unwind_tables: bool,
+    /// Added to every guard's id: the trace is the loop part of a split unit, whose
+    /// preamble has the unit's first guards (see `crate::split`).
+    pub guard_base: u32,
+    /// Added to the block index a `finish` reports, for the same reason: the loop
+    /// part's blocks are the unit's from the loop start on.
+    pub block_base: usize,
+    /// The exception flag starts as `state.exception_pending` rather than false: the
+    /// unit is entered by a jump that stored it (a split unit's loop part).
+    pub exception_from_state: bool,
 }
 
 #[cfg(test)]
@@ -76,6 +86,9 @@ impl UnitInfo {
             target_table: 0,
             checks: true,
             unwind_tables: false,
+            guard_base: 0,
+            block_base: 0,
+            exception_from_state: false,
         }
     }
 }
@@ -123,7 +136,7 @@ pub(crate) fn block0_is_branched_to(t: &Trace) -> bool {
     t.blocks
         .iter()
         .filter_map(|b| b.insts.last())
-        .any(|i| leones_ir::verify::successors(&i.op).iter().any(|(s, _)| s.index() == 0))
+        .any(|i| leones_ir::cfg::successors(&i.op).iter().any(|(s, _)| s.index() == 0))
 }
 
 /// Lowers `trace` into a fresh module of `ctx` holding one function, `info.symbol`.
@@ -252,7 +265,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
             .iter()
             .map(|g| crate::abi::exit_values(t.snapshot(g.snapshot)))
             .collect();
-        let preds = leones_ir::verify::predecessors(t);
+        let preds = leones_ir::cfg::predecessors(t);
         // A block0 nothing branches back to (a bridge's, a region's preamble) is the
         // function's entry block itself, its parameters the loaded inputs: no block of
         // one-input phis for `simplifycfg` to merge away, and no exit stores again
@@ -264,7 +277,8 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         );
         for (g, list) in guards.iter().zip(&lists) {
             let end = self.exit_trie.end_of(list).expect("every list is in the trie");
-            self.guards.insert((g.block.index(), g.inst), (g.id.0, end));
+            self.guards
+                .insert((g.block.index(), g.inst), (g.id.0 + self.info.guard_base, end));
             *self.guards_per_end.entry(end).or_default() += 1;
         }
         let entry = self.ctx.append_basic_block(self.func, "entry");
@@ -293,7 +307,14 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         // entry: load the slot buffer pointer and the inputs, clear the exception flag.
         self.b.position_at_end(entry);
         self.exc = self.b.build_alloca(self.tys.i1, "exc")?;
-        self.b.build_store(self.exc, self.tys.i1.const_zero())?;
+        let exc = if self.info.exception_from_state {
+            let word = self.load_state(OFF_EXC_PENDING, self.tys.i64.into())?.into_int_value();
+            self.b
+                .build_int_compare(inkwell::IntPredicate::NE, word, self.tys.i64.const_zero(), "")?
+        } else {
+            self.tys.i1.const_zero()
+        };
+        self.b.build_store(self.exc, exc)?;
         self.slots = self.load_state(OFF_SLOTS, self.tys.ptr.into())?.into_pointer_value();
         let mut inputs = Vec::new();
         for (i, p) in t.blocks[0].params.iter().enumerate() {
@@ -312,7 +333,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
 
         // A value checked (allocated, guarded) in a block is non-null in every block
         // that block dominates: each block starts from its immediate dominator's set.
-        let idom = leones_ir::verify::forward_idoms(&preds);
+        let idom = leones_ir::cfg::forward_idoms(&preds);
         let mut nonnull_at_end: Vec<HashSet<Value>> = Vec::with_capacity(t.blocks.len());
         for (bi, block) in t.blocks.iter().enumerate() {
             self.b.position_at_end(self.blocks[bi]);

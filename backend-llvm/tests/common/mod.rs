@@ -40,6 +40,31 @@ pub fn differential(
     hooks: &HostHooks,
     step_limit: u64,
 ) -> Result<Verdict, String> {
+    let opts = UnitOptions::default();
+    differential_with(
+        backend,
+        &opts,
+        interp_trace,
+        native_trace,
+        inputs,
+        host,
+        hooks,
+        step_limit,
+    )
+}
+
+/// [`differential`] with the native unit compiled under `opts` (a split preamble, say).
+#[allow(clippy::too_many_arguments)]
+pub fn differential_with(
+    backend: &mut Backend,
+    opts: &UnitOptions,
+    interp_trace: &Trace,
+    native_trace: &Trace,
+    inputs: &dyn Fn(&mut Heap) -> Vec<Val>,
+    host: FnTable,
+    hooks: &HostHooks,
+    step_limit: u64,
+) -> Result<Verdict, String> {
     let mut heap = Heap::new();
     let args = inputs(&mut heap);
     let mut interp = Interpreter::new(interp_trace).with_heap(heap).with_host(host);
@@ -54,7 +79,7 @@ pub fn differential(
         },
     };
     let unit = backend
-        .compile(native_trace, &UnitOptions::default())
+        .compile(native_trace, opts)
         .map_err(|e| format!("compile failed: {e}\n{}", leones_ir::print(native_trace)))?;
     let mut nheap = Heap::new();
     let nargs = inputs(&mut nheap);
@@ -69,7 +94,7 @@ pub fn differential(
     backend.remove(unit.id).map_err(|e| e.to_string())?;
     if expected != got {
         return Err(format!(
-            "level {:?}: interpreter and native code disagree\n--- interpreter:\n{expected:?}\n--- native:\n{got:?}\n--- trace:\n{}",
+            "level {:?} ({opts:?}): interpreter and native code disagree\n--- interpreter:\n{expected:?}\n--- native:\n{got:?}\n--- trace:\n{}",
             backend.level(),
             leones_ir::print(native_trace)
         ));

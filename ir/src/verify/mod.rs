@@ -19,8 +19,8 @@
 //! Errors carry a [`Location`]; with the parser's [`SourceMap`] it becomes a line and
 //! column.
 
+use crate::cfg::{dominator_intervals, successors};
 use crate::entity::*;
-use crate::op::{JumpTarget, Op};
 use crate::text::{Pos, SourceMap};
 use crate::trace::Trace;
 use crate::types::Type;
@@ -473,99 +473,5 @@ impl<'t> Verifier<'t> {
             });
         }
         Ok(self.t.value_types[v.index()])
-    }
-}
-
-/// Each block's predecessors, with whether the edge into it is forward (`goto`, `br`)
-/// rather than a `jump` back to a loop header.
-pub fn predecessors(t: &Trace) -> Vec<Vec<(usize, bool)>> {
-    let mut preds = vec![Vec::new(); t.blocks.len()];
-    for (b, bd) in t.blocks.iter().enumerate() {
-        if let Some(last) = bd.insts.last() {
-            for (s, fwd) in successors(&last.op) {
-                preds[s.index()].push((b, fwd));
-            }
-        }
-    }
-    preds
-}
-
-/// The immediate dominator of every block of a verified trace (block 0's is itself),
-/// given its [`predecessors`]: forward edges form a DAG in block order and back edges
-/// only reach loop headers from blocks they dominate, so one pass over the forward
-/// predecessors in block order gives the dominator tree (Cooper–Harvey–Kennedy's
-/// intersection, one round). Shared by the optimizer's CFG and the LLVM lowering's
-/// null-check elision.
-pub fn forward_idoms(preds: &[Vec<(usize, bool)>]) -> Vec<usize> {
-    let mut idom = vec![0usize; preds.len()];
-    for b in 1..preds.len() {
-        let mut cur: Option<usize> = None;
-        for &(p, fwd) in &preds[b] {
-            if !fwd || p >= b {
-                continue;
-            }
-            cur = Some(match cur {
-                None => p,
-                Some(c) => intersect(&idom, c, p),
-            });
-        }
-        idom[b] = cur.unwrap_or(0);
-    }
-    idom
-}
-
-/// The nearest common dominator of `a` and `b` (block indices, dominators first).
-fn intersect(idom: &[usize], mut a: usize, mut b: usize) -> usize {
-    while a != b {
-        while a > b {
-            a = idom[a];
-        }
-        while b > a {
-            b = idom[b];
-        }
-    }
-    a
-}
-
-/// Entry and exit times of each block in a depth-first walk of the dominator tree of
-/// `n` blocks rooted at block 0, given each other block's immediate dominator (`None`:
-/// unreachable, left out). Block `a` dominates `b` iff `b`'s interval nests in `a`'s,
-/// an O(1) test. The walk is iterative: dominator trees are as deep as traces are long.
-pub fn dominator_intervals(n: usize, idom: impl Fn(usize) -> Option<usize>) -> Vec<(u32, u32)> {
-    let mut children = vec![Vec::new(); n];
-    for b in 1..n {
-        if let Some(d) = idom(b) {
-            children[d].push(b);
-        }
-    }
-    let mut interval = vec![(0u32, 0u32); n];
-    if n == 0 {
-        return interval;
-    }
-    let mut clock = 0u32;
-    let mut stack = vec![(0usize, 0usize)];
-    while let Some(&mut (b, ref mut next)) = stack.last_mut() {
-        if let Some(&c) = children[b].get(*next) {
-            *next += 1;
-            clock += 1;
-            interval[c].0 = clock;
-            stack.push((c, 0));
-        } else {
-            clock += 1;
-            interval[b].1 = clock;
-            stack.pop();
-        }
-    }
-    interval
-}
-
-/// The successors of a terminator, each with whether the edge is forward (`goto`/`br`)
-/// or backward (`jump` to a block).
-pub fn successors(op: &Op) -> Vec<(Block, bool)> {
-    match op {
-        Op::Jump(JumpTarget::Block(b), _) => vec![(*b, false)],
-        Op::Goto(bc) => vec![(bc.block, true)],
-        Op::Br { then_, else_, .. } => vec![(then_.block, true), (else_.block, true)],
-        _ => Vec::new(),
     }
 }

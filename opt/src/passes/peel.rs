@@ -75,7 +75,6 @@
 
 use crate::context::OptContext;
 use crate::pass::Pass;
-use leones_ir::verify::successors;
 use leones_ir::FastHashMap as HashMap;
 use leones_ir::{Block, BlockCall, BlockData, JumpTarget, Op, Trace, Value};
 
@@ -237,44 +236,9 @@ pub fn work(blocks: &[BlockData]) -> usize {
         .count()
 }
 
-/// Where the loop of a peeled trace starts: the block `s > 0` that a `jump` targets,
-/// that every edge from a block before `s` to one at or after it enters, and that no
-/// edge crosses backwards. The copy of the header is such a block (the passes after
-/// peeling delete blocks but keep their order). So may be an inner loop's header when
-/// the trace is one chain of loops; then the split is ambiguous and this is `None`, as
-/// for a trace that was not peeled (its header is `block0`).
-pub fn loop_start(t: &Trace) -> Option<usize> {
-    let edges: Vec<(usize, usize, bool)> = t
-        .blocks
-        .iter()
-        .enumerate()
-        .filter_map(|(b, block)| block.insts.last().map(|last| (b, last)))
-        .flat_map(|(b, last)| {
-            successors(&last.op)
-                .into_iter()
-                .map(move |(s, fwd)| (b, s.index(), fwd))
-        })
-        .collect();
-    let splits_at = |s: usize| {
-        edges.iter().all(|&(from, to, _)| match (from < s, to < s) {
-            (true, false) => to == s,
-            (false, true) => false,
-            _ => true,
-        })
-    };
-    let mut headers: Vec<usize> = edges
-        .iter()
-        .filter(|&&(_, to, forward)| !forward && to > 0)
-        .map(|&(_, to, _)| to)
-        .collect();
-    headers.sort_unstable();
-    headers.dedup();
-    let mut splits = headers.into_iter().filter(|&s| splits_at(s));
-    match (splits.next(), splits.next()) {
-        (Some(s), None) => Some(s),
-        _ => None,
-    }
-}
+/// Where the loop of a peeled trace starts (in `leones_ir::cfg`, shared with the
+/// backend, which compiles a peeled loop's preamble apart from its loop).
+pub use leones_ir::cfg::loop_start;
 
 /// Where the loop of a peeled trace starts ([`loop_start`]) when it is not cheaper
 /// than its preamble ([`work`]); `None` when it is, or when the trace was not peeled.

@@ -4,7 +4,7 @@
 //! Blocks are in an order where forward edges (`goto`, `br`) go to later blocks and
 //! `jump`s go back to loop headers, so every block's dominators come before it.
 
-use leones_ir::verify::{dominator_intervals, forward_idoms, predecessors};
+use leones_ir::cfg::{dominator_intervals, forward_idoms, predecessors};
 use leones_ir::{Block, JumpTarget, Op, Trace};
 
 pub struct Cfg {
