@@ -188,9 +188,10 @@ impl UnitJob {
         let (prepared, payload) = self.run_prelude();
         let mut loop_part = None;
         let object = prepared.and_then(|()| {
-            let split = (self.split_preamble && self.level == Level::Optimized)
-                .then(|| split_preamble(&self.trace))
-                .flatten();
+            let split = match self.split_preamble && self.level == Level::Optimized {
+                true => split_preamble(&self.trace)?,
+                false => None,
+            };
             self.allocate_tables(split.is_some());
             match split {
                 Some(split) => build_split(&self, &split, machines, &mut timings).map(|(preamble, part)| {

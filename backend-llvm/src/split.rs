@@ -51,11 +51,12 @@
 //!                                                    jump block1(v7)
 //! ```
 //!
-//! Invariants: both parts verify (a part that does not is a bug, and the unit is built
-//! whole instead); the loop part is entered only from the preamble, with the state the
+//! Invariants: both parts verify (a part that does not is a bug, reported as the
+//! unit's build error); the loop part is entered only from the preamble, with the state the
 //! jump wrote; nothing but the preamble's jump enters the loop part, so what the
 //! preamble proved (its guards) still holds there.
 
+use crate::BackendError;
 use leones_ir::cfg::loop_start;
 use leones_ir::{Block, BlockCall, BlockData, Inst, JumpTarget, Op, TargetDescr, TargetId, Trace, Value};
 
@@ -79,9 +80,12 @@ pub(crate) struct SplitUnit {
 }
 
 /// Cuts `t` at its loop start, or `None` when it has none (not peeled, or an ambiguous
-/// chain of loops) or a part would not verify.
-pub(crate) fn split_preamble(t: &Trace) -> Option<SplitUnit> {
-    let start = loop_start(t)?;
+/// chain of loops). A part that does not verify is an error (a bug here), not a
+/// silent fallback: the unit's build fails and its host keeps what it ran before.
+pub(crate) fn split_preamble(t: &Trace) -> Result<Option<SplitUnit>, BackendError> {
+    let Some(start) = loop_start(t) else {
+        return Ok(None);
+    };
     let defined_in = definition_blocks(t);
     let consts = t.constants();
     // The preamble's values the loop uses, besides `block0`'s parameters (passed in
@@ -193,13 +197,11 @@ pub(crate) fn split_preamble(t: &Trace) -> Option<SplitUnit> {
         block_base: start - 1,
         slots,
     };
-    let verifies = leones_ir::verify(&split.preamble).is_ok() && leones_ir::verify(&split.body).is_ok();
-    debug_assert!(
-        verifies,
-        "a split part does not verify:\n{}",
-        leones_ir::print(&split.body)
-    );
-    verifies.then_some(split)
+    for part in [&split.preamble, &split.body] {
+        leones_ir::verify(part)
+            .map_err(|e| BackendError::InvalidTrace(format!("split preamble: {e}\n{}", leones_ir::print(part))))?;
+    }
+    Ok(Some(split))
 }
 
 /// `t`'s descriptors, values and snapshots, with no blocks.
