@@ -88,6 +88,7 @@ fn host_calls_with_stack_arguments_agree_at_every_level() {
         let inputs = |_: &mut leones_ir::interp::Heap| vec![Val::I64(-7), Val::F64(2.25)];
         let verdict = differential(
             &mut backend,
+            &UnitOptions::default(),
             &interp,
             &native,
             &inputs,
@@ -176,7 +177,16 @@ fn run_both(
     host: FnTable,
 ) -> Result<Verdict, String> {
     let inputs = move |_: &mut leones_ir::interp::Heap| args.clone();
-    differential(backend, interp, native, &inputs, host, &HostHooks::default(), 1000)
+    differential(
+        backend,
+        &UnitOptions::default(),
+        interp,
+        native,
+        &inputs,
+        host,
+        &HostHooks::default(),
+        1000,
+    )
 }
 
 /// Runs `trace` on `args` at `backend`'s level and on the reference interpreter, and

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{backends, differential_with, Verdict};
+use common::{backends, differential, Verdict};
 use leones_backend_llvm::{HostHooks, Level, UnitOptions};
 use leones_ir::interp::{CallResult, Fault, FnTable, Heap, Val};
 use leones_ir::{Const, MemType, Trace, Type};
@@ -172,7 +172,7 @@ fn every_filetest_agrees_with_the_interpreter_at_both_levels() {
                 }
                 for opts in &options {
                     let inputs = |h: &mut Heap| build_inputs(&trace, h, &run);
-                    match differential_with(b, opts, &trace, &native, &inputs, host(), &hooks, 1_000_000) {
+                    match differential(b, opts, &trace, &native, &inputs, host(), &hooks, 1_000_000) {
                         Ok(Verdict::Same(_)) => compared += 1,
                         Ok(Verdict::Skipped(_)) => skipped += 1,
                         Err(e) => failures.push(format!("{} {run:?}: {e}", path.display())),

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{backends, differential_with, Verdict};
+use common::{backends, differential, Verdict};
 use leones_backend_llvm::{Backend, HostHooks, Level, UnitOptions};
 use leones_ir::gen::world::leones_gen_take_exception;
 use leones_ir::gen::{arb_case, take_native_exception, test_host, GenConfig};
@@ -43,7 +43,7 @@ fn check_config(name: &str, cfg: GenConfig, cases: u32) {
             }
             for opts in &options {
                 take_native_exception();
-                match differential_with(
+                match differential(
                     b,
                     opts,
                     &case.trace,

@@ -81,6 +81,7 @@ pub fn check(data: &[u8]) {
             let inputs = |h: &mut Heap| case.build_inputs(h);
             if let Err(e) = differential(
                 backend,
+                &UnitOptions::default(),
                 &case.trace,
                 &case.trace,
                 &inputs,

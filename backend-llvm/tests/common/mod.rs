@@ -29,33 +29,11 @@ fn native_equivalent(f: &Fault) -> Option<NativeFault> {
 }
 
 /// Runs `interp_trace` under the interpreter (host `host`) and `native_trace` (the
-/// same trace with call addresses filled in) natively at `backend`'s level, each on
-/// its own heap built by `inputs`, and compares.
-pub fn differential(
-    backend: &mut Backend,
-    interp_trace: &Trace,
-    native_trace: &Trace,
-    inputs: &dyn Fn(&mut Heap) -> Vec<Val>,
-    host: FnTable,
-    hooks: &HostHooks,
-    step_limit: u64,
-) -> Result<Verdict, String> {
-    let opts = UnitOptions::default();
-    differential_with(
-        backend,
-        &opts,
-        interp_trace,
-        native_trace,
-        inputs,
-        host,
-        hooks,
-        step_limit,
-    )
-}
-
-/// [`differential`] with the native unit compiled under `opts` (a split preamble, say).
+/// same trace with call addresses filled in) natively at `backend`'s level, compiled
+/// under `opts` (a split preamble, say), each on its own heap built by `inputs`, and
+/// compares.
 #[allow(clippy::too_many_arguments)]
-pub fn differential_with(
+pub fn differential(
     backend: &mut Backend,
     opts: &UnitOptions,
     interp_trace: &Trace,
