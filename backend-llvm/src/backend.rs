@@ -273,9 +273,7 @@ impl Backend {
             target_table: 0,
             checks: opts.checks,
             unwind_tables: self.debugger,
-            guard_base: 0,
-            block_base: 0,
-            exception_from_state: false,
+            loop_part: None,
         };
         UnitJob {
             id,
@@ -627,9 +625,7 @@ impl Backend {
             target_table: 0,
             checks: opts.checks,
             unwind_tables: self.debugger,
-            guard_base: 0,
-            block_base: 0,
-            exception_from_state: false,
+            loop_part: None,
         };
         let ctx = Context::create();
         let (module, machine) = crate::build::lower_verified(&ctx, trace, &info, level, &mut self.machines)?;

@@ -36,7 +36,7 @@
 use crate::abi::{leones_exit_default, leones_jump_default, UnitFn};
 use crate::backend::UnitId;
 use crate::codegen::{basic_regalloc, reuse_codegen, CodegenPipeline};
-use crate::lower::{lower, UnitInfo};
+use crate::lower::{lower, LoopPartOf, UnitInfo};
 use crate::passes::{self, Level, ObjectBuffer};
 use crate::split::{split_preamble, SplitUnit};
 use crate::{BackendError, Timings};
@@ -188,10 +188,8 @@ impl UnitJob {
         let (prepared, payload) = self.run_prelude();
         let mut loop_part = None;
         let object = prepared.and_then(|()| {
-            let split = match self.split_preamble && self.level == Level::Optimized {
-                true => split_preamble(&self.trace)?,
-                false => None,
-            };
+            let wants_split = self.split_preamble && self.level == Level::Optimized;
+            let split = if wants_split { split_preamble(&self.trace) } else { None };
             self.allocate_tables(split.is_some());
             match split {
                 Some(split) => build_split(&self, &split, machines, &mut timings).map(|(preamble, part)| {
@@ -303,9 +301,10 @@ fn build_split(
     let preamble = build_object(&split.preamble, &job.info, preamble_level, machines, timings)?;
     let info = UnitInfo {
         symbol: format!("{}_loop", job.info.symbol),
-        guard_base: split.guard_base,
-        block_base: split.block_base,
-        exception_from_state: true,
+        loop_part: Some(LoopPartOf {
+            guard_base: split.guard_base,
+            block_base: split.block_base,
+        }),
         ..job.info.clone()
     };
     let object = build_object(&split.body, &info, job.level, machines, timings)?;
@@ -360,9 +359,7 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
             target_table: 0,
             checks: true,
             unwind_tables: false,
-            guard_base: 0,
-            block_base: 0,
-            exception_from_state: false,
+            loop_part: None,
         };
         let _ = crate::baseline::emit_object(&trace, &info);
         let ctx = Context::create();

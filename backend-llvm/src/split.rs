@@ -56,7 +56,6 @@
 //! jump wrote; nothing but the preamble's jump enters the loop part, so what the
 //! preamble proved (its guards) still holds there.
 
-use crate::BackendError;
 use leones_ir::cfg::loop_start;
 use leones_ir::{Block, BlockCall, BlockData, Inst, JumpTarget, Op, TargetDescr, TargetId, Trace, Value};
 
@@ -80,12 +79,11 @@ pub(crate) struct SplitUnit {
 }
 
 /// Cuts `t` at its loop start, or `None` when it has none (not peeled, or an ambiguous
-/// chain of loops). A part that does not verify is an error (a bug here), not a
-/// silent fallback: the unit's build fails and its host keeps what it ran before.
-pub(crate) fn split_preamble(t: &Trace) -> Result<Option<SplitUnit>, BackendError> {
-    let Some(start) = loop_start(t) else {
-        return Ok(None);
-    };
+/// chain of loops). The parts are verified where every unit is, before they are
+/// built (`lower::check_unit`): one that does not verify (a bug here) fails the
+/// unit's build, and its host keeps what it ran before.
+pub(crate) fn split_preamble(t: &Trace) -> Option<SplitUnit> {
+    let start = loop_start(t)?;
     let defined_in = definition_blocks(t);
     let consts = t.constants();
     // The preamble's values the loop uses, besides `block0`'s parameters (passed in
@@ -189,19 +187,14 @@ pub(crate) fn split_preamble(t: &Trace) -> Result<Option<SplitUnit>, BackendErro
         .flat_map(|b| &b.insts)
         .filter(|i| i.op.is_guard())
         .count() as u32;
-    let split = SplitUnit {
+    Some(SplitUnit {
         preamble,
         body,
         handoff,
         guard_base,
         block_base: start - 1,
         slots,
-    };
-    for part in [&split.preamble, &split.body] {
-        leones_ir::verify(part)
-            .map_err(|e| BackendError::InvalidTrace(format!("split preamble: {e}\n{}", leones_ir::print(part))))?;
-    }
-    Ok(Some(split))
+    })
 }
 
 /// `t`'s descriptors, values and snapshots, with no blocks.

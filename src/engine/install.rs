@@ -168,12 +168,7 @@ impl Engine {
             break_after: self.inject == Some(InjectFailure::Backend),
             log_optimized: self.log.opt,
         };
-        let mut opts = UnitOptions {
-            level,
-            split_preamble: self.params.split_preamble != 0,
-            ..UnitOptions::default()
-        };
-        opts.label = Some(self.unit_label(kind, root, &trace.name, opts.level));
+        let opts = self.unit_options(kind, root, &trace.name, level);
         let Some(backend) = self.backend.as_mut() else {
             return Err((then, Stage::Backend("no backend".into())));
         };
@@ -189,6 +184,23 @@ impl Engine {
         };
         self.launch(job, then, meta);
         Ok(())
+    }
+
+    /// How a unit of `root`'s tree is built: at `level` (`None`: the backend's), named
+    /// for profilers, its preamble split off as the `split_preamble` parameter says.
+    pub(super) fn unit_options(
+        &self,
+        kind: UnitKind,
+        root: Location,
+        trace: &str,
+        level: Option<Level>,
+    ) -> UnitOptions {
+        UnitOptions {
+            level,
+            label: Some(self.unit_label(kind, root, trace, level)),
+            split_preamble: self.params.split_preamble != 0,
+            ..UnitOptions::default()
+        }
     }
 
     /// Reads what a job's prelude ([`Preparation`]) handed back: fills in `meta`

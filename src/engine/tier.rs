@@ -407,17 +407,9 @@ impl Engine {
             tree.keep_failing_counters(&mut trace, array);
         }
         let level = Some(self.backend().level());
-        let label = Some(self.unit_label(meta.kind, meta.root, &trace.name, level));
+        let opts = self.unit_options(meta.kind, meta.root, &trace.name, level);
         let backend = self.backend.as_mut().expect("installed");
-        let mut job = backend.prepare(
-            &trace,
-            &UnitOptions {
-                level,
-                label,
-                split_preamble: self.params.split_preamble != 0,
-                ..UnitOptions::default()
-            },
-        );
+        let mut job = backend.prepare(&trace, &opts);
         // The unit runs natively meanwhile: first-tier jobs go before it.
         job.deferrable();
         self.recompiling.insert(unit);

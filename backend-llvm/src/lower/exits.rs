@@ -266,7 +266,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
     pub(super) fn finish(&mut self, block: usize, args: &[Value]) -> Result<(), BackendError> {
         self.store_slots(args)?;
         self.store_leave_state()?;
-        let block = block + self.info.block_base;
+        let block = block + self.info.loop_part.map_or(0, |p| p.block_base);
         self.store_state(OFF_TARGET, self.tys.i64.const_int(block as u64, false))?;
         self.b.build_return(Some(&self.tys.i64.const_int(RET_FINISH, false)))?;
         Ok(())

@@ -22,7 +22,7 @@
 //!   and a definition dominates its uses);
 //! - the exception flag of the interpreter is an `alloca i1` (promoted to SSA by
 //!   `mem2reg`), false on entry (or what the entering jump stored, for a split unit's
-//!   loop part: `UnitInfo::exception_from_state`), set after each call;
+//!   loop part: `UnitInfo::loop_part`), set after each call;
 //! - nothing here touches ORC or the target: the result is a verified-able module
 //!   with one external function named by the caller.
 
@@ -63,15 +63,20 @@ pub(crate) struct UnitInfo {
     /// Emit an unwind table (call-frame information), so a debugger can walk the
     /// stack through the unit.
     pub unwind_tables: bool,
-    /// Added to every guard's id: the trace is the loop part of a split unit, whose
-    /// preamble has the unit's first guards (see `crate::split`).
+    /// Set when the trace is the loop part of a split unit (see `crate::split`).
+    pub loop_part: Option<LoopPartOf>,
+}
+
+/// What lowering a split unit's loop part needs: where its guards and blocks sit in
+/// the unit. Such a function is entered only by the preamble's jump, which stored the
+/// exception flag in the state, so its flag starts from there rather than false.
+#[derive(Copy, Clone, Debug)]
+pub(crate) struct LoopPartOf {
+    /// Added to every guard's id: the preamble has the unit's first guards.
     pub guard_base: u32,
-    /// Added to the block index a `finish` reports, for the same reason: the loop
-    /// part's blocks are the unit's from the loop start on.
+    /// Added to the block index a `finish` reports: the loop part's blocks are the
+    /// unit's from the loop start on.
     pub block_base: usize,
-    /// The exception flag starts as `state.exception_pending` rather than false: the
-    /// unit is entered by a jump that stored it (a split unit's loop part).
-    pub exception_from_state: bool,
 }
 
 #[cfg(test)]
@@ -86,9 +91,7 @@ impl UnitInfo {
             target_table: 0,
             checks: true,
             unwind_tables: false,
-            guard_base: 0,
-            block_base: 0,
-            exception_from_state: false,
+            loop_part: None,
         }
     }
 }
@@ -277,8 +280,10 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         );
         for (g, list) in guards.iter().zip(&lists) {
             let end = self.exit_trie.end_of(list).expect("every list is in the trie");
-            self.guards
-                .insert((g.block.index(), g.inst), (g.id.0 + self.info.guard_base, end));
+            self.guards.insert(
+                (g.block.index(), g.inst),
+                (g.id.0 + self.info.loop_part.map_or(0, |p| p.guard_base), end),
+            );
             *self.guards_per_end.entry(end).or_default() += 1;
         }
         let entry = self.ctx.append_basic_block(self.func, "entry");
@@ -307,7 +312,7 @@ impl<'a, 'ctx> Lowerer<'a, 'ctx> {
         // entry: load the slot buffer pointer and the inputs, clear the exception flag.
         self.b.position_at_end(entry);
         self.exc = self.b.build_alloca(self.tys.i1, "exc")?;
-        let exc = if self.info.exception_from_state {
+        let exc = if self.info.loop_part.is_some() {
             let word = self.load_state(OFF_EXC_PENDING, self.tys.i64.into())?.into_int_value();
             self.b
                 .build_int_compare(inkwell::IntPredicate::NE, word, self.tys.i64.const_zero(), "")?
