@@ -8,7 +8,9 @@
 //!
 //! Compiling is a straight pipeline, each step timed: lower (incl. IR and LLVM
 //! verification) → passes → codegen (object file) → link (add to ORC and look up the
-//! entry). Each unit gets a fresh LLVM context that is dropped right after codegen, so
+//! entry). Baseline units skip the LLVM steps and ORC: their machine code is copied
+//! into the backend's code arena (`crate::arena`; ORC where it cannot be mapped, or
+//! with `LEONES_CODE_ARENA=0`, for comparison). Each unit gets a fresh LLVM context that is dropped right after codegen, so
 //! LLVM's interned types and constants do not accumulate over thousands of units.
 //!
 //! Invariants:
@@ -19,11 +21,12 @@
 //!   the entered unit's `block0` parameters, type for type.
 
 use crate::abi::{exit_types, leones_exit_default, leones_jump_default, slots_needed, JitState, UnitFn};
-use crate::build::{BuiltUnit, LoopPart, Machines, Prelude, UnitJob};
+use crate::arena::{CodeArena, CodeBlock};
+use crate::build::{BuiltUnit, LoopPart, Machines, Prelude, UnitCode, UnitJob};
 use crate::decode::{decode_outcome_with, exit_table, GuardExit, NativeFault};
 use crate::jit::{Jit, Tracker};
 use crate::lower::UnitInfo;
-use crate::passes::{Level, ObjectBuffer};
+use crate::passes::Level;
 use crate::perfmap;
 use crate::BackendError;
 use inkwell::context::Context;
@@ -82,7 +85,8 @@ pub struct Timings {
     pub passes_us: u64,
     /// Instruction selection, register allocation, object emission.
     pub codegen_us: u64,
-    /// Adding the object to ORC and looking up the entry (ORC links here).
+    /// Adding the object to ORC and looking up the entry (ORC links here), or copying
+    /// baseline code into the code arena.
     pub link_us: u64,
 }
 
@@ -111,9 +115,11 @@ pub struct CompiledUnit {
     pub symbol: String,
     pub timings: Timings,
     /// Machine-code bytes: the size of the object file's code sections (`.text*`),
-    /// or the whole object file's size if the object cannot be read.
+    /// or the whole object file's size if the object cannot be read; baseline code's
+    /// length.
     pub code_bytes: u64,
-    /// The size of the object file handed to ORC (code, data, relocations, symbols).
+    /// The size of the object file handed to ORC (code, data, relocations, symbols);
+    /// baseline code's length when it went to the code arena.
     pub object_bytes: u64,
     /// Machine-code bytes of the entry function alone (its symbol's size), or
     /// `code_bytes` if the object's symbol table does not give it.
@@ -136,11 +142,19 @@ struct UnitRecord {
     exits: Box<[GuardExit]>,
     exit_slots: Box<[AtomicU64]>,
     target_slots: Box<[AtomicU64]>,
-    tracker: Option<Tracker>,
+    home: CodeHome,
     /// Slots of other units that hold this unit's entry.
     incoming: Vec<SlotRef>,
     /// Its symbol-name number.
     name: u32,
+}
+
+/// Where a unit's code lives: objects in ORC under one tracker, baseline code in the
+/// arena (a split unit may have both).
+#[derive(Default)]
+struct CodeHome {
+    tracker: Option<Tracker>,
+    blocks: Vec<CodeBlock>,
 }
 
 /// The LLVM backend. See the [crate docs](crate) for an example.
@@ -151,6 +165,9 @@ pub struct Backend {
     /// entry, so kept up to date on install and removal rather than computed.
     max_slots: usize,
     jit: Jit,
+    /// Executable memory for baseline code; `None` when it cannot be mapped or
+    /// `LEONES_CODE_ARENA=0` (baseline objects then go through ORC too).
+    arena: Option<CodeArena>,
     machines: Machines,
     level: Level,
     next_id: u32,
@@ -173,6 +190,10 @@ impl Backend {
             units: FastHashMap::default(),
             max_slots: 1,
             jit: Jit::new()?,
+            arena: std::env::var("LEONES_CODE_ARENA")
+                .map_or(true, |v| v != "0")
+                .then(CodeArena::new)
+                .flatten(),
             machines,
             level,
             next_id: 0,
@@ -306,32 +327,27 @@ impl Backend {
     pub fn install(&mut self, built: BuiltUnit) -> Result<CompiledUnit, BackendError> {
         let BuiltUnit {
             job,
-            object,
+            code,
             loop_part,
             mut timings,
             ..
         } = built;
-        let obj = match object {
-            Ok(o) => o,
+        let code = match code {
+            Ok(c) => c,
             Err(e) => {
                 self.free_names.push(job.name);
                 return Err(e);
             }
         };
-        let mut object_bytes = obj.object_size();
-        let sizes = obj.code_sizes(&job.info.symbol);
-        let mut code_bytes = sizes.map_or(object_bytes, |s| s.text);
-        let entry_bytes = sizes.and_then(|s| s.entry).unwrap_or(code_bytes);
+        let (mut object_bytes, mut code_bytes, entry_bytes) = code.sizes(&job.info.symbol);
         // A split unit's loop part: its sizes, read before ORC takes the object.
         let part_sizes = loop_part.as_ref().map(|p| {
-            let bytes = p.object.object_size();
-            let sizes = p.object.code_sizes(&p.symbol);
-            let entry = sizes.and_then(|s| s.entry.or(Some(s.text))).unwrap_or(bytes);
-            (bytes, sizes.map_or(bytes, |s| s.text), entry, p.slots)
+            let (object, code, entry) = p.code.sizes(&p.symbol);
+            (object, code, entry, p.slots)
         });
         let t3 = Instant::now();
-        let linked = self.link(obj, &job, loop_part);
-        let (tracker, entry, loop_entry) = match linked {
+        let linked = self.link(code, &job, loop_part);
+        let (home, entry, loop_entry) = match linked {
             Ok(x) => x,
             Err(e) => {
                 self.free_names.push(job.name);
@@ -374,7 +390,7 @@ impl Backend {
             trace: job.trace,
             exit_slots: job.exit_slots,
             target_slots: job.target_slots,
-            tracker: Some(tracker),
+            home,
             incoming: Vec::new(),
             name: job.name,
         };
@@ -383,41 +399,65 @@ impl Backend {
         Ok(compiled)
     }
 
-    /// Adds a built unit's object(s) to ORC and looks up the entry. A split unit's loop
-    /// part (`(symbol, hand-off target)`) goes first, under the same tracker, and the
-    /// preamble's hand-off target is pointed at it before the preamble is linked, so
-    /// the unit is whole before anyone can enter it. Returns the tracker, the entry and
-    /// the loop part's address.
+    /// Puts a built unit's code where it runs and returns its home, its entry and
+    /// a split unit's loop-part address. A split unit's loop part goes first, and the
+    /// preamble's hand-off target is pointed at it before the preamble is placed, so
+    /// the unit is whole before anyone can enter it. On failure nothing stays placed.
     fn link(
         &mut self,
-        obj: ObjectBuffer,
+        code: UnitCode,
         job: &UnitJob,
         loop_part: Option<LoopPart>,
-    ) -> Result<(Tracker, u64, Option<u64>), BackendError> {
-        let (tracker, loop_entry) = match loop_part {
-            None => (self.jit.add_object(obj)?, None),
-            Some(part) => {
-                let tracker = self.jit.add_object(part.object)?;
-                let linked = self.jit.lookup(&part.symbol).and_then(|addr| {
+    ) -> Result<(CodeHome, u64, Option<u64>), BackendError> {
+        let mut home = CodeHome::default();
+        let place_all = || -> Result<(u64, Option<u64>), BackendError> {
+            let loop_entry = match loop_part {
+                None => None,
+                Some(part) => {
+                    let addr = self.place(part.code, &part.symbol, &mut home)?;
                     job.target_slots[part.handoff.index()].store(addr, Ordering::Release);
-                    self.jit.add_object_to(&tracker, obj).map(|()| addr)
-                });
-                match linked {
-                    Ok(addr) => (tracker, Some(addr)),
-                    Err(e) => {
-                        let _ = tracker.remove();
-                        return Err(e);
-                    }
+                    Some(addr)
                 }
-            }
+            };
+            Ok((self.place(code, &job.info.symbol, &mut home)?, loop_entry))
         };
-        match self.jit.lookup(&job.info.symbol) {
-            Ok(entry) => Ok((tracker, entry, loop_entry)),
+        match place_all() {
+            Ok((entry, loop_entry)) => Ok((home, entry, loop_entry)),
             Err(e) => {
-                let _ = tracker.remove();
+                let _ = self.release(home);
                 Err(e)
             }
         }
+    }
+
+    /// Places one function's code: baseline code into the arena (one copy), an
+    /// object into ORC under `home`'s tracker (linked by the entry's lookup).
+    /// Baseline code goes to ORC too, as an ELF object, when there is no arena or it
+    /// cannot map more memory. Returns the entry's address.
+    fn place(&mut self, code: UnitCode, symbol: &str, home: &mut CodeHome) -> Result<u64, BackendError> {
+        if let (UnitCode::Machine(bytes), Some(arena)) = (&code, self.arena.as_mut()) {
+            if let Some(block) = arena.install(bytes) {
+                let addr = block.addr;
+                home.blocks.push(block);
+                return Ok(addr);
+            }
+        }
+        let object = code.into_object(symbol)?;
+        match &home.tracker {
+            Some(tracker) => self.jit.add_object_to(tracker, object)?,
+            None => home.tracker = Some(self.jit.add_object(object)?),
+        }
+        self.jit.lookup(symbol)
+    }
+
+    /// Frees a unit's code (no thread may be running it).
+    fn release(&mut self, home: CodeHome) -> Result<(), BackendError> {
+        if let Some(arena) = self.arena.as_mut() {
+            for block in home.blocks {
+                arena.free(block);
+            }
+        }
+        home.tracker.map_or(Ok(()), Tracker::remove)
     }
 
     /// Puts unit `new` everywhere `old` is: every slot that enters `old` now enters
@@ -593,10 +633,7 @@ impl Backend {
             r.incoming
                 .retain(|s| !matches!(s, SlotRef::Exit(u, _) | SlotRef::Target(u, _) if *u == id));
         }
-        let removed = match rec.tracker.take() {
-            Some(t) => t.remove(),
-            None => Ok(()),
-        };
+        let removed = self.release(std::mem::take(&mut rec.home));
         if removed.is_ok() {
             self.free_names.push(rec.name);
         }

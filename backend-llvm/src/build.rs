@@ -2,9 +2,10 @@
 //!
 //! Compiling a unit has two halves of very different cost. *Building* — lowering to
 //! LLVM IR, the level's pass pipeline, instruction selection and register allocation
-//! into an object file — is where all the time goes (milliseconds for an optimized
-//! region). *Installing* — adding the object to ORC, linking it, looking up its entry —
-//! is short. Building touches nothing shared: a fresh LLVM context per unit, a
+//! into an object file, or the baseline level's machine code — is where all the time
+//! goes (milliseconds for an optimized region). *Installing* — adding the object to
+//! ORC, linking it, looking up its entry, or copying baseline code into the code
+//! arena (`crate::arena`) — is short. Building touches nothing shared: a fresh LLVM context per unit, a
 //! TargetMachine of its own thread, and the trace. So the backend splits the two:
 //!
 //! ```text
@@ -141,7 +142,7 @@ pub struct UnitJob {
 
 /// The loop part of a split unit, built at the optimized level (see `crate::split`).
 pub(crate) struct LoopPart {
-    pub object: ObjectBuffer,
+    pub code: UnitCode,
     /// Its function's symbol.
     pub symbol: String,
     /// The preamble's target that enters it.
@@ -187,7 +188,7 @@ impl UnitJob {
         let mut timings = Timings::default();
         let (prepared, payload) = self.run_prelude();
         let mut loop_part = None;
-        let object = prepared.and_then(|()| {
+        let code = prepared.and_then(|()| {
             let wants_split = self.split_preamble && self.level == Level::Optimized;
             let split = if wants_split { split_preamble(&self.trace) } else { None };
             self.allocate_tables(split.is_some());
@@ -196,7 +197,7 @@ impl UnitJob {
                     loop_part = Some(part);
                     preamble
                 }),
-                None => build_object(&self.trace, &self.info, self.level, machines, &mut timings),
+                None => build_code(&self.trace, &self.info, self.level, machines, &mut timings),
             }
         });
         if let Some(w) = &self.wake {
@@ -204,7 +205,7 @@ impl UnitJob {
         }
         BuiltUnit {
             job: self,
-            object,
+            code,
             loop_part,
             timings,
             payload,
@@ -256,20 +257,58 @@ pub(crate) fn lower_verified<'ctx, 'm>(
     Ok((module, machine))
 }
 
-/// Builds `trace`'s object at `level`, adding the phases' times to `timings`.
-fn build_object(
+/// What building a unit's code produces: an object file for ORC (the LLVM levels),
+/// or the baseline level's machine code, which needs no linker (`crate::arena`).
+pub(crate) enum UnitCode {
+    Object(ObjectBuffer),
+    Machine(Vec<u8>),
+}
+
+impl UnitCode {
+    /// As an object file defining `symbol` (machine code wrapped in an ELF object).
+    pub(crate) fn into_object(self, symbol: &str) -> Result<ObjectBuffer, BackendError> {
+        match self {
+            UnitCode::Object(obj) => Ok(obj),
+            UnitCode::Machine(code) => Ok(ObjectBuffer::from_bytes(
+                &crate::baseline::elf_object(symbol, &code)?,
+                symbol,
+            )),
+        }
+    }
+
+    /// `(object, code, entry)` sizes in bytes, as [`CompiledUnit`](crate::CompiledUnit)
+    /// reports them: an object file's size, its code sections' and its entry
+    /// function's (falling back to the object's and the code's when it cannot be
+    /// read); machine code is all three.
+    pub(crate) fn sizes(&self, symbol: &str) -> (u64, u64, u64) {
+        match self {
+            UnitCode::Machine(code) => {
+                let n = code.len() as u64;
+                (n, n, n)
+            }
+            UnitCode::Object(obj) => {
+                let bytes = obj.object_size();
+                let sizes = obj.code_sizes(symbol);
+                let text = sizes.map_or(bytes, |s| s.text);
+                (bytes, text, sizes.and_then(|s| s.entry).unwrap_or(text))
+            }
+        }
+    }
+}
+
+/// Builds `trace`'s code at `level`, adding the phases' times to `timings`.
+fn build_code(
     trace: &Trace,
     info: &UnitInfo,
     level: Level,
     machines: &mut Machines,
     timings: &mut Timings,
-) -> Result<ObjectBuffer, BackendError> {
+) -> Result<UnitCode, BackendError> {
     let t0 = Instant::now();
     if !level.uses_llvm() {
-        let bytes = crate::baseline::emit_object(trace, info)?;
-        let obj = ObjectBuffer::from_bytes(&bytes, &info.symbol);
+        let code = crate::baseline::emit_code(trace, info)?;
         timings.codegen_us += t0.elapsed().as_micros() as u64;
-        return Ok(obj);
+        return Ok(UnitCode::Machine(code));
     }
     let ctx = Context::create();
     let (module, machine) = lower_verified(&ctx, trace, info, level, machines)?;
@@ -281,7 +320,7 @@ fn build_object(
     timings.lower_us += (t1 - t0).as_micros() as u64;
     timings.passes_us += (t2 - t1).as_micros() as u64;
     timings.codegen_us += (t3 - t2).as_micros() as u64;
-    Ok(obj)
+    Ok(UnitCode::Object(obj))
 }
 
 /// Builds a split unit: the preamble at the baseline level (the quick one when the
@@ -292,13 +331,13 @@ fn build_split(
     split: &SplitUnit,
     machines: &mut Machines,
     timings: &mut Timings,
-) -> Result<(ObjectBuffer, LoopPart), BackendError> {
+) -> Result<(UnitCode, LoopPart), BackendError> {
     let preamble_level = if job.info.unwind_tables {
         Level::Quick
     } else {
         Level::Baseline
     };
-    let preamble = build_object(&split.preamble, &job.info, preamble_level, machines, timings)?;
+    let preamble = build_code(&split.preamble, &job.info, preamble_level, machines, timings)?;
     let info = UnitInfo {
         symbol: format!("{}_loop", job.info.symbol),
         loop_part: Some(LoopPartOf {
@@ -307,11 +346,11 @@ fn build_split(
         }),
         ..job.info.clone()
     };
-    let object = build_object(&split.body, &info, job.level, machines, timings)?;
+    let code = build_code(&split.body, &info, job.level, machines, timings)?;
     Ok((
         preamble,
         LoopPart {
-            object,
+            code,
             symbol: info.symbol,
             handoff: split.handoff,
             slots: split.slots,
@@ -361,7 +400,7 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
             unwind_tables: false,
             loop_part: None,
         };
-        let _ = crate::baseline::emit_object(&trace, &info);
+        let _ = crate::baseline::emit_code(&trace, &info);
         let ctx = Context::create();
         let _ = lower_verified(&ctx, &trace, &info, level, machines).and_then(|(module, machine)| {
             machine.run_passes(&module)?;
@@ -371,12 +410,12 @@ pub(crate) fn warm_up(machines: &mut Machines, level: Level) -> std::time::Durat
     t0.elapsed()
 }
 
-/// A built job: its object file (or why there is none), ready for
+/// A built job: its code (or why there is none), ready for
 /// [`Backend::install`](crate::Backend::install).
 pub struct BuiltUnit {
     pub(crate) job: UnitJob,
-    /// The unit's object: the whole trace, or a split unit's preamble.
-    pub(crate) object: Result<ObjectBuffer, BackendError>,
+    /// The unit's code: the whole trace, or a split unit's preamble.
+    pub(crate) code: Result<UnitCode, BackendError>,
     /// A split unit's loop part.
     pub(crate) loop_part: Option<LoopPart>,
     pub(crate) timings: Timings,
@@ -396,7 +435,7 @@ impl BuiltUnit {
 
     /// Whether building failed (installing it returns the error).
     pub fn failed(&self) -> bool {
-        self.object.is_err()
+        self.code.is_err()
     }
 
     /// The trace it was built from (the prelude's, if the job had one and it

@@ -55,6 +55,7 @@
 //! ```
 
 pub mod abi;
+mod arena;
 mod backend;
 pub mod baseline;
 pub mod build;

@@ -1,8 +1,9 @@
 //! Code memory: units compiled and removed in a loop do not make the process grow
-//! (ORC's resource trackers return the memory, and each unit's LLVM context is
-//! dropped after codegen), and JIT code pages are never writable and executable at
-//! once — after compiling, and while compiled code runs (a host function called from
-//! the native loop reads `/proc/self/maps` itself).
+//! (ORC's resource trackers and the baseline level's code arena return the memory,
+//! and each unit's LLVM context is dropped after codegen), JIT code pages are never
+//! writable and executable at once — after compiling, and while compiled code runs
+//! (a host function called from the native loop reads `/proc/self/maps` itself) —
+//! and a forked child keeps the code it inherited.
 
 use leones_backend_llvm::{Backend, HostHooks, Level, UnitOptions};
 use leones_ir::interp::{Heap, Outcome, Val};
@@ -41,8 +42,8 @@ fn rss_kib() -> u64 {
     pages * 4
 }
 
-fn churn(total: usize) {
-    let mut backend = Backend::new(Level::Quick).unwrap();
+fn churn(level: Level, total: usize) {
+    let mut backend = Backend::new(level).unwrap();
     let traces: Vec<Trace> = (0..16).map(unit_trace).collect();
     let mut rss_at_1k = 0;
     for i in 0..total {
@@ -66,7 +67,74 @@ fn churn(total: usize) {
 
 #[test]
 fn compiling_and_removing_10000_units_does_not_grow_rss() {
-    churn(10_000);
+    churn(Level::Quick, 10_000);
+}
+
+#[test]
+fn compiling_and_removing_10000_baseline_units_does_not_grow_rss() {
+    churn(Level::Baseline, 10_000);
+}
+
+/// `finish v0 + k`.
+fn add_k(k: i64) -> Trace {
+    leones_ir::parse(&format!(
+        "trace add{k}\n\nblock0(v0: i64):\n    v1 = const {k}\n    v2 = iadd v0, v1\n    finish v2\n"
+    ))
+    .unwrap()
+}
+
+/// Runs `unit` on 0: the value it finishes with.
+fn run_on_zero(backend: &mut Backend, unit: leones_backend_llvm::UnitId) -> Option<i64> {
+    let mut heap = Heap::new();
+    // SAFETY: the trace touches no memory.
+    let out = unsafe { backend.run(unit, &[Val::I64(0)], &mut heap, &HostHooks::default()) };
+    match out.ok()?.outcome {
+        Outcome::Finish(v) => match v[..] {
+            [Val::I64(x)] => Some(x),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Baseline code lives in shared mappings (the code arena's two views), which a
+/// child process shares too. After a fork, the parent removing a unit and compiling
+/// one of the same size in its place must not rewrite the code the child still
+/// runs — nor may the child's new code land in the parent's.
+#[test]
+fn a_forked_child_keeps_the_baseline_code_its_parent_replaced() {
+    let mut backend = Backend::new(Level::Baseline).unwrap();
+    let inherited = backend.compile(&add_k(1), &UnitOptions::default()).unwrap();
+    assert_eq!(run_on_zero(&mut backend, inherited.id), Some(1));
+    let mut go = [0i32; 2];
+    // SAFETY: a fresh pipe; the child below uses the backend (mmap, the allocator,
+    // which glibc keeps usable across fork, no other thread's locks) and `_exit`s.
+    assert_eq!(unsafe { libc::pipe(go.as_mut_ptr()) }, 0);
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork");
+    if pid == 0 {
+        let mut byte = 0u8;
+        // SAFETY: reads one byte from our end of the pipe: the parent has replaced
+        // the unit.
+        unsafe { libc::read(go[0], (&mut byte as *mut u8).cast(), 1) };
+        let kept = run_on_zero(&mut backend, inherited.id) == Some(1);
+        let own = backend.compile(&add_k(3), &UnitOptions::default());
+        let own_runs = own.is_ok_and(|u| run_on_zero(&mut backend, u.id) == Some(3));
+        // SAFETY: ends the child without the parent's destructors or test harness.
+        unsafe { libc::_exit(if kept && own_runs { 0 } else { 1 }) };
+    }
+    backend.remove(inherited.id).unwrap();
+    let replacement = backend.compile(&add_k(2), &UnitOptions::default()).unwrap();
+    assert_eq!(run_on_zero(&mut backend, replacement.id), Some(2));
+    // SAFETY: writes one byte to the pipe, then waits for our own child.
+    unsafe { libc::write(go[1], [1u8].as_ptr().cast(), 1) };
+    let mut status = 0;
+    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "the child ran changed code or could not compile (status {status})"
+    );
+    assert_eq!(run_on_zero(&mut backend, replacement.id), Some(2));
 }
 
 /// The mappings of `/proc/self/maps` text, as (start, end, permissions, line).

@@ -51,11 +51,12 @@
 //!   masked shift counts, `i64::MIN / -1`, saturating `f2i`, canonical NaN results
 //!   of float arithmetic, ordered float compares but `fne`) — checked by the
 //!   backend's differential tests, which run every level;
-//! - the output is a position-independent ELF object with one global function
-//!   symbol: all branches are internal and relative, host addresses and tables are
-//!   64-bit immediates. It goes through ORC like LLVM's objects, so removal, the perf
-//!   map and code-size accounting are shared. It carries no unwind table, so a
-//!   backend with debugger support compiles baseline jobs at the quick level instead.
+//! - the output is one position-independent function without relocations: all
+//!   branches are internal and relative, host addresses and tables are 64-bit
+//!   immediates. The backend copies it into its code arena (`crate::arena`: no
+//!   linker), or wraps it in an ELF object for ORC where the arena cannot be mapped.
+//!   It carries no unwind table, so a backend with debugger support compiles
+//!   baseline jobs at the quick level instead.
 //!
 //! A worked example — `v2 = iadd v0, v1`, `v3 = ilt v2, v0`, `guard_true v3
 //! [main@3(v2)]`, at the start of a block (nothing cached yet):
@@ -103,12 +104,12 @@ const SAVED: i32 = -24;
 /// Where the value homes start.
 const HOMES: i32 = SAVED - 8 * cache::CALLEE_SAVED as i32;
 
-/// Generates `trace`'s machine code and wraps it in an ELF object defining
-/// `info.symbol`. Verifies the trace first; never panics on bad input.
-pub(crate) fn emit_object(trace: &Trace, info: &UnitInfo) -> Result<Vec<u8>, BackendError> {
+/// Generates `trace`'s machine code: one function, position-independent, without
+/// relocations (it can be copied anywhere: `crate::arena`). Verifies the trace
+/// first; never panics on bad input.
+pub(crate) fn emit_code(trace: &Trace, info: &UnitInfo) -> Result<Vec<u8>, BackendError> {
     crate::lower::check_unit(trace)?;
-    let code = Emitter::new(trace, info)?.run()?;
-    elf_object(&info.symbol, &code)
+    Emitter::new(trace, info)?.run()
 }
 
 /// Where an operand is read from ([`Emitter::src`]).
@@ -565,7 +566,9 @@ fn result(r: Option<Value>) -> Result<Value, BackendError> {
 
 /// A relocatable ELF object whose `.text` is `code`, defining the global function
 /// `symbol` at its start.
-fn elf_object(symbol: &str, code: &[u8]) -> Result<Vec<u8>, BackendError> {
+/// Wraps baseline code in an ELF object defining `symbol`, for ORC (when the code
+/// arena cannot be used).
+pub(crate) fn elf_object(symbol: &str, code: &[u8]) -> Result<Vec<u8>, BackendError> {
     use object::write::{Object, StandardSection, Symbol, SymbolSection};
     use object::{Architecture, BinaryFormat, Endianness, SymbolFlags, SymbolKind, SymbolScope};
     let mut obj = Object::new(BinaryFormat::Elf, Architecture::X86_64, Endianness::Little);
