@@ -10,8 +10,9 @@
 //! verification) → passes → codegen (object file) → link (add to ORC and look up the
 //! entry). Baseline units skip the LLVM steps and ORC: their machine code is copied
 //! into the backend's code arena (`crate::arena`; ORC where it cannot be mapped, or
-//! with `LEONES_CODE_ARENA=0`, for comparison). Each unit gets a fresh LLVM context that is dropped right after codegen, so
-//! LLVM's interned types and constants do not accumulate over thousands of units.
+//! with `LEONES_CODE_ARENA=0`, for comparison). Each unit gets a fresh LLVM context
+//! that is dropped right after codegen, so LLVM's interned types and constants do not
+//! accumulate over thousands of units.
 //!
 //! Invariants:
 //! - a table slot only ever holds a default stub or the entry of a *live* unit:

@@ -5,8 +5,9 @@
 //! into an object file, or the baseline level's machine code — is where all the time
 //! goes (milliseconds for an optimized region). *Installing* — adding the object to
 //! ORC, linking it, looking up its entry, or copying baseline code into the code
-//! arena (`crate::arena`) — is short. Building touches nothing shared: a fresh LLVM context per unit, a
-//! TargetMachine of its own thread, and the trace. So the backend splits the two:
+//! arena (`crate::arena`) — is short. Building touches nothing shared: a fresh LLVM
+//! context per unit, a TargetMachine of its own thread, and the trace. So the backend
+//! splits the two:
 //!
 //! ```text
 //!  Backend::prepare(trace)  ──►  UnitJob  ──build()──►  BuiltUnit  ──►  Backend::install
