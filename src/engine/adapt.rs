@@ -194,19 +194,21 @@ pub(crate) fn count_entries(trace: &mut Trace, counter: u64) {
 }
 
 /// Prepends `*(counter as *mut i64) += 1` to block `block` of `trace`; returns the
-/// value holding the counter's new value (the five instructions come first).
-pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> Value {
+/// value holding the counter's new value and how many instructions now come first.
+pub(crate) fn prepend_counter(trace: &mut Trace, block: usize, counter: u64) -> (Value, usize) {
     let (insts, y) = increment(trace, counter);
+    let n = insts.len();
     trace.blocks[block].insts.splice(0..0, insts);
-    y
+    (y, n)
 }
 
 /// Prepends a read of `*(counter as *mut i64)` to block `block` of `trace`; returns the
-/// value read (the two instructions come first).
-pub(crate) fn prepend_counter_read(trace: &mut Trace, block: usize, counter: u64) -> Value {
+/// value read and how many instructions now come first.
+pub(crate) fn prepend_counter_read(trace: &mut Trace, block: usize, counter: u64) -> (Value, usize) {
     let (insts, _, x) = read_counter(trace, counter);
+    let n = insts.len();
     trace.blocks[block].insts.splice(0..0, insts);
-    x
+    (x, n)
 }
 
 /// Puts `*(counter as *mut i64) += 1` before every `jump block{header}` of `trace`.

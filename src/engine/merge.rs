@@ -321,9 +321,9 @@ pub(super) fn count_iterations(trace: &mut Trace, counter: u64, limit: Option<u6
     let header_snapshot = trace.blocks[h].insts.iter().find_map(|i| i.op.snapshot());
     let (count, counted) = if h == 0 {
         super::adapt::count_back_edges(trace, h, counter);
-        (super::adapt::prepend_counter_read(trace, h, counter), 2)
+        super::adapt::prepend_counter_read(trace, h, counter)
     } else {
-        (super::adapt::prepend_counter(trace, h, counter), 5)
+        super::adapt::prepend_counter(trace, h, counter)
     };
     let (limit, snap) = (limit?, header_snapshot?);
     let snapshot = Snapshot {

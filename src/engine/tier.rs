@@ -89,7 +89,7 @@ impl Engine {
     /// Builds `job` — on the compiler thread if there is one, else now — and lands it
     /// as `then` says.
     pub(super) fn launch(&mut self, mut job: UnitJob, then: Then, meta: UnitMeta) {
-        if self.compiler.is_some() {
+        if let Some(compiler) = &self.compiler {
             // A job that replaces a running loop wakes it when built.
             let root = match &then {
                 Then::Region { root, .. } => Some(*root),
@@ -101,9 +101,7 @@ impl Engine {
             }
             self.stats.background_jobs += 1;
             self.in_flight.insert(job.id(), InFlight { then, meta });
-            if let Some(compiler) = &self.compiler {
-                compiler.submit(job);
-            }
+            compiler.submit(job);
         } else {
             let Some(backend) = self.backend.as_mut() else { return };
             let built = backend.build(job);

@@ -13,9 +13,9 @@
 //! stores the values between its nearest block ancestor and itself, then branches to
 //! the ancestor's block (the root's is the shared dispatch). A guard branches to the
 //! block of its list's end node, which also takes the guard id (a `phi`, one incoming
-//! constant per guard; the constant itself when one guard ends there) and stores it. If that end node is a prefix of longer lists,
-//! the guard id gets its own small block in front, so the longer lists' paths do not
-//! pass a `phi` they have no value for.
+//! constant per guard; the constant itself when one guard ends there) and stores it.
+//! If that end node is a prefix of longer lists, the guard id gets its own small block
+//! in front, so the longer lists' paths do not pass a `phi` they have no value for.
 //!
 //! Soundness: every value a block stores is in the list of every guard that reaches
 //! the block, so it dominates each of those guards and therefore the block, which
@@ -59,9 +59,8 @@ pub(crate) struct ExitTrie {
 /// What `slots[i]` holds wherever a unit of `t` runs: `block0`'s parameter `i` when
 /// nothing branches back to `block0` (`!block0_entered`, see
 /// [`block0_is_branched_to`](super::block0_is_branched_to): the unit loads its inputs
-/// once, on entry) and
-/// the parameter's slot word is its bits (not a `bool`, whose word is only
-/// "non-zero"). Empty when `block0` is a loop header.
+/// once, on entry) and the parameter's slot word is its bits (not a `bool`, whose
+/// word is only "non-zero"). Empty when `block0` is a loop header.
 pub(crate) fn held_slots(t: &Trace, block0_entered: bool) -> Vec<Option<Value>> {
     match t.blocks.first() {
         Some(b0) if !block0_entered => b0

@@ -17,8 +17,9 @@
 //!   splits the dispatch off the exit stores above it, see `crate::codegen`);
 //! - `jump @target` is the same tail call through the unit's target table;
 //! - guards whose snapshots store the same values share one exit block, which takes
-//!   the guard id as a `phi` (a constant when only one guard ends there; consecutive guards often have the same live values and
-//!   differ only in their resume pc, which the decoder finds by guard id), and lists
+//!   the guard id as a `phi` (a constant when only one guard ends there; consecutive
+//!   guards often have the same live values and differ only in their resume pc, which
+//!   the decoder finds by guard id), and lists
 //!   with a common prefix store it in one shared block ([`exit_trie`](super::exit_trie));
 //! - an exit does not store a value its slot holds since the entry (`block0`'s
 //!   parameter there, when nothing branches back to `block0`; see

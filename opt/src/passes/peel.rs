@@ -58,10 +58,9 @@
 //! long as the preamble. Under [`PeelPolicy::WhenItPays`] (the engine's default)
 //! [`crate::optimize`] therefore checks the optimized trace ([`unpaid_loop_start`]):
 //! if its loop is not cheaper than its preamble, the trace is optimized again without
-//! peeling, and
-//! that version is kept unless its one loop costs more than the peeled loop did (a
-//! value the preamble kept virtual across the back edge, say, now allocated every
-//! iteration). The cost is [`work`]: instructions other than constants, which become
+//! peeling, and that version is kept unless its one loop costs more than the peeled
+//! loop did (a value the preamble kept virtual across the back edge, say, now
+//! allocated every iteration). The cost is [`work`]: instructions other than constants, which become
 //! immediates. Only a loop that is not cheaper at all is unpeeled: a loop a few
 //! instructions cheaper can still be much faster when it is throughput-bound
 //! (data_driven's main loop is 6% cheaper and ran 6% faster peeled), and the time
